@@ -1,0 +1,181 @@
+//! Identity: password login (argon2id), browser sessions and API tokens, failed-login lockout,
+//! the first administrator.
+//!
+//! Tokens are random 32-byte values shown to the client once; the database keeps only their
+//! SHA-256, so a copy of the database does not let anyone log in.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{Duration, Utc};
+use dangan_core::{DeptId, Role, User, UserId};
+use dangan_store::{NewUser, SessionKind};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, Result};
+
+pub const ADMIN_USERNAME: &str = "admin";
+
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// A password people can type from a printout: 16 characters, no look-alikes.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    b.iter().map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char).collect()
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub async fn hash_password(password: &str) -> Result<String> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(pw.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| AppError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+async fn verify_password(password: &str, hash: Option<String>) -> bool {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        // Without a stored hash, still spend the time of a verification so that response times
+        // do not tell which usernames exist.
+        let dummy;
+        let stored = match &hash {
+            Some(h) => h.as_str(),
+            None => {
+                dummy = Argon2::default().hash_password(b"dummy", &SaltString::generate(&mut OsRng)).map(|h| h.to_string()).unwrap_or_default();
+                dummy.as_str()
+            }
+        };
+        let ok = PasswordHash::new(stored).map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok()).unwrap_or(false);
+        ok && hash.is_some()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub fn check_password_strength(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        return Err(AppError::BadRequest("password must have at least 8 characters / 密码至少 8 位".into()));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginOk {
+    pub user: User,
+    /// The secret to hand to the client (cookie or bearer token).
+    pub token: String,
+}
+
+impl App {
+    /// On first start (no users): creates the administrator with `password` or a random one.
+    /// Returns the credentials when it created them, so the caller can print them once.
+    pub async fn ensure_admin(&self, password: Option<&str>) -> Result<Option<(String, String)>> {
+        if self.store.count_users().await? > 0 {
+            return Ok(None);
+        }
+        let password = match password.filter(|p| !p.is_empty()) {
+            Some(p) => {
+                check_password_strength(p)?;
+                p.to_string()
+            }
+            None => random_password(),
+        };
+        let dept = self.store.create_department("总公司", "HQ", None).await?;
+        let new = NewUser {
+            username: ADMIN_USERNAME.into(),
+            display_name: "系统管理员".into(),
+            password_hash: Some(hash_password(&password).await?),
+            dept_id: Some(dept.id),
+            // Until the access-control issue separates duties, the first account can do everything.
+            roles: vec![Role::SystemAdmin, Role::GeneralManager],
+        };
+        self.store.create_user(&new, Utc::now()).await?;
+        Ok(Some((ADMIN_USERNAME.into(), password)))
+    }
+
+    pub async fn add_user(&self, username: &str, display_name: &str, password: Option<&str>, dept_id: Option<DeptId>, roles: Vec<Role>) -> Result<User> {
+        let username = username.trim();
+        if username.is_empty() || username.len() > 64 || username.chars().any(|c| c.is_whitespace()) {
+            return Err(AppError::BadRequest("username must be 1–64 characters without spaces / 用户名须为1–64个字符且不含空格".into()));
+        }
+        let password_hash = match password {
+            Some(p) => {
+                check_password_strength(p)?;
+                Some(hash_password(p).await?)
+            }
+            None => None,
+        };
+        let new = NewUser { username: username.into(), display_name: if display_name.trim().is_empty() { username.into() } else { display_name.trim().into() }, password_hash, dept_id, roles };
+        Ok(self.store.create_user(&new, Utc::now()).await?)
+    }
+
+    pub async fn set_password(&self, user_id: UserId, password: &str) -> Result<()> {
+        check_password_strength(password)?;
+        Ok(self.store.set_password(user_id, &hash_password(password).await?).await?)
+    }
+
+    /// Checks a password and opens a session (`SessionKind::Browser`) or issues a token.
+    /// After `max_failed_logins` failures the account is locked for `lockout_minutes`.
+    pub async fn login(&self, username: &str, password: &str, kind: SessionKind) -> Result<LoginOk> {
+        let now = Utc::now();
+        let found = self.store.find_login(username.trim()).await?;
+        let Some(login) = found else {
+            verify_password(password, None).await;
+            return Err(AppError::Unauthenticated);
+        };
+        if let Some(until) = login.locked_until {
+            if until > now {
+                return Err(AppError::LockedOut { until });
+            }
+        }
+        if !login.user.active || !verify_password(password, login.password_hash.clone()).await {
+            let failures = login.failed_logins + 1;
+            let lock = (failures >= self.settings.max_failed_logins).then(|| now + Duration::minutes(self.settings.lockout_minutes));
+            self.store.record_login(login.user.id, false, lock).await?;
+            return Err(match lock {
+                Some(until) => AppError::LockedOut { until },
+                None => AppError::Unauthenticated,
+            });
+        }
+        self.store.record_login(login.user.id, true, None).await?;
+        let token = random_token();
+        let expires = match kind {
+            SessionKind::Browser => Some(now + Duration::hours(self.settings.session_hours)),
+            SessionKind::ApiToken => None,
+        };
+        self.store.create_session(&token_hash(&token), login.user.id, kind, None, now, expires).await?;
+        Ok(LoginOk { user: login.user, token })
+    }
+
+    /// A named bearer token for scripts, for an already authenticated user.
+    pub async fn create_api_token(&self, user: &User, name: &str) -> Result<String> {
+        let token = random_token();
+        self.store.create_session(&token_hash(&token), user.id, SessionKind::ApiToken, Some(name), Utc::now(), None).await?;
+        Ok(token)
+    }
+
+    /// The user behind a session cookie or bearer token, if it is valid.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<User>> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        Ok(self.store.session_user(&token_hash(token), Utc::now()).await?)
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        Ok(self.store.delete_session(&token_hash(token)).await?)
+    }
+}

@@ -1,0 +1,261 @@
+//! Application services: each public method is one use case (create an archive, log in, …) that
+//! checks the core rules, asks the policy, and calls the store. The HTTP API, the web UI and
+//! the CLI are thin shells over these methods, so they behave the same.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use dangan_core::numbering::NumberScheme;
+use dangan_core::policy::{self, Action, Actor, Decision, Protection};
+use dangan_core::validate::{self, FieldError};
+use dangan_core::*;
+use dangan_store::{ArchiveFilter, ArchiveQuery, Cursor, Numbering, SortOrder, Store, StoreError, VersionRecord};
+use serde::Serialize;
+
+pub mod attachments;
+pub mod auth;
+pub mod demo;
+
+pub use dangan_store as store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("not found")]
+    NotFound,
+    /// The archive changed since the client read it.
+    #[error("version conflict: current version is {current}")]
+    Conflict { current: i64 },
+    #[error("not logged in")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("approval needed")]
+    NeedsApproval,
+    #[error("too many failed logins; locked until {until}")]
+    LockedOut { until: DateTime<Utc> },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("file too large (max {max} bytes)")]
+    TooLarge { max: usize },
+    #[error("unsupported file type")]
+    UnsupportedType,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict { current } => AppError::Conflict { current },
+            StoreError::Duplicate(s) => AppError::Duplicate(s),
+            StoreError::Db(s) => AppError::Internal(s),
+        }
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub number_scheme: NumberScheme,
+    /// Largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
+    pub session_hours: i64,
+    /// Failed logins before the account is locked for `lockout_minutes`.
+    pub max_failed_logins: i64,
+    pub lockout_minutes: i64,
+}
+
+impl Settings {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Settings {
+            data_dir,
+            number_scheme: NumberScheme::default(),
+            max_attachment_bytes: 20 * 1024 * 1024,
+            session_hours: 12,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+/// The application: settings plus a store. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+}
+
+/// An archive with everything shown on its page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveView {
+    pub archive: Archive,
+    pub contacts: Vec<Contact>,
+    pub entries: Vec<TimelineEntry>,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// Total matching rows, when asked for.
+    pub total: Option<i64>,
+}
+
+pub fn actor_of(user: &User) -> Actor {
+    Actor { user_id: user.id, dept_id: user.dept_id, roles: user.roles.clone(), active: user.active }
+}
+
+fn protection_of(d: &ArchiveData) -> Protection {
+    Protection { owner_id: d.owner_id, dept_id: d.dept_id, tier: d.tier, secrecy: d.secrecy }
+}
+
+/// The one choke point: every service that touches archive data asks here.
+pub fn authorize(user: &User, action: Action, archive: Option<&ArchiveData>) -> Result<()> {
+    match policy::decide(&actor_of(user), action, archive.map(protection_of).as_ref()) {
+        Decision::Allow => Ok(()),
+        Decision::Deny => Err(AppError::Forbidden),
+        Decision::NeedsApproval => Err(AppError::NeedsApproval),
+    }
+}
+
+fn check(errors: Vec<FieldError>) -> Result<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        App { store, settings: Arc::new(settings) }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    async fn dept_code(&self, dept_id: Option<DeptId>) -> Result<String> {
+        let Some(id) = dept_id else { return Ok(String::new()) };
+        Ok(self.store.list_departments().await?.into_iter().find(|d| d.id == id).map(|d| d.code).unwrap_or_default())
+    }
+
+    /// Fills defaults (owner = creator, department = owner's), normalizes and validates.
+    fn prepare(&self, user: &User, mut data: ArchiveData) -> Result<ArchiveData> {
+        data.normalize();
+        if data.owner_id.is_none() {
+            data.owner_id = Some(user.id);
+        }
+        if data.dept_id.is_none() {
+            data.dept_id = user.dept_id;
+        }
+        check(validate::validate_archive(&data))?;
+        Ok(data)
+    }
+
+    pub async fn create_archive(&self, user: &User, data: ArchiveData) -> Result<Archive> {
+        authorize(user, Action::Create, None)?;
+        let data = self.prepare(user, data)?;
+        let now = Self::now();
+        let numbering = Numbering { scheme: self.settings.number_scheme.clone(), dept_code: self.dept_code(data.dept_id).await?, date: now.date_naive() };
+        Ok(self.store.create_archive(&data, &numbering, user.id, now).await?)
+    }
+
+    /// The archive alone, after the policy allowed `action` on it.
+    pub async fn archive_for(&self, user: &User, id: ArchiveId, action: Action) -> Result<Archive> {
+        let archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
+        authorize(user, action, Some(&archive.data))?;
+        Ok(archive)
+    }
+
+    pub async fn get_archive(&self, user: &User, id: ArchiveId) -> Result<Archive> {
+        self.archive_for(user, id, Action::Read).await
+    }
+
+    pub async fn get_archive_by_no(&self, user: &User, archive_no: &str) -> Result<Archive> {
+        let archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
+        authorize(user, Action::Read, Some(&archive.data))?;
+        Ok(archive)
+    }
+
+    pub async fn view_archive(&self, user: &User, id: ArchiveId) -> Result<ArchiveView> {
+        let archive = self.get_archive(user, id).await?;
+        let (contacts, entries, attachments) = tokio::try_join!(self.store.list_contacts(id), self.store.list_entries(id), self.store.list_attachments(id))?;
+        Ok(ArchiveView { archive, contacts, entries, attachments })
+    }
+
+    /// Saves `data` as the next version; refused with `Conflict` when `version` is stale.
+    pub async fn update_archive(&self, user: &User, id: ArchiveId, version: i64, data: ArchiveData, reason: Option<String>) -> Result<Archive> {
+        let current = self.archive_for(user, id, Action::Edit).await?;
+        if current.version != version {
+            return Err(AppError::Conflict { current: current.version });
+        }
+        let data = self.prepare(user, data)?;
+        let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        Ok(self.store.update_archive(id, version, &data, user.id, Self::now(), reason.as_deref()).await?)
+    }
+
+    pub async fn versions(&self, user: &User, id: ArchiveId) -> Result<Vec<VersionRecord>> {
+        self.archive_for(user, id, Action::Read).await?;
+        Ok(self.store.list_versions(id).await?)
+    }
+
+    pub async fn list_archives(&self, user: &User, filter: ArchiveFilter, sort: SortOrder, cursor: Option<&str>, limit: u32, with_total: bool) -> Result<Page<ArchiveSummary>> {
+        authorize(user, Action::List, None)?;
+        let after = match cursor.filter(|c| !c.is_empty()) {
+            Some(c) => Some(Cursor::decode(c).ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?),
+            None => None,
+        };
+        let limit = limit.clamp(1, 200);
+        let query = ArchiveQuery { filter: filter.clone(), sort, after, limit: limit + 1 };
+        let mut items = self.store.list_archives(&query).await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|r| Cursor::after(r, sort).encode())
+        } else {
+            None
+        };
+        let total = if with_total { Some(self.store.count_archives(&filter).await?) } else { None };
+        Ok(Page { items, next_cursor, total })
+    }
+
+    pub async fn add_contact(&self, user: &User, archive_id: ArchiveId, mut contact: ContactData) -> Result<Contact> {
+        self.archive_for(user, archive_id, Action::Edit).await?;
+        contact.normalize();
+        check(validate::validate_contact(&contact, ""))?;
+        Ok(self.store.add_contact(archive_id, &contact, user.id, Self::now()).await?)
+    }
+
+    pub async fn update_contact(&self, user: &User, archive_id: ArchiveId, contact_id: i64, mut contact: ContactData) -> Result<Contact> {
+        self.archive_for(user, archive_id, Action::Edit).await?;
+        contact.normalize();
+        check(validate::validate_contact(&contact, ""))?;
+        Ok(self.store.update_contact(archive_id, contact_id, &contact, user.id, Self::now()).await?)
+    }
+
+    pub async fn add_entry(&self, user: &User, archive_id: ArchiveId, mut entry: EntryData) -> Result<TimelineEntry> {
+        self.archive_for(user, archive_id, Action::AddEntry).await?;
+        entry.summary = entry.summary.trim().to_string();
+        entry.correction_reason = entry.correction_reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        check(validate::validate_entry(&entry))?;
+        Ok(self.store.add_entry(archive_id, &entry, user.id, Self::now()).await?)
+    }
+
+    pub async fn departments(&self) -> Result<Vec<Department>> {
+        Ok(self.store.list_departments().await?)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        Ok(self.store.list_users().await?)
+    }
+}

@@ -1,0 +1,277 @@
+//! `dangan` — the one binary: web server, CLI and benchmark.
+//!
+//! Every setting is a flag and a `DANGAN_*` environment variable (`dangan --help`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use dangan_app::{App, AppError, Settings};
+use dangan_core::numbering::NumberScheme;
+use dangan_core::Role;
+
+mod bench;
+
+#[derive(Parser)]
+#[command(name = "dangan", version, about = "Dangan 档案 — customer archive management (客户档案管理系统)",
+    long_about = "Dangan 档案 — customer archive management (客户档案管理系统).\n\n\
+    Runs on embedded SQLite under the data directory by default; set a PostgreSQL URL to run \
+    several servers on one database. Every option is also an environment variable (shown as [env: …]).")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Global {
+    /// Directory for the embedded database, attachments and backups.
+    #[arg(long, env = "DANGAN_DATA_DIR", default_value = "./dangan-data", global = true)]
+    data_dir: PathBuf,
+    /// Database: empty for embedded SQLite in the data dir, or postgres://user@host/db.
+    #[arg(long, env = "DANGAN_DATABASE_URL", default_value = "", global = true, hide_default_value = true)]
+    database_url: String,
+    /// Archive number pattern: {YYYY} {YY} {MM} {DEPT} {SEQ:n}, e.g. KH-{YYYY}-{SEQ:6}.
+    #[arg(long, env = "DANGAN_NUMBER_PATTERN", default_value = dangan_core::numbering::DEFAULT_PATTERN, global = true)]
+    number_pattern: String,
+    /// Largest attachment accepted, in MiB.
+    #[arg(long, env = "DANGAN_MAX_ATTACHMENT_MB", default_value_t = 20, global = true)]
+    max_attachment_mb: usize,
+    /// Log filter (e.g. info, dangan=debug).
+    #[arg(long, env = "DANGAN_LOG", default_value = "info", global = true)]
+    log: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web UI and API. On first start, creates the admin and prints the login.
+    Serve(ServeArgs),
+    /// Load N generated demo archives (deterministic, realistic Chinese data), with a progress bar.
+    Demo {
+        /// How many archives to add.
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+    },
+    /// Apply database migrations and exit (serve also does this at start).
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Measure load rate, GET and list latency over HTTP, and server memory; prints a table.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "DANGAN_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Password for the first admin (instead of printing a random one). Used only on first start.
+    #[arg(long, env = "DANGAN_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// Demo archives to load on first start (0 for none).
+    #[arg(long, env = "DANGAN_DEMO", default_value_t = 0)]
+    demo: u64,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. Without --password a random one is printed.
+    Add {
+        username: String,
+        /// Display name (e.g. 张明).
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, env = "DANGAN_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Department code (e.g. XS1).
+        #[arg(long)]
+        dept: Option<String>,
+        /// Role(s): general_manager, sales_vp, sales_director, dept_manager, salesperson, service_staff, finance, archivist, auditor, system_admin.
+        #[arg(long = "role", value_parser = parse_role)]
+        roles: Vec<Role>,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (also unlocks the account).
+    Passwd {
+        username: String,
+        #[arg(long, env = "DANGAN_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|_| format!("unknown role {s:?}"))
+}
+
+type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+pub(crate) async fn open_app(g: &Global) -> CliResult<App> {
+    let scheme = NumberScheme::parse(&g.number_pattern).map_err(|e| format!("--number-pattern: {e}"))?;
+    std::fs::create_dir_all(&g.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", g.data_dir.display()))?;
+    let store = dangan_store::open(&g.database_url, &g.data_dir.join("dangan.db")).await.map_err(|e| format!("cannot open database: {e}"))?;
+    store.migrate().await.map_err(|e| format!("migration failed: {e}"))?;
+    let mut settings = Settings::new(g.data_dir.clone());
+    settings.number_scheme = scheme;
+    settings.max_attachment_bytes = g.max_attachment_mb * 1024 * 1024;
+    Ok(App::new(store, settings))
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} 档案 ({per_sec}, ETA {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb
+}
+
+/// Loads `count` demo archives after the existing ones, showing progress on the terminal.
+pub(crate) async fn load_demo(app: &App, count: u64, password: Option<&str>) -> CliResult<(u64, f64)> {
+    let owners = app.ensure_demo_company(password).await?;
+    let admin = app.store.find_login(dangan_app::auth::ADMIN_USERNAME).await?.map(|l| l.user.id).unwrap_or(1);
+    let start = app.store.count_archives(&Default::default()).await? as u64;
+    let pb = progress_bar(count);
+    let t = Instant::now();
+    let n = app.load_demo(start, count, owners, admin, |done| pb.set_position(done)).await?;
+    pb.finish_and_clear();
+    Ok((n, t.elapsed().as_secs_f64()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn serve(g: &Global, args: ServeArgs) -> CliResult {
+    let app = open_app(g).await?;
+    let created = match app.ensure_admin(args.admin_password.as_deref()).await {
+        Ok(c) => c,
+        // Another server sharing the database created the admin at the same moment.
+        Err(AppError::Duplicate(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let first_start = created.is_some();
+    if first_start && args.demo > 0 {
+        let password = created.as_ref().map(|(_, p)| p.as_str());
+        eprintln!("正在生成演示数据 Loading {} demo archives…", args.demo);
+        let (n, secs) = load_demo(&app, args.demo, password).await?;
+        eprintln!("已载入 {n} 份演示档案 Loaded {n} demo archives in {secs:.1} s");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let url = format!("http://{host}:{}", addr.port());
+    let engine = match app.store.engine() {
+        dangan_store::Engine::Sqlite => format!("SQLite {}", g.data_dir.join("dangan.db").display()),
+        dangan_store::Engine::Postgres => "PostgreSQL".to_string(),
+    };
+    println!();
+    println!("  Dangan 档案 已启动 is running: {url}");
+    println!("  数据库 Database: {engine}");
+    match &created {
+        Some((user, pw)) => {
+            println!("  登录 Login: {user} / {pw}");
+            if args.admin_password.is_none() {
+                println!("  （此密码只显示一次，请妥善保存 — this password is shown only once）");
+            }
+            if first_start && args.demo > 0 {
+                println!("  演示账号 Demo staff (same password): zongjingli 总经理, zongjian 营销总监, jingli1 部门经理, xiaoshou1 业务员, dangan1 档案管理员");
+            }
+        }
+        None => println!("  登录 Login: admin（密码见首次启动时的输出 — password as printed at first start）"),
+    }
+    println!();
+    tracing::info!(%url, "listening");
+    axum::serve(listener, dangan_web::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn user_command(g: &Global, cmd: UserCommand) -> CliResult {
+    let app = open_app(g).await?;
+    match cmd {
+        UserCommand::Add { username, name, password, dept, roles } => {
+            let dept_id = match dept {
+                Some(code) => Some(app.departments().await?.into_iter().find(|d| d.code == code).ok_or_else(|| format!("no department with code {code:?}"))?.id),
+                None => None,
+            };
+            let (password, printed) = match password {
+                Some(p) => (p, false),
+                None => (dangan_app::auth::random_password(), true),
+            };
+            let user = app.add_user(&username, &name, Some(&password), dept_id, roles).await?;
+            println!("created user {} (id {})", user.username, user.id);
+            if printed {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            for u in app.users().await? {
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.label("zh-CN")).collect();
+                println!("{:>5}  {:<16} {:<10} {}{}", u.id, u.username, u.display_name, roles.join(","), if u.active { "" } else { "  (disabled)" });
+            }
+        }
+        UserCommand::Passwd { username, password } => {
+            let login = app.store.find_login(&username).await?.ok_or_else(|| format!("no user {username:?}"))?;
+            let (password, printed) = match password {
+                Some(p) => (p, false),
+                None => (dangan_app::auth::random_password(), true),
+            };
+            app.set_password(login.user.id, &password).await?;
+            println!("password changed for {username}");
+            if printed {
+                println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(&cli.global.log);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result: CliResult = rt.block_on(async move {
+        let g = cli.global.clone();
+        match cli.command {
+            Command::Serve(args) => serve(&g, args).await,
+            Command::Demo { count } => {
+                let app = open_app(&g).await?;
+                let (n, secs) = load_demo(&app, count, None).await?;
+                println!("loaded {n} demo archives in {secs:.1} s ({:.0} archives/s)", n as f64 / secs.max(1e-9));
+                Ok(())
+            }
+            Command::Migrate => {
+                let app = open_app(&g).await?;
+                println!("migrations applied ({:?})", app.store.engine());
+                Ok(())
+            }
+            Command::User(cmd) => user_command(&g, cmd).await,
+            Command::Bench(args) => bench::run(&g, args).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+

@@ -1,0 +1,11 @@
+//! Dangan's domain core: the customer archive model, validation, archive numbering, the access
+//! policy decision and the demo-data generator. Pure code: no I/O, no async, no clock reads
+//! (callers pass `now`), so every rule here is testable in isolation.
+
+pub mod demo;
+pub mod model;
+pub mod numbering;
+pub mod policy;
+pub mod validate;
+
+pub use model::*;

@@ -1,0 +1,360 @@
+//! Storage for Dangan: one narrow interface (`Store`) and one implementation per engine.
+//!
+//! - `sqlite::SqliteStore` — the embedded default: one file under the data dir, WAL, one writer
+//!   connection and a pool of readers.
+//! - `postgres::PgStore` — for deployments with several stateless servers.
+//!
+//! Both run the same contract tests (`tests/contract.rs`). Invariants every engine keeps:
+//! - an archive number is allocated in the same transaction as the archive row, from a counter
+//!   per number period, so numbers are unique, never reused and gapless per period;
+//! - an update names the version it was based on and is refused (`StoreError::Conflict`) if the
+//!   archive has moved on; nothing is written then;
+//! - every archive version's full document is kept in `archive_versions` (v1 at creation), so an
+//!   update never loses the original;
+//! - timeline entries are append-only: a correction is a new row pointing at the one it supersedes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use dangan_core::numbering::NumberScheme;
+use dangan_core::{
+    Archive, ArchiveData, ArchiveId, ArchiveStatus, ArchiveSummary, Attachment, Contact, ContactData, CustomerKind, Department, DeptId, EntryData, Grade, Role, Secrecy,
+    Tier, TimelineEntry, User, UserId,
+};
+use serde::{Deserialize, Serialize};
+
+pub mod postgres;
+pub mod sqlite;
+mod sql;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// The record changed since the caller read it; `current` is its version now.
+    #[error("version conflict: the record is at version {current}")]
+    Conflict { current: i64 },
+    /// A uniqueness rule was broken (e.g. a username that exists).
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+            if f.code == rusqlite::ErrorCode::ConstraintViolation {
+                return StoreError::Duplicate(msg.clone().unwrap_or_else(|| e.to_string()));
+            }
+        }
+        StoreError::Db(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if let Some(db) = e.as_db_error() {
+            if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
+                return StoreError::Duplicate(db.message().to_string());
+            }
+        }
+        StoreError::Db(format!("{e:?}"))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Db(format!("stored document does not parse: {e}"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// How to number a new archive: the scheme and the values of its tokens.
+#[derive(Debug, Clone)]
+pub struct Numbering {
+    pub scheme: NumberScheme,
+    pub dept_code: String,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ArchiveFilter {
+    pub kind: Option<CustomerKind>,
+    pub grade: Option<Grade>,
+    pub credit_grade: Option<Grade>,
+    pub blacklisted: Option<bool>,
+    pub status: Option<ArchiveStatus>,
+    pub industry: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub dept_id: Option<DeptId>,
+    pub tier: Option<Tier>,
+    pub secrecy: Option<Secrecy>,
+    /// Archive number prefix.
+    pub number_prefix: Option<String>,
+    /// Name fragment (a plain substring match until the search index lands).
+    pub name_contains: Option<String>,
+    pub updated_from: Option<DateTime<Utc>>,
+    pub updated_to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Newest archives first (by id, which follows creation).
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    /// Most recently changed first.
+    UpdatedDesc,
+}
+
+/// Position after the last row of a page. Opaque to clients (`encode`/`decode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub id: ArchiveId,
+    /// Only for `UpdatedDesc`: the last row's updated_at in microseconds.
+    pub updated_micros: Option<i64>,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        match self.updated_micros {
+            Some(u) => format!("u{u}.{}", self.id),
+            None => format!("i{}", self.id),
+        }
+    }
+    pub fn decode(s: &str) -> Option<Cursor> {
+        if let Some(rest) = s.strip_prefix('i') {
+            return Some(Cursor { id: rest.parse().ok()?, updated_micros: None });
+        }
+        let rest = s.strip_prefix('u')?;
+        let (u, id) = rest.split_once('.')?;
+        Some(Cursor { id: id.parse().ok()?, updated_micros: Some(u.parse().ok()?) })
+    }
+    pub fn after(row: &ArchiveSummary, sort: SortOrder) -> Cursor {
+        match sort {
+            SortOrder::UpdatedDesc => Cursor { id: row.id, updated_micros: Some(row.updated_at.timestamp_micros()) },
+            _ => Cursor { id: row.id, updated_micros: None },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveQuery {
+    pub filter: ArchiveFilter,
+    pub sort: SortOrder,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub dept_id: Option<DeptId>,
+    pub roles: Vec<Role>,
+}
+
+/// What login needs beyond the public user record.
+#[derive(Debug, Clone)]
+pub struct UserLogin {
+    pub user: User,
+    pub password_hash: Option<String>,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// Browser session (cookie).
+    Browser,
+    /// Bearer token for scripts.
+    ApiToken,
+}
+
+impl SessionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Browser => "browser",
+            SessionKind::ApiToken => "api",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub archive_id: ArchiveId,
+    pub sha256: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One archive with its parts, for bulk loading (demo data, benchmarks, imports).
+#[derive(Debug, Clone)]
+pub struct BulkArchive {
+    pub data: ArchiveData,
+    pub created_at: DateTime<Utc>,
+    pub contacts: Vec<ContactData>,
+    pub entries: Vec<EntryData>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRecord {
+    pub archive_id: ArchiveId,
+    pub version: i64,
+    pub data: ArchiveData,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// The storage interface. Kept narrow: application services compose these calls; each call is
+/// one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn engine(&self) -> Engine;
+
+    /// Applies pending migrations. Safe to call from several servers at once.
+    async fn migrate(&self) -> Result<()>;
+    async fn ping(&self) -> Result<()>;
+
+    // --- identity ---
+    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department>;
+    async fn list_departments(&self) -> Result<Vec<Department>>;
+    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<User>;
+    async fn get_user(&self, id: UserId) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn count_users(&self) -> Result<i64>;
+    async fn find_login(&self, username: &str) -> Result<Option<UserLogin>>;
+    /// Records a login attempt: success clears the failure count, failure increments it and may lock.
+    async fn record_login(&self, user_id: UserId, success: bool, locked_until: Option<DateTime<Utc>>) -> Result<()>;
+    async fn set_password(&self, user_id: UserId, password_hash: &str) -> Result<()>;
+    async fn create_session(&self, token_hash: &str, user_id: UserId, kind: SessionKind, name: Option<&str>, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> Result<()>;
+    /// The active user behind an unexpired session or token.
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // --- archives ---
+    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, actor: UserId, now: DateTime<Utc>) -> Result<Archive>;
+    async fn get_archive(&self, id: ArchiveId) -> Result<Option<Archive>>;
+    async fn get_archive_by_no(&self, archive_no: &str) -> Result<Option<Archive>>;
+    /// Writes `data` as version `expected_version + 1`, or refuses with `Conflict`.
+    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive>;
+    /// One page (at most `limit` rows) in the query's order after its cursor.
+    async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>>;
+    async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64>;
+    async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>>;
+
+    // --- parts of an archive ---
+    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact>;
+    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact>;
+    async fn list_contacts(&self, archive_id: ArchiveId) -> Result<Vec<Contact>>;
+    /// Appends an entry; with `supersedes`, the old entry must belong to the same archive.
+    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, actor: UserId, now: DateTime<Utc>) -> Result<TimelineEntry>;
+    /// Newest first (by occurred_on, then id).
+    async fn list_entries(&self, archive_id: ArchiveId) -> Result<Vec<TimelineEntry>>;
+    async fn add_attachment(&self, att: &NewAttachment) -> Result<Attachment>;
+    async fn list_attachments(&self, archive_id: ArchiveId) -> Result<Vec<Attachment>>;
+    async fn get_attachment(&self, id: i64) -> Result<Option<Attachment>>;
+
+    // --- bulk ---
+    /// Loads many archives in one transaction, numbering each by its creation date.
+    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize>;
+}
+
+/// Copies of `ArchiveData` fields kept as columns for filtering and lists.
+pub(crate) struct ArchiveColumns<'a> {
+    pub kind: &'static str,
+    pub name: &'a str,
+    pub grade: Option<&'static str>,
+    pub credit_grade: Option<&'static str>,
+    pub blacklisted: bool,
+    pub status: &'static str,
+    pub industry: Option<&'a str>,
+    pub province: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub owner_id: Option<UserId>,
+    pub dept_id: Option<DeptId>,
+    pub tier: &'static str,
+    pub secrecy: &'static str,
+    pub mobile: Option<&'a str>,
+    pub uscc: Option<&'a str>,
+}
+
+impl<'a> ArchiveColumns<'a> {
+    pub fn of(d: &'a ArchiveData) -> Self {
+        ArchiveColumns {
+            kind: d.kind.as_str(),
+            name: &d.name,
+            grade: d.classification.grade.map(|g| g.as_str()),
+            credit_grade: d.credit.grade.map(|g| g.as_str()),
+            blacklisted: d.credit.blacklisted,
+            status: d.status.as_str(),
+            industry: d.classification.industry.as_deref(),
+            province: d.classification.province.as_deref(),
+            city: d.classification.city.as_deref(),
+            owner_id: d.owner_id,
+            dept_id: d.dept_id,
+            tier: d.tier.as_str(),
+            secrecy: d.secrecy.as_str(),
+            mobile: d.mobile.as_deref(),
+            uscc: d.uscc(),
+        }
+    }
+}
+
+pub(crate) fn parse_enum<T: std::str::FromStr>(s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Db(format!("unexpected stored value {s:?}")))
+}
+
+pub(crate) fn parse_roles(s: &str) -> Vec<Role> {
+    s.split(',').filter(|r| !r.is_empty()).filter_map(|r| r.parse().ok()).collect()
+}
+
+pub(crate) fn roles_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// Marks each entry that a later entry supersedes.
+pub(crate) fn link_superseded(entries: &mut [TimelineEntry]) {
+    let pairs: Vec<(i64, i64)> = entries.iter().filter_map(|e| e.data.supersedes.map(|old| (old, e.id))).collect();
+    for (old, new) in pairs {
+        if let Some(e) = entries.iter_mut().find(|e| e.id == old) {
+            e.superseded_by = Some(new);
+        }
+    }
+}
+
+/// Opens the store a database URL names: empty or `sqlite:PATH` → SQLite, `postgres://…` → PostgreSQL.
+pub async fn open(database_url: &str, default_sqlite_path: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
+    let url = database_url.trim();
+    if url.is_empty() {
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(default_sqlite_path)?));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(std::sync::Arc::new(postgres::PgStore::connect(url).await?));
+    }
+    Err(StoreError::Db(format!("unsupported database URL (use empty, sqlite:PATH or postgres://…): {url}")))
+}

@@ -1,0 +1,577 @@
+//! The PostgreSQL engine, for deployments with several stateless servers.
+//!
+//! Number allocation uses `INSERT … ON CONFLICT DO UPDATE … RETURNING` on the period's counter
+//! row inside the archive's transaction: the row lock serializes concurrent creators across
+//! servers and a rollback gives the number back, so numbers stay gapless.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use dangan_core::numbering::NumberScheme;
+use dangan_core::*;
+use deadpool_postgres::{GenericClient, Pool, Runtime};
+use futures::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{Json, ToSql, Type};
+use tokio_postgres::{NoTls, Row};
+
+use crate::sql::{self, Param};
+use crate::*;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+/// Advisory lock key held while migrating, so servers starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut cfg = deadpool_postgres::Config::new();
+        cfg.url = Some(url.to_string());
+        cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
+        let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
+        let store = PgStore { pool };
+        store.ping().await?;
+        Ok(store)
+    }
+}
+
+fn boxed(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                Param::Text(s) => Box::new(s.clone()),
+                Param::Int(i) => Box::new(*i),
+                Param::Bool(b) => Box::new(*b),
+                Param::Time(t) => Box::new(*t),
+            }
+        })
+        .collect()
+}
+
+fn refs(b: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    b.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
+const ARCHIVE_COLUMNS: &str = "id, archive_no, data, version, created_by, created_at, updated_by, updated_at";
+const ATTACHMENT_COLUMNS: &str = "id, archive_id, sha256, filename, content_type, size, created_by, created_at";
+
+fn user_from_row(r: &Row) -> User {
+    User {
+        id: r.get("id"),
+        username: r.get("username"),
+        display_name: r.get("display_name"),
+        dept_id: r.get("dept_id"),
+        roles: parse_roles(r.get::<_, &str>("roles")),
+        active: r.get("active"),
+        created_at: r.get("created_at"),
+    }
+}
+
+fn archive_from_row(r: &Row) -> Archive {
+    Archive {
+        id: r.get(0),
+        archive_no: r.get(1),
+        data: r.get::<_, Json<ArchiveData>>(2).0,
+        version: r.get(3),
+        created_by: r.get(4),
+        created_at: r.get(5),
+        updated_by: r.get(6),
+        updated_at: r.get(7),
+    }
+}
+
+fn summary_from_row(r: &Row) -> Result<ArchiveSummary> {
+    let opt_grade = |i: usize| -> Result<Option<Grade>> { r.get::<_, Option<&str>>(i).map(parse_enum).transpose() };
+    Ok(ArchiveSummary {
+        id: r.get(0),
+        archive_no: r.get(1),
+        kind: parse_enum(r.get(2))?,
+        name: r.get(3),
+        grade: opt_grade(4)?,
+        credit_grade: opt_grade(5)?,
+        blacklisted: r.get(6),
+        status: parse_enum(r.get(7))?,
+        industry: r.get(8),
+        province: r.get(9),
+        city: r.get(10),
+        owner_id: r.get(11),
+        dept_id: r.get(12),
+        tier: parse_enum(r.get(13))?,
+        secrecy: parse_enum(r.get(14))?,
+        mobile: r.get(15),
+        updated_at: r.get(16),
+    })
+}
+
+fn attachment_from_row(r: &Row) -> Attachment {
+    Attachment {
+        id: r.get(0),
+        archive_id: r.get(1),
+        sha256: r.get(2),
+        filename: r.get(3),
+        content_type: r.get(4),
+        size: r.get(5),
+        created_by: r.get(6),
+        created_at: r.get(7),
+    }
+}
+
+/// Advances the period's counter by `n` and returns the first of the `n` new values.
+async fn reserve_numbers(c: &impl GenericClient, period: &str, n: i64) -> Result<u64> {
+    let row = c
+        .query_one(
+            "INSERT INTO number_counters (period, last_value) VALUES ($1, $2)
+             ON CONFLICT (period) DO UPDATE SET last_value = number_counters.last_value + EXCLUDED.last_value RETURNING last_value",
+            &[&period, &n],
+        )
+        .await?;
+    Ok((row.get::<_, i64>(0) - n + 1) as u64)
+}
+
+async fn insert_archive(c: &impl GenericClient, archive_no: &str, data: &ArchiveData, actor: UserId, at: DateTime<Utc>) -> Result<i64> {
+    let col = ArchiveColumns::of(data);
+    let row = c
+        .query_one(
+            "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
+                owner_id, dept_id, tier, secrecy, mobile, uscc, data, version, created_by, created_at, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $18, $19) RETURNING id",
+            &[
+                &archive_no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
+                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &Json(data), &actor, &at,
+            ],
+        )
+        .await?;
+    let id: i64 = row.get(0);
+    c.execute("INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at) VALUES ($1, 1, $2, $3, $4)", &[&id, &Json(data), &actor, &at])
+        .await?;
+    Ok(id)
+}
+
+async fn get_archive_where(c: &impl GenericClient, cond: &str, p: &(dyn ToSql + Sync)) -> Result<Option<Archive>> {
+    let st = c.prepare_cached(&format!("SELECT {ARCHIVE_COLUMNS} FROM archives WHERE {cond}")).await?;
+    Ok(c.query_opt(&st, &[p]).await?.map(|r| archive_from_row(&r)))
+}
+
+async fn touch_archive(c: &impl GenericClient, archive_id: i64, actor: UserId, at: DateTime<Utc>) -> Result<()> {
+    let n = c.execute("UPDATE archives SET updated_by = $2, updated_at = $3 WHERE id = $1", &[&archive_id, &actor, &at]).await?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut c = self.pool.get().await?;
+        c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+        let result = async {
+            c.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)").await?;
+            for (version, script) in MIGRATIONS {
+                let tx = c.transaction().await?;
+                let done: bool = tx.query_one("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = $1)", &[version]).await?.get(0);
+                if !done {
+                    tx.batch_execute(script).await?;
+                    tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &[version]).await?;
+                }
+                tx.commit().await?;
+            }
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+        result
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.pool.get().await?.execute("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department> {
+        let c = self.pool.get().await?;
+        let row = c.query_one("INSERT INTO departments (name, code, parent_id) VALUES ($1, $2, $3) RETURNING id", &[&name, &code, &parent_id]).await?;
+        Ok(Department { id: row.get(0), name: name.into(), code: code.into(), parent_id })
+    }
+
+    async fn list_departments(&self) -> Result<Vec<Department>> {
+        let c = self.pool.get().await?;
+        Ok(c.query("SELECT id, name, code, parent_id FROM departments ORDER BY id", &[])
+            .await?
+            .iter()
+            .map(|r| Department { id: r.get(0), name: r.get(1), code: r.get(2), parent_id: r.get(3) })
+            .collect())
+    }
+
+    async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_one(
+                &format!("INSERT INTO users (username, display_name, password_hash, dept_id, roles, active, created_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING {USER_COLUMNS}"),
+                &[&u.username, &u.display_name, &u.password_hash, &u.dept_id, &roles_text(&u.roles), &now],
+            )
+            .await?;
+        Ok(user_from_row(&row))
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<Option<User>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")).await?;
+        Ok(c.query_opt(&st, &[&id]).await?.map(|r| user_from_row(&r)))
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let c = self.pool.get().await?;
+        Ok(c.query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"), &[]).await?.iter().map(user_from_row).collect())
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one("SELECT COUNT(*) FROM users", &[]).await?.get(0))
+    }
+
+    async fn find_login(&self, username: &str) -> Result<Option<UserLogin>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&format!("SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until FROM users WHERE username = $1")).await?;
+        Ok(c.query_opt(&st, &[&username]).await?.map(|r| UserLogin {
+            user: user_from_row(&r),
+            password_hash: r.get("password_hash"),
+            failed_logins: r.get("failed_logins"),
+            locked_until: r.get("locked_until"),
+        }))
+    }
+
+    async fn record_login(&self, user_id: UserId, success: bool, locked_until: Option<DateTime<Utc>>) -> Result<()> {
+        let c = self.pool.get().await?;
+        if success {
+            c.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1", &[&user_id]).await?;
+        } else {
+            c.execute("UPDATE users SET failed_logins = failed_logins + 1, locked_until = $2 WHERE id = $1", &[&user_id, &locked_until]).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_password(&self, user_id: UserId, password_hash: &str) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute("UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1", &[&user_id, &password_hash]).await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, token_hash: &str, user_id: UserId, kind: SessionKind, name: Option<&str>, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO sessions (token_hash, user_id, kind, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&token_hash, &user_id, &kind.as_str(), &name, &now, &expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let c = self.pool.get().await?;
+        let cols = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let st = c
+            .prepare_cached(&format!(
+                "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND (s.expires_at IS NULL OR s.expires_at > $2) AND u.active"
+            ))
+            .await?;
+        Ok(c.query_opt(&st, &[&token_hash, &now]).await?.map(|r| user_from_row(&r)))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]).await?;
+        Ok(())
+    }
+
+    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, actor: UserId, now: DateTime<Utc>) -> Result<Archive> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let seq = reserve_numbers(&tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code), 1).await?;
+        let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
+        let id = insert_archive(&tx, &no, data, actor, now).await?;
+        let archive = get_archive_where(&tx, "id = $1", &id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(archive)
+    }
+
+    async fn get_archive(&self, id: ArchiveId) -> Result<Option<Archive>> {
+        let c = self.pool.get().await?;
+        get_archive_where(&c, "id = $1", &id).await
+    }
+
+    async fn get_archive_by_no(&self, archive_no: &str) -> Result<Option<Archive>> {
+        let c = self.pool.get().await?;
+        get_archive_where(&c, "archive_no = $1", &archive_no).await
+    }
+
+    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let current: i64 = tx.query_opt("SELECT version FROM archives WHERE id = $1 FOR UPDATE", &[&id]).await?.ok_or(StoreError::NotFound)?.get(0);
+        if current != expected_version {
+            return Err(StoreError::Conflict { current });
+        }
+        let col = ArchiveColumns::of(data);
+        let next = current + 1;
+        tx.execute(
+            "UPDATE archives SET kind = $2, name = $3, grade = $4, credit_grade = $5, blacklisted = $6, status = $7, industry = $8, province = $9,
+                city = $10, owner_id = $11, dept_id = $12, tier = $13, secrecy = $14, mobile = $15, uscc = $16, data = $17, version = $18,
+                updated_by = $19, updated_at = $20 WHERE id = $1",
+            &[
+                &id, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
+                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &Json(data), &next, &actor, &now,
+            ],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&id, &next, &Json(data), &actor, &now, &reason],
+        )
+        .await?;
+        let archive = get_archive_where(&tx, "id = $1", &id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(archive)
+    }
+
+    async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>> {
+        let (text, params) = sql::list_query(query);
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&text).await?;
+        let b = boxed(&params);
+        c.query(&st, &refs(&b)).await?.iter().map(summary_from_row).collect()
+    }
+
+    async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64> {
+        let (text, params) = sql::count_query(filter);
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&text).await?;
+        let b = boxed(&params);
+        Ok(c.query_one(&st, &refs(&b)).await?.get(0))
+    }
+
+    async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
+        let c = self.pool.get().await?;
+        Ok(c.query("SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = $1 ORDER BY version", &[&id])
+            .await?
+            .iter()
+            .map(|r| VersionRecord {
+                archive_id: id,
+                version: r.get(0),
+                data: r.get::<_, Json<ArchiveData>>(1).0,
+                changed_by: r.get(2),
+                changed_at: r.get(3),
+                reason: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        touch_archive(&tx, archive_id, actor, now).await?;
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO contacts (archive_id, name, mobile, data, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[&archive_id, &contact.name, &contact.mobile, &Json(contact), &actor, &now],
+            )
+            .await?
+            .get(0);
+        tx.commit().await?;
+        Ok(Contact { id, archive_id, data: contact.clone() })
+    }
+
+    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE contacts SET name = $3, mobile = $4, data = $5, updated_by = $6, updated_at = $7 WHERE id = $1 AND archive_id = $2",
+                &[&contact_id, &archive_id, &contact.name, &contact.mobile, &Json(contact), &actor, &now],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        touch_archive(&tx, archive_id, actor, now).await?;
+        tx.commit().await?;
+        Ok(Contact { id: contact_id, archive_id, data: contact.clone() })
+    }
+
+    async fn list_contacts(&self, archive_id: ArchiveId) -> Result<Vec<Contact>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached("SELECT id, archive_id, data FROM contacts WHERE archive_id = $1 ORDER BY id").await?;
+        Ok(c.query(&st, &[&archive_id])
+            .await?
+            .iter()
+            .map(|r| Contact { id: r.get(0), archive_id: r.get(1), data: r.get::<_, Json<ContactData>>(2).0 })
+            .collect())
+    }
+
+    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, actor: UserId, now: DateTime<Utc>) -> Result<TimelineEntry> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        if let Some(old) = entry.supersedes {
+            let owner: Option<i64> = tx.query_opt("SELECT archive_id FROM timeline_entries WHERE id = $1", &[&old]).await?.map(|r| r.get(0));
+            if owner != Some(archive_id) {
+                return Err(StoreError::NotFound);
+            }
+        }
+        touch_archive(&tx, archive_id, actor, now).await?;
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO timeline_entries (archive_id, kind, occurred_on, supersedes, data, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[&archive_id, &entry.kind.as_str(), &entry.occurred_on, &entry.supersedes, &Json(entry), &actor, &now],
+            )
+            .await?
+            .get(0);
+        tx.commit().await?;
+        Ok(TimelineEntry { id, archive_id, data: entry.clone(), superseded_by: None, created_by: actor, created_at: now })
+    }
+
+    async fn list_entries(&self, archive_id: ArchiveId) -> Result<Vec<TimelineEntry>> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached("SELECT id, archive_id, data, created_by, created_at FROM timeline_entries WHERE archive_id = $1 ORDER BY occurred_on DESC, id DESC")
+            .await?;
+        let mut out: Vec<TimelineEntry> = c
+            .query(&st, &[&archive_id])
+            .await?
+            .iter()
+            .map(|r| TimelineEntry {
+                id: r.get(0),
+                archive_id: r.get(1),
+                data: r.get::<_, Json<EntryData>>(2).0,
+                superseded_by: None,
+                created_by: r.get(3),
+                created_at: r.get(4),
+            })
+            .collect();
+        link_superseded(&mut out);
+        Ok(out)
+    }
+
+    async fn add_attachment(&self, a: &NewAttachment) -> Result<Attachment> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        touch_archive(&tx, a.archive_id, a.created_by, a.created_at).await?;
+        let row = tx
+            .query_one(
+                &format!("INSERT INTO attachments (archive_id, sha256, filename, content_type, size, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {ATTACHMENT_COLUMNS}"),
+                &[&a.archive_id, &a.sha256, &a.filename, &a.content_type, &a.size, &a.created_by, &a.created_at],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(attachment_from_row(&row))
+    }
+
+    async fn list_attachments(&self, archive_id: ArchiveId) -> Result<Vec<Attachment>> {
+        let c = self.pool.get().await?;
+        Ok(c.query(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE archive_id = $1 ORDER BY id"), &[&archive_id])
+            .await?
+            .iter()
+            .map(attachment_from_row)
+            .collect())
+    }
+
+    async fn get_attachment(&self, id: i64) -> Result<Option<Attachment>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"), &[&id]).await?.map(|r| attachment_from_row(&r)))
+    }
+
+    /// COPY-based: ids are reserved from the identity sequence first, so contacts and entries can
+    /// reference their archive without a round trip per row.
+    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let n = batch.len() as i64;
+        let ids: Vec<i64> = tx
+            .query("SELECT nextval(pg_get_serial_sequence('archives', 'id')) FROM generate_series(1, $1)", &[&n])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        // Numbers: count per period, reserve each period's block once.
+        let periods: Vec<(String, NaiveDate)> = batch.iter().map(|a| (scheme.period_key(a.created_at.date_naive(), dept_code), a.created_at.date_naive())).collect();
+        let mut per_period: HashMap<&str, i64> = HashMap::new();
+        for (p, _) in &periods {
+            *per_period.entry(p.as_str()).or_default() += 1;
+        }
+        let mut next_seq: HashMap<&str, u64> = HashMap::new();
+        for (p, count) in &per_period {
+            next_seq.insert(p, reserve_numbers(&tx, p, *count).await?);
+        }
+
+        let sink = tx
+            .copy_in(
+                "COPY archives (id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy,
+                 mobile, uscc, data, version, created_by, created_at, updated_by, updated_at) FROM STDIN BINARY",
+            )
+            .await?;
+        let types = [
+            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::BOOL, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8,
+            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ,
+        ];
+        let w = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(w);
+        let one: i64 = 1;
+        for (i, a) in batch.iter().enumerate() {
+            let (period, date) = &periods[i];
+            let seq = next_seq.get_mut(period.as_str()).expect("reserved");
+            let no = scheme.render(*date, dept_code, *seq);
+            *seq += 1;
+            let col = ArchiveColumns::of(&a.data);
+            w.as_mut()
+                .write(&[
+                    &ids[i], &no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
+                    &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &Json(&a.data), &one, &actor, &a.created_at, &actor,
+                    &a.created_at,
+                ])
+                .await?;
+        }
+        w.finish().await?;
+
+        let sink = tx.copy_in("COPY archive_versions (archive_id, version, data, changed_by, changed_at) FROM STDIN BINARY").await?;
+        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
+        pin_mut!(w);
+        for (i, a) in batch.iter().enumerate() {
+            w.as_mut().write(&[&ids[i], &one, &Json(&a.data), &actor, &a.created_at]).await?;
+        }
+        w.finish().await?;
+
+        let sink = tx.copy_in("COPY contacts (archive_id, name, mobile, data, updated_by, updated_at) FROM STDIN BINARY").await?;
+        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
+        pin_mut!(w);
+        for (i, a) in batch.iter().enumerate() {
+            for ct in &a.contacts {
+                w.as_mut().write(&[&ids[i], &ct.name, &ct.mobile, &Json(ct), &actor, &a.created_at]).await?;
+            }
+        }
+        w.finish().await?;
+
+        let sink = tx.copy_in("COPY timeline_entries (archive_id, kind, occurred_on, data, created_by, created_at) FROM STDIN BINARY").await?;
+        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::DATE, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
+        pin_mut!(w);
+        for (i, a) in batch.iter().enumerate() {
+            for e in &a.entries {
+                w.as_mut().write(&[&ids[i], &e.kind.as_str(), &e.occurred_on, &Json(e), &actor, &a.created_at]).await?;
+            }
+        }
+        w.finish().await?;
+        tx.commit().await?;
+        Ok(batch.len())
+    }
+}

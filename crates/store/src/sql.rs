@@ -1,0 +1,138 @@
+//! SQL text shared by both engines: the archive list query is built once here and each engine
+//! binds the parameters its own way (`?N` for SQLite, `$N` for PostgreSQL).
+
+use chrono::{DateTime, Utc};
+
+use crate::{ArchiveFilter, ArchiveQuery, SortOrder};
+
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Time(DateTime<Utc>),
+}
+
+pub(crate) const SUMMARY_COLUMNS: &str =
+    "id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy, mobile, updated_at";
+
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Builds `WHERE …` (or an empty string) for the filter, pushing parameters.
+pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: Vec<String>) -> String {
+    let mut conds = extra;
+    let mut eq = |col: &str, p: Param, params: &mut Vec<Param>| {
+        params.push(p);
+        conds.push(format!("{col} = ${}", params.len()));
+    };
+    if let Some(v) = f.kind {
+        eq("kind", Param::Text(v.as_str().into()), params);
+    }
+    if let Some(v) = f.grade {
+        eq("grade", Param::Text(v.as_str().into()), params);
+    }
+    if let Some(v) = f.credit_grade {
+        eq("credit_grade", Param::Text(v.as_str().into()), params);
+    }
+    if let Some(v) = f.blacklisted {
+        eq("blacklisted", Param::Bool(v), params);
+    }
+    if let Some(v) = f.status {
+        eq("status", Param::Text(v.as_str().into()), params);
+    }
+    if let Some(v) = &f.industry {
+        eq("industry", Param::Text(v.clone()), params);
+    }
+    if let Some(v) = &f.province {
+        eq("province", Param::Text(v.clone()), params);
+    }
+    if let Some(v) = &f.city {
+        eq("city", Param::Text(v.clone()), params);
+    }
+    if let Some(v) = f.owner_id {
+        eq("owner_id", Param::Int(v), params);
+    }
+    if let Some(v) = f.dept_id {
+        eq("dept_id", Param::Int(v), params);
+    }
+    if let Some(v) = f.tier {
+        eq("tier", Param::Text(v.as_str().into()), params);
+    }
+    if let Some(v) = f.secrecy {
+        eq("secrecy", Param::Text(v.as_str().into()), params);
+    }
+    if let Some(v) = &f.number_prefix {
+        // A range keeps the unique index on archive_no usable on both engines.
+        params.push(Param::Text(v.clone()));
+        let lo = params.len();
+        params.push(Param::Text(format!("{v}\u{10FFFF}")));
+        conds.push(format!("archive_no >= ${lo} AND archive_no < ${}", params.len()));
+    }
+    if let Some(v) = &f.name_contains {
+        params.push(Param::Text(like_escape(v)));
+        conds.push(format!("name LIKE ${} ESCAPE '\\'", params.len()));
+    }
+    if let Some(v) = f.updated_from {
+        params.push(Param::Time(v));
+        conds.push(format!("updated_at >= ${}", params.len()));
+    }
+    if let Some(v) = f.updated_to {
+        params.push(Param::Time(v));
+        conds.push(format!("updated_at < ${}", params.len()));
+    }
+    if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    }
+}
+
+/// The page query for a list. Placeholders are `$N`; SQLite accepts them as numbered parameters too.
+pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let mut extra = Vec::new();
+    if let Some(c) = q.after {
+        match q.sort {
+            SortOrder::CreatedDesc => {
+                params.push(Param::Int(c.id));
+                extra.push(format!("id < ${}", params.len()));
+            }
+            SortOrder::CreatedAsc => {
+                params.push(Param::Int(c.id));
+                extra.push(format!("id > ${}", params.len()));
+            }
+            SortOrder::UpdatedDesc => {
+                let micros = c.updated_micros.unwrap_or(i64::MAX);
+                params.push(Param::Time(DateTime::from_timestamp_micros(micros).unwrap_or_default()));
+                let t = params.len();
+                params.push(Param::Int(c.id));
+                extra.push(format!("(updated_at < ${t} OR (updated_at = ${t} AND id < ${}))", params.len()));
+            }
+        }
+    }
+    let where_ = filter_clause(&q.filter, &mut params, extra);
+    let order = match q.sort {
+        SortOrder::CreatedDesc => "id DESC",
+        SortOrder::CreatedAsc => "id ASC",
+        SortOrder::UpdatedDesc => "updated_at DESC, id DESC",
+    };
+    let limit = q.limit.clamp(1, 1000);
+    (format!("SELECT {SUMMARY_COLUMNS} FROM archives{where_} ORDER BY {order} LIMIT {limit}"), params)
+}
+
+pub(crate) fn count_query(f: &ArchiveFilter) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let where_ = filter_clause(f, &mut params, Vec::new());
+    (format!("SELECT COUNT(*) FROM archives{where_}"), params)
+}

@@ -1,0 +1,613 @@
+//! The embedded engine: SQLite in WAL mode, one writer connection and a pool of readers.
+//!
+//! rusqlite is synchronous; every call runs on tokio's blocking pool with a connection taken
+//! from a small pool. Writes are serialized through the single writer connection, which is what
+//! SQLite does anyway and what makes number allocation race-free here.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use dangan_core::numbering::NumberScheme;
+use dangan_core::*;
+use deadpool::unmanaged::Pool;
+use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
+
+use crate::sql::{self, Param};
+use crate::*;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+pub struct SqliteStore {
+    writer: Pool<Connection>,
+    readers: Pool<Connection>,
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(m: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(m).unwrap_or_default()
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -32000;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(conn)
+}
+
+impl ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Text(s) => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(s.as_bytes())),
+            Param::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+            Param::Bool(b) => ToSqlOutput::Owned(Value::Integer(*b as i64)),
+            Param::Time(t) => ToSqlOutput::Owned(Value::Integer(micros(*t))),
+        })
+    }
+}
+
+/// `$N` placeholders from `sql.rs` as SQLite's explicit `?N`.
+fn sqlite_placeholders(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let writer = Pool::from(vec![open_conn(path)?]);
+        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2) * 2;
+        let readers = Pool::from((0..n).map(|_| open_conn(path)).collect::<Result<Vec<_>>>()?);
+        Ok(SqliteStore { writer, readers })
+    }
+
+    async fn with_conn<T, F>(pool: &Pool<Connection>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let mut conn = pool.get().await.map_err(|e| StoreError::Db(format!("connection pool: {e:?}")))?;
+        tokio::task::spawn_blocking(move || f(&mut conn)).await.map_err(|e| StoreError::Db(format!("worker failed: {e}")))?
+    }
+
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        Self::with_conn(&self.readers, f).await
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction on the writer connection; commits if it returns Ok.
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&Transaction) -> Result<T> + Send + 'static) -> Result<T> {
+        Self::with_conn(&self.writer, move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn user_from_row(r: &Row) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get("id")?,
+        username: r.get("username")?,
+        display_name: r.get("display_name")?,
+        dept_id: r.get("dept_id")?,
+        roles: parse_roles(&r.get::<_, String>("roles")?),
+        active: r.get("active")?,
+        created_at: from_micros(r.get("created_at")?),
+    })
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
+const ARCHIVE_COLUMNS: &str = "id, archive_no, data, version, created_by, created_at, updated_by, updated_at";
+
+fn archive_from_row(r: &Row) -> Result<Archive> {
+    let data: String = r.get(2)?;
+    Ok(Archive {
+        id: r.get(0)?,
+        archive_no: r.get(1)?,
+        data: serde_json::from_str(&data)?,
+        version: r.get(3)?,
+        created_by: r.get(4)?,
+        created_at: from_micros(r.get(5)?),
+        updated_by: r.get(6)?,
+        updated_at: from_micros(r.get(7)?),
+    })
+}
+
+fn summary_from_row(r: &Row) -> Result<ArchiveSummary> {
+    let opt_enum = |i: usize| -> Result<Option<Grade>> {
+        match r.get::<_, Option<String>>(i)? {
+            Some(s) => Ok(Some(parse_enum(&s)?)),
+            None => Ok(None),
+        }
+    };
+    Ok(ArchiveSummary {
+        id: r.get(0)?,
+        archive_no: r.get(1)?,
+        kind: parse_enum(&r.get::<_, String>(2)?)?,
+        name: r.get(3)?,
+        grade: opt_enum(4)?,
+        credit_grade: opt_enum(5)?,
+        blacklisted: r.get(6)?,
+        status: parse_enum(&r.get::<_, String>(7)?)?,
+        industry: r.get(8)?,
+        province: r.get(9)?,
+        city: r.get(10)?,
+        owner_id: r.get(11)?,
+        dept_id: r.get(12)?,
+        tier: parse_enum(&r.get::<_, String>(13)?)?,
+        secrecy: parse_enum(&r.get::<_, String>(14)?)?,
+        mobile: r.get(15)?,
+        updated_at: from_micros(r.get(16)?),
+    })
+}
+
+fn contact_from_row(r: &Row) -> Result<Contact> {
+    let data: String = r.get(2)?;
+    Ok(Contact { id: r.get(0)?, archive_id: r.get(1)?, data: serde_json::from_str(&data)? })
+}
+
+fn entry_from_row(r: &Row) -> Result<TimelineEntry> {
+    let data: String = r.get(2)?;
+    Ok(TimelineEntry {
+        id: r.get(0)?,
+        archive_id: r.get(1)?,
+        data: serde_json::from_str(&data)?,
+        superseded_by: None,
+        created_by: r.get(3)?,
+        created_at: from_micros(r.get(4)?),
+    })
+}
+
+fn attachment_from_row(r: &Row) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(0)?,
+        archive_id: r.get(1)?,
+        sha256: r.get(2)?,
+        filename: r.get(3)?,
+        content_type: r.get(4)?,
+        size: r.get(5)?,
+        created_by: r.get(6)?,
+        created_at: from_micros(r.get(7)?),
+    })
+}
+
+/// Advances the period's counter and returns the new value (inside the caller's transaction).
+fn next_number(tx: &Transaction, period: &str) -> Result<u64> {
+    let v: i64 = tx
+        .prepare_cached(
+            "INSERT INTO number_counters (period, last_value) VALUES (?1, 1)
+             ON CONFLICT (period) DO UPDATE SET last_value = last_value + 1 RETURNING last_value",
+        )?
+        .query_row([period], |r| r.get(0))?;
+    Ok(v as u64)
+}
+
+fn insert_archive(tx: &Transaction, archive_no: &str, data: &ArchiveData, actor: UserId, at: i64) -> Result<i64> {
+    let c = ArchiveColumns::of(data);
+    let json = serde_json::to_string(data)?;
+    tx.prepare_cached(
+        "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
+            owner_id, dept_id, tier, secrecy, mobile, uscc, data, version, created_by, created_at, updated_by, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?18, ?19, ?18, ?19)",
+    )?
+    .execute(params![
+        archive_no, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
+        c.mobile, c.uscc, json, actor, at
+    ])?;
+    let id = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason) VALUES (?1, 1, ?2, ?3, ?4, NULL)")?
+        .execute(params![id, json, actor, at])?;
+    Ok(id)
+}
+
+fn insert_contact(tx: &Transaction, archive_id: i64, c: &ContactData, actor: UserId, at: i64) -> Result<i64> {
+    tx.prepare_cached("INSERT INTO contacts (archive_id, name, mobile, data, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![archive_id, c.name, c.mobile, serde_json::to_string(c)?, actor, at])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn insert_entry(tx: &Transaction, archive_id: i64, e: &EntryData, actor: UserId, at: i64) -> Result<i64> {
+    tx.prepare_cached("INSERT INTO timeline_entries (archive_id, kind, occurred_on, supersedes, data, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+        .execute(params![archive_id, e.kind.as_str(), e.occurred_on.to_string(), e.supersedes, serde_json::to_string(e)?, actor, at])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn get_archive_where(conn: &Connection, cond: &str, p: &dyn ToSql) -> Result<Option<Archive>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {ARCHIVE_COLUMNS} FROM archives WHERE {cond}"))?;
+    let mut rows = st.query([p])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(archive_from_row(r)?)),
+        None => Ok(None),
+    }
+}
+
+fn touch_archive(tx: &Transaction, archive_id: i64, actor: UserId, at: i64) -> Result<()> {
+    let n = tx.prepare_cached("UPDATE archives SET updated_by = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![archive_id, actor, at])?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        Self::with_conn(&self.writer, |conn| {
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
+            for (version, script) in MIGRATIONS {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let done: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))?;
+                if !done {
+                    tx.execute_batch(script)?;
+                    tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, micros(Utc::now())])?;
+                }
+                tx.commit()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
+    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department> {
+        let (name, code) = (name.to_string(), code.to_string());
+        self.write(move |tx| {
+            tx.execute("INSERT INTO departments (name, code, parent_id) VALUES (?1, ?2, ?3)", params![name, code, parent_id])?;
+            Ok(Department { id: tx.last_insert_rowid(), name, code, parent_id })
+        })
+        .await
+    }
+
+    async fn list_departments(&self) -> Result<Vec<Department>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT id, name, code, parent_id FROM departments ORDER BY id")?;
+            let rows = st.query_map([], |r| Ok(Department { id: r.get(0)?, name: r.get(1)?, code: r.get(2)?, parent_id: r.get(3)? }))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User> {
+        let u = u.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO users (username, display_name, password_hash, dept_id, roles, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+                params![u.username, u.display_name, u.password_hash, u.dept_id, roles_text(&u.roles), micros(now)],
+            )?;
+            let id = tx.last_insert_rowid();
+            Ok(tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)?)
+        })
+        .await
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<Option<User>> {
+        self.read(move |c| Ok(c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?.query_row([id], user_from_row).optional()?)).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?;
+            let rows = st.query_map([], user_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)).await
+    }
+
+    async fn find_login(&self, username: &str) -> Result<Option<UserLogin>> {
+        let username = username.to_string();
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!("SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until FROM users WHERE username = ?1"))?
+                .query_row([username], |r| {
+                    Ok(UserLogin {
+                        user: user_from_row(r)?,
+                        password_hash: r.get("password_hash")?,
+                        failed_logins: r.get("failed_logins")?,
+                        locked_until: r.get::<_, Option<i64>>("locked_until")?.map(from_micros),
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn record_login(&self, user_id: UserId, success: bool, locked_until: Option<DateTime<Utc>>) -> Result<()> {
+        self.write(move |tx| {
+            if success {
+                tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1", [user_id])?;
+            } else {
+                tx.execute("UPDATE users SET failed_logins = failed_logins + 1, locked_until = ?2 WHERE id = ?1", params![user_id, locked_until.map(micros)])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: UserId, password_hash: &str) -> Result<()> {
+        let h = password_hash.to_string();
+        self.write(move |tx| {
+            tx.execute("UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = NULL WHERE id = ?1", params![user_id, h])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_session(&self, token_hash: &str, user_id: UserId, kind: SessionKind, name: Option<&str>, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
+        let (t, n) = (token_hash.to_string(), name.map(str::to_string));
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sessions (token_hash, user_id, kind, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![t, user_id, kind.as_str(), n, micros(now), expires_at.map(micros)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let t = token_hash.to_string();
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND (s.expires_at IS NULL OR s.expires_at > ?2) AND u.active = 1",
+                USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+            ))?
+            .query_row(params![t, micros(now)], user_from_row)
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let t = token_hash.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [t])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, actor: UserId, now: DateTime<Utc>) -> Result<Archive> {
+        let (data, numbering) = (data.clone(), numbering.clone());
+        let id = self
+            .write(move |tx| {
+                let seq = next_number(tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code))?;
+                let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
+                insert_archive(tx, &no, &data, actor, micros(now))
+            })
+            .await?;
+        self.get_archive(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn get_archive(&self, id: ArchiveId) -> Result<Option<Archive>> {
+        self.read(move |c| get_archive_where(c, "id = ?1", &id)).await
+    }
+
+    async fn get_archive_by_no(&self, archive_no: &str) -> Result<Option<Archive>> {
+        let no = archive_no.to_string();
+        self.read(move |c| get_archive_where(c, "archive_no = ?1", &no)).await
+    }
+
+    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive> {
+        let (data, reason) = (data.clone(), reason.map(str::to_string));
+        self.write(move |tx| {
+            let current: Option<i64> = tx.query_row("SELECT version FROM archives WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            let current = current.ok_or(StoreError::NotFound)?;
+            if current != expected_version {
+                return Err(StoreError::Conflict { current });
+            }
+            let c = ArchiveColumns::of(&data);
+            let json = serde_json::to_string(&data)?;
+            let at = micros(now);
+            let next = current + 1;
+            tx.prepare_cached(
+                "UPDATE archives SET kind = ?2, name = ?3, grade = ?4, credit_grade = ?5, blacklisted = ?6, status = ?7, industry = ?8, province = ?9,
+                    city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, data = ?17, version = ?18,
+                    updated_by = ?19, updated_at = ?20 WHERE id = ?1",
+            )?
+            .execute(params![
+                id, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
+                c.mobile, c.uscc, json, next, actor, at
+            ])?;
+            tx.prepare_cached("INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+                .execute(params![id, next, json, actor, at, reason])?;
+            get_archive_where(tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>> {
+        let (text, params) = sql::list_query(query);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
+            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(summary_from_row(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64> {
+        let (text, params) = sql::count_query(filter);
+        self.read(move |c| Ok(c.prepare_cached(&sqlite_placeholders(&text))?.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)).await
+    }
+
+    async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached("SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = ?1 ORDER BY version")?;
+            let mut rows = st.query([id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(VersionRecord {
+                    archive_id: id,
+                    version: r.get(0)?,
+                    data: serde_json::from_str(&r.get::<_, String>(1)?)?,
+                    changed_by: r.get(2)?,
+                    changed_at: from_micros(r.get(3)?),
+                    reason: r.get(4)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
+        let contact = contact.clone();
+        self.write(move |tx| {
+            touch_archive(tx, archive_id, actor, micros(now))?;
+            let id = insert_contact(tx, archive_id, &contact, actor, micros(now))?;
+            Ok(Contact { id, archive_id, data: contact })
+        })
+        .await
+    }
+
+    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
+        let contact = contact.clone();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE contacts SET name = ?3, mobile = ?4, data = ?5, updated_by = ?6, updated_at = ?7 WHERE id = ?1 AND archive_id = ?2",
+                params![contact_id, archive_id, contact.name, contact.mobile, serde_json::to_string(&contact)?, actor, micros(now)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            touch_archive(tx, archive_id, actor, micros(now))?;
+            Ok(Contact { id: contact_id, archive_id, data: contact })
+        })
+        .await
+    }
+
+    async fn list_contacts(&self, archive_id: ArchiveId) -> Result<Vec<Contact>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached("SELECT id, archive_id, data FROM contacts WHERE archive_id = ?1 ORDER BY id")?;
+            let mut rows = st.query([archive_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(contact_from_row(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, actor: UserId, now: DateTime<Utc>) -> Result<TimelineEntry> {
+        let entry = entry.clone();
+        self.write(move |tx| {
+            if let Some(old) = entry.supersedes {
+                let owner: Option<i64> = tx.query_row("SELECT archive_id FROM timeline_entries WHERE id = ?1", [old], |r| r.get(0)).optional()?;
+                if owner != Some(archive_id) {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            touch_archive(tx, archive_id, actor, micros(now))?;
+            let id = insert_entry(tx, archive_id, &entry, actor, micros(now))?;
+            Ok(TimelineEntry { id, archive_id, data: entry, superseded_by: None, created_by: actor, created_at: from_micros(micros(now)) })
+        })
+        .await
+    }
+
+    async fn list_entries(&self, archive_id: ArchiveId) -> Result<Vec<TimelineEntry>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, archive_id, data, created_by, created_at FROM timeline_entries WHERE archive_id = ?1 ORDER BY occurred_on DESC, id DESC",
+            )?;
+            let mut rows = st.query([archive_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(entry_from_row(r)?);
+            }
+            link_superseded(&mut out);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_attachment(&self, a: &NewAttachment) -> Result<Attachment> {
+        let a = a.clone();
+        self.write(move |tx| {
+            touch_archive(tx, a.archive_id, a.created_by, micros(a.created_at))?;
+            tx.execute(
+                "INSERT INTO attachments (archive_id, sha256, filename, content_type, size, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![a.archive_id, a.sha256, a.filename, a.content_type, a.size, a.created_by, micros(a.created_at)],
+            )?;
+            Ok(Attachment {
+                id: tx.last_insert_rowid(),
+                archive_id: a.archive_id,
+                sha256: a.sha256,
+                filename: a.filename,
+                content_type: a.content_type,
+                size: a.size,
+                created_by: a.created_by,
+                created_at: from_micros(micros(a.created_at)),
+            })
+        })
+        .await
+    }
+
+    async fn list_attachments(&self, archive_id: ArchiveId) -> Result<Vec<Attachment>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached("SELECT id, archive_id, sha256, filename, content_type, size, created_by, created_at FROM attachments WHERE archive_id = ?1 ORDER BY id")?;
+            let rows = st.query_map([archive_id], attachment_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn get_attachment(&self, id: i64) -> Result<Option<Attachment>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached("SELECT id, archive_id, sha256, filename, content_type, size, created_by, created_at FROM attachments WHERE id = ?1")?
+                .query_row([id], attachment_from_row)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
+        let (scheme, dept_code) = (scheme.clone(), dept_code.to_string());
+        self.write(move |tx| {
+            for a in &batch {
+                let date: NaiveDate = a.created_at.date_naive();
+                let seq = next_number(tx, &scheme.period_key(date, &dept_code))?;
+                let no = scheme.render(date, &dept_code, seq);
+                let at = micros(a.created_at);
+                let id = insert_archive(tx, &no, &a.data, actor, at)?;
+                for c in &a.contacts {
+                    insert_contact(tx, id, c, actor, at)?;
+                }
+                for e in &a.entries {
+                    insert_entry(tx, id, e, actor, at)?;
+                }
+            }
+            Ok(batch.len())
+        })
+        .await
+    }
+}

@@ -1,0 +1,374 @@
+//! JSON REST API under `/api/v1`, and its OpenAPI 3 document at `/api/openapi.json`,
+//! generated from these handlers and the core types.
+
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use dangan_app::store::{ArchiveFilter, SessionKind, SortOrder};
+use dangan_app::AppError;
+use dangan_core::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::problem::{from_app_error, Problem};
+use crate::{ApiUser, AppState};
+
+type ApiResult<T> = Result<T, Response>;
+
+fn fail(lang: &str) -> impl Fn(AppError) -> Response + '_ {
+    move |e| from_app_error(e, lang)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/archives", get(list_archives).post(create_archive))
+        .route("/api/v1/archives/by-number/{archive_no}", get(get_archive_by_no))
+        .route("/api/v1/archives/{id}", get(get_archive).put(update_archive))
+        .route("/api/v1/archives/{id}/versions", get(list_versions))
+        .route("/api/v1/archives/{id}/contacts", get(list_contacts).post(add_contact))
+        .route("/api/v1/archives/{id}/contacts/{contact_id}", put(update_contact))
+        .route("/api/v1/archives/{id}/entries", get(list_entries).post(add_entry))
+        .route("/api/v1/archives/{id}/attachments", get(list_attachments).post(upload_attachment))
+        .route("/api/v1/attachments/{id}/content", get(download_attachment))
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/departments", get(list_departments).post(create_department))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Dangan API", description = "客户档案管理系统 — customer archive management. Authenticate with `POST /api/v1/auth/login` and send the token as `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents."),
+    paths(
+        login, logout, me, create_token, list_archives, create_archive, get_archive, get_archive_by_no, update_archive, list_versions,
+        list_contacts, add_contact, update_contact, list_entries, add_entry, list_attachments, upload_attachment, download_attachment,
+        list_users, create_user, list_departments, create_department
+    ),
+    components(schemas(
+        Problem, crate::problem::FieldProblem, LoginRequest, LoginResponse, TokenRequest, ArchivePage, UpdateArchive, Archive, ArchiveData, ArchiveSummary,
+        Contact, ContactData, TimelineEntry, EntryData, EntryDetails, Attachment, User, Department, NewUserRequest, NewDepartmentRequest, VersionView
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub user: User,
+}
+
+/// Logs in and returns a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest, security(),
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem, description = "locked after repeated failures")))]
+async fn login(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+    let lang = crate::request_lang(&headers);
+    let ok = s.app.login(&req.username, &req.password, SessionKind::ApiToken).await.map_err(fail(lang))?;
+    Ok(Json(LoginResponse { token: ok.token, user: ok.user }))
+}
+
+/// Revokes the token used for this request.
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
+async fn logout(State(s): State<AppState>, u: ApiUser, headers: HeaderMap) -> ApiResult<StatusCode> {
+    if let Some(t) = crate::request_token(&headers) {
+        s.app.logout(&t).await.map_err(fail(u.lang))?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The current user.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = User), (status = 401, body = Problem)))]
+async fn me(u: ApiUser) -> Json<User> {
+    Json(u.user)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// What the token is for, e.g. "nightly export".
+    pub name: String,
+}
+
+/// Issues a named bearer token for scripts.
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest, responses((status = 201, body = LoginResponse)))]
+async fn create_token(State(s): State<AppState>, u: ApiUser, Json(req): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<LoginResponse>)> {
+    let token = s.app.create_api_token(&u.user, &req.name).await.map_err(fail(u.lang))?;
+    Ok((StatusCode::CREATED, Json(LoginResponse { token, user: u.user })))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    pub kind: Option<CustomerKind>,
+    pub grade: Option<Grade>,
+    pub credit_grade: Option<Grade>,
+    pub blacklisted: Option<bool>,
+    pub status: Option<ArchiveStatus>,
+    pub industry: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub owner_id: Option<i64>,
+    pub dept_id: Option<i64>,
+    pub tier: Option<Tier>,
+    pub secrecy: Option<Secrecy>,
+    /// Archive number prefix.
+    pub number: Option<String>,
+    /// Name fragment.
+    pub q: Option<String>,
+    /// `created_desc` (default), `created_asc`, `updated_desc`.
+    pub sort: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// Also return the total count of matching archives.
+    pub count: Option<bool>,
+}
+
+impl ListParams {
+    pub fn filter(&self) -> ArchiveFilter {
+        let nonempty = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        ArchiveFilter {
+            kind: self.kind,
+            grade: self.grade,
+            credit_grade: self.credit_grade,
+            blacklisted: self.blacklisted,
+            status: self.status,
+            industry: nonempty(&self.industry),
+            province: nonempty(&self.province),
+            city: nonempty(&self.city),
+            owner_id: self.owner_id,
+            dept_id: self.dept_id,
+            tier: self.tier,
+            secrecy: self.secrecy,
+            number_prefix: nonempty(&self.number),
+            name_contains: nonempty(&self.q),
+            updated_from: None,
+            updated_to: None,
+        }
+    }
+    pub fn sort(&self) -> Result<SortOrder, AppError> {
+        match self.sort.as_deref().unwrap_or("") {
+            "" | "created_desc" => Ok(SortOrder::CreatedDesc),
+            "created_asc" => Ok(SortOrder::CreatedAsc),
+            "updated_desc" => Ok(SortOrder::UpdatedDesc),
+            other => Err(AppError::BadRequest(format!("unknown sort {other:?}"))),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArchivePage {
+    pub items: Vec<ArchiveSummary>,
+    pub next_cursor: Option<String>,
+    pub total: Option<i64>,
+}
+
+/// Lists archives with filters and keyset pagination.
+#[utoipa::path(get, path = "/api/v1/archives", params(ListParams), responses((status = 200, body = ArchivePage), (status = 400, body = Problem)))]
+async fn list_archives(State(s): State<AppState>, u: ApiUser, Query(p): Query<ListParams>) -> ApiResult<Json<ArchivePage>> {
+    let sort = p.sort().map_err(fail(u.lang))?;
+    let page = s.app.list_archives(&u.user, p.filter(), sort, p.cursor.as_deref(), p.limit.unwrap_or(50), p.count.unwrap_or(false)).await.map_err(fail(u.lang))?;
+    Ok(Json(ArchivePage { items: page.items, next_cursor: page.next_cursor, total: page.total }))
+}
+
+/// Creates an archive; its number is assigned from the numbering scheme.
+#[utoipa::path(post, path = "/api/v1/archives", request_body = ArchiveData,
+    responses((status = 201, body = Archive), (status = 422, body = Problem, description = "validation errors per field")))]
+async fn create_archive(State(s): State<AppState>, u: ApiUser, Json(data): Json<ArchiveData>) -> ApiResult<Response> {
+    let a = s.app.create_archive(&u.user, data).await.map_err(fail(u.lang))?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/archives/{}", a.id))], Json(a)).into_response())
+}
+
+/// One archive.
+#[utoipa::path(get, path = "/api/v1/archives/{id}", params(("id" = i64, Path)), responses((status = 200, body = Archive), (status = 404, body = Problem)))]
+async fn get_archive(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Archive>> {
+    Ok(Json(s.app.get_archive(&u.user, id).await.map_err(fail(u.lang))?))
+}
+
+/// One archive by its number (档号).
+#[utoipa::path(get, path = "/api/v1/archives/by-number/{archive_no}", params(("archive_no" = String, Path)), responses((status = 200, body = Archive), (status = 404, body = Problem)))]
+async fn get_archive_by_no(State(s): State<AppState>, u: ApiUser, Path(no): Path<String>) -> ApiResult<Json<Archive>> {
+    Ok(Json(s.app.get_archive_by_no(&u.user, &no).await.map_err(fail(u.lang))?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateArchive {
+    /// The version the change is based on; a stale version is refused with 409.
+    pub version: i64,
+    /// Why (kept in the version history).
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub data: ArchiveData,
+}
+
+/// Replaces the archive's data as a new version.
+#[utoipa::path(put, path = "/api/v1/archives/{id}", params(("id" = i64, Path)), request_body = UpdateArchive,
+    responses((status = 200, body = Archive), (status = 409, body = Problem, description = "stale version; nothing was written"), (status = 422, body = Problem)))]
+async fn update_archive(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(req): Json<UpdateArchive>) -> ApiResult<Json<Archive>> {
+    Ok(Json(s.app.update_archive(&u.user, id, req.version, req.data, req.reason).await.map_err(fail(u.lang))?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionView {
+    pub version: i64,
+    pub data: ArchiveData,
+    pub changed_by: i64,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+    pub reason: Option<String>,
+}
+
+/// Every version of the archive, oldest first.
+#[utoipa::path(get, path = "/api/v1/archives/{id}/versions", params(("id" = i64, Path)), responses((status = 200, body = [VersionView])))]
+async fn list_versions(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<VersionView>>> {
+    let v = s.app.versions(&u.user, id).await.map_err(fail(u.lang))?;
+    Ok(Json(v.into_iter().map(|r| VersionView { version: r.version, data: r.data, changed_by: r.changed_by, changed_at: r.changed_at, reason: r.reason }).collect()))
+}
+
+/// The archive's contacts.
+#[utoipa::path(get, path = "/api/v1/archives/{id}/contacts", params(("id" = i64, Path)), responses((status = 200, body = [Contact])))]
+async fn list_contacts(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<Contact>>> {
+    Ok(Json(s.app.view_archive(&u.user, id).await.map_err(fail(u.lang))?.contacts))
+}
+
+/// Adds a contact.
+#[utoipa::path(post, path = "/api/v1/archives/{id}/contacts", params(("id" = i64, Path)), request_body = ContactData, responses((status = 201, body = Contact), (status = 422, body = Problem)))]
+async fn add_contact(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(c): Json<ContactData>) -> ApiResult<(StatusCode, Json<Contact>)> {
+    Ok((StatusCode::CREATED, Json(s.app.add_contact(&u.user, id, c).await.map_err(fail(u.lang))?)))
+}
+
+/// Changes a contact.
+#[utoipa::path(put, path = "/api/v1/archives/{id}/contacts/{contact_id}", params(("id" = i64, Path), ("contact_id" = i64, Path)), request_body = ContactData,
+    responses((status = 200, body = Contact), (status = 422, body = Problem)))]
+async fn update_contact(State(s): State<AppState>, u: ApiUser, Path((id, cid)): Path<(i64, i64)>, Json(c): Json<ContactData>) -> ApiResult<Json<Contact>> {
+    Ok(Json(s.app.update_contact(&u.user, id, cid, c).await.map_err(fail(u.lang))?))
+}
+
+/// The timeline, newest first; corrected entries carry `superseded_by`.
+#[utoipa::path(get, path = "/api/v1/archives/{id}/entries", params(("id" = i64, Path)), responses((status = 200, body = [TimelineEntry])))]
+async fn list_entries(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<TimelineEntry>>> {
+    Ok(Json(s.app.view_archive(&u.user, id).await.map_err(fail(u.lang))?.entries))
+}
+
+/// Appends a timeline entry. To correct an entry, name it in `supersedes` and give a `correction_reason`.
+#[utoipa::path(post, path = "/api/v1/archives/{id}/entries", params(("id" = i64, Path)), request_body = EntryData,
+    responses((status = 201, body = TimelineEntry), (status = 422, body = Problem)))]
+async fn add_entry(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(e): Json<EntryData>) -> ApiResult<(StatusCode, Json<TimelineEntry>)> {
+    Ok((StatusCode::CREATED, Json(s.app.add_entry(&u.user, id, e).await.map_err(fail(u.lang))?)))
+}
+
+/// The archive's attachments (metadata).
+#[utoipa::path(get, path = "/api/v1/archives/{id}/attachments", params(("id" = i64, Path)), responses((status = 200, body = [Attachment])))]
+async fn list_attachments(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<Attachment>>> {
+    Ok(Json(s.app.view_archive(&u.user, id).await.map_err(fail(u.lang))?.attachments))
+}
+
+/// Uploads an attachment as multipart field `file`.
+#[utoipa::path(post, path = "/api/v1/archives/{id}/attachments", params(("id" = i64, Path)), request_body(content_type = "multipart/form-data"),
+    responses((status = 201, body = Attachment), (status = 413, body = Problem), (status = 415, body = Problem)))]
+async fn upload_attachment(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, multipart: Multipart) -> ApiResult<(StatusCode, Json<Attachment>)> {
+    let (name, bytes) = read_file_field(multipart).await.map_err(fail(u.lang))?;
+    Ok((StatusCode::CREATED, Json(s.app.add_attachment(&u.user, id, &name, bytes.to_vec()).await.map_err(fail(u.lang))?)))
+}
+
+/// The `file` field of a multipart body: (filename, bytes).
+pub async fn read_file_field(mut multipart: Multipart) -> Result<(String, Bytes), AppError> {
+    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::BadRequest(e.to_string()))? {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("attachment").to_string();
+            let bytes = field.bytes().await.map_err(|e| AppError::BadRequest(e.to_string()))?;
+            return Ok((name, bytes));
+        }
+    }
+    Err(AppError::BadRequest("multipart field `file` is missing".into()))
+}
+
+/// Downloads an attachment's content.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}/content", params(("id" = i64, Path)), responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = Problem)))]
+async fn download_attachment(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Response> {
+    let (att, bytes) = s.app.open_attachment(&u.user, id).await.map_err(fail(u.lang))?;
+    Ok(attachment_response(&att, bytes))
+}
+
+pub fn attachment_response(att: &Attachment, bytes: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"download\"; filename*=UTF-8''{}", urlencoding::encode(&att.filename));
+    ([(header::CONTENT_TYPE, att.content_type.clone()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
+}
+
+/// All users.
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [User])))]
+async fn list_users(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(s.app.users().await.map_err(fail(u.lang))?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUserRequest {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub password: Option<String>,
+    pub dept_id: Option<i64>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+/// Creates a user (system administrators only).
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUserRequest, responses((status = 201, body = User), (status = 403, body = Problem)))]
+async fn create_user(State(s): State<AppState>, u: ApiUser, Json(req): Json<NewUserRequest>) -> ApiResult<(StatusCode, Json<User>)> {
+    if !u.user.has_role(Role::SystemAdmin) {
+        return Err(from_app_error(AppError::Forbidden, u.lang));
+    }
+    let user = s.app.add_user(&req.username, &req.display_name, req.password.as_deref(), req.dept_id, req.roles).await.map_err(fail(u.lang))?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// The department tree as a flat list (parent ids).
+#[utoipa::path(get, path = "/api/v1/departments", responses((status = 200, body = [Department])))]
+async fn list_departments(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<Vec<Department>>> {
+    Ok(Json(s.app.departments().await.map_err(fail(u.lang))?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewDepartmentRequest {
+    pub name: String,
+    /// Short code used in archive numbers.
+    pub code: String,
+    pub parent_id: Option<i64>,
+}
+
+/// Creates a department (system administrators only).
+#[utoipa::path(post, path = "/api/v1/departments", request_body = NewDepartmentRequest, responses((status = 201, body = Department), (status = 403, body = Problem)))]
+async fn create_department(State(s): State<AppState>, u: ApiUser, Json(req): Json<NewDepartmentRequest>) -> ApiResult<(StatusCode, Json<Department>)> {
+    if !u.user.has_role(Role::SystemAdmin) {
+        return Err(from_app_error(AppError::Forbidden, u.lang));
+    }
+    let d = s.app.store.create_department(req.name.trim(), req.code.trim(), req.parent_id).await.map_err(|e| from_app_error(e.into(), u.lang))?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
