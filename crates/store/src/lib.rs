@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub mod postgres;
 pub mod sqlite;
 mod sql;
+pub mod testing;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
