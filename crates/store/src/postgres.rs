@@ -499,7 +499,7 @@ impl Store for PgStore {
         let tx = c.transaction().await?;
         let n = batch.len() as i64;
         let ids: Vec<i64> = tx
-            .query("SELECT nextval(pg_get_serial_sequence('archives', 'id')) FROM generate_series(1, $1)", &[&n])
+            .query("SELECT nextval(pg_get_serial_sequence('archives', 'id')) FROM generate_series(1, $1::bigint)", &[&n])
             .await?
             .iter()
             .map(|r| r.get(0))

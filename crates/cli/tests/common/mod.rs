@@ -1,0 +1,102 @@
+//! Shared harness for the end-to-end suites: a real Dangan server on a loopback port, on either
+//! engine, reached only through HTTP.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use dangan_app::{App, Settings};
+use dangan_store::testing::TestDb;
+
+pub const ADMIN_PASSWORD: &str = "test-admin-pass-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server. Dropping it stops the server and removes its data.
+pub struct TestServer {
+    pub base: String,
+    pub app: App,
+    pub engine: Engine,
+    pub data_dir: PathBuf,
+    _tmp: tempfile::TempDir,
+    _db: Option<TestDb>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with an admin (password `ADMIN_PASSWORD`) and `demo` demo archives.
+    /// `None` when the engine is PostgreSQL and no server is reachable outside CI.
+    pub async fn start(engine: Engine, demo: u64) -> Option<TestServer> {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().to_path_buf();
+        let (url, db) = match engine {
+            Engine::Sqlite => (String::new(), None),
+            Engine::Postgres => {
+                let db = TestDb::create().await?;
+                (db.url.clone(), Some(db))
+            }
+        };
+        let store = dangan_store::open(&url, &data_dir.join("dangan.db")).await.expect("open store");
+        store.migrate().await.expect("migrate");
+        let app = App::new(store, Settings::new(data_dir.clone()));
+        app.ensure_admin(Some(ADMIN_PASSWORD)).await.expect("admin");
+        if demo > 0 {
+            let owners = app.ensure_demo_company(Some(ADMIN_PASSWORD)).await.expect("demo company");
+            app.load_demo(0, demo, owners, 1, |_| {}).await.expect("demo data");
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let router = dangan_web::router(app.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+        Some(TestServer { base, app, engine, data_dir, _tmp: tmp, _db: db, shutdown: Some(tx) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Logs in through the API and returns a bearer token.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let res = reqwest::Client::new()
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(res.status(), 200, "login as {username} failed");
+        let body: serde_json::Value = res.json().await.expect("login json");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token("admin", ADMIN_PASSWORD).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Both engines, PostgreSQL only where reachable (or required).
+pub async fn servers(demo: u64) -> Vec<TestServer> {
+    let mut v = vec![TestServer::start(Engine::Sqlite, demo).await.expect("sqlite server")];
+    if let Some(pg) = TestServer::start(Engine::Postgres, demo).await {
+        v.push(pg);
+    }
+    v
+}
