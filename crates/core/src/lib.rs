@@ -6,6 +6,7 @@ pub mod demo;
 pub mod model;
 pub mod numbering;
 pub mod policy;
+pub mod templates;
 pub mod validate;
 
 pub use model::*;

@@ -858,6 +858,7 @@ pub fn validate_archive(a: &ArchiveData) -> Vec<FieldError> {
             errs.push(FieldError::new("credit.valid_until", ErrorCode::DateRange));
         }
     }
+    errs.extend(crate::templates::validate_custom(a.template.as_deref(), &a.custom));
     errs
 }
 

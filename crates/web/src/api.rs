@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/attachments/{id}/content", get(download_attachment))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/departments", get(list_departments).post(create_department))
+        .route("/api/v1/templates", get(list_templates))
 }
 
 #[derive(OpenApi)]
@@ -48,7 +49,7 @@ pub fn routes() -> Router<AppState> {
     paths(
         login, logout, me, create_token, list_archives, create_archive, get_archive, get_archive_by_no, update_archive, list_versions,
         list_contacts, add_contact, update_contact, list_entries, add_entry, list_attachments, upload_attachment, download_attachment,
-        list_users, create_user, list_departments, create_department
+        list_users, create_user, list_departments, create_department, list_templates
     ),
     components(schemas(
         Problem, crate::problem::FieldProblem, LoginRequest, LoginResponse, TokenRequest, ArchivePage, UpdateArchive, Archive, ArchiveData, ArchiveSummary,
@@ -371,4 +372,10 @@ async fn create_department(State(s): State<AppState>, u: ApiUser, Json(req): Jso
     }
     let d = s.app.store.create_department(req.name.trim(), req.code.trim(), req.parent_id).await.map_err(|e| from_app_error(e.into(), u.lang))?;
     Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// Industry templates: the typed custom fields an archive may carry when it names a template.
+#[utoipa::path(get, path = "/api/v1/templates", responses((status = 200, description = "templates with their fields (key, labels, type, required)")))]
+async fn list_templates(_u: ApiUser) -> Json<&'static [dangan_core::templates::IndustryTemplate]> {
+    Json(dangan_core::templates::TEMPLATES)
 }

@@ -138,6 +138,7 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("sec.attachments", "附件", "附件", "Attachments"),
     ("sec.history", "变更历史", "變更歷史", "History"),
     ("sec.protection", "管理与保密", "管理與保密", "Ownership & protection"),
+    ("sec.custom", "行业字段", "行業欄位", "Industry fields"),
     ("sec.consultations", "查阅记录", "查閱記錄", "Consultations"),
     ("act.edit", "编辑", "編輯", "Edit"),
     ("act.save", "保存", "儲存", "Save"),

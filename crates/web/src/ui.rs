@@ -967,6 +967,8 @@ struct ViewPage {
     credit: Vec<Pair>,
     characteristics: Vec<Pair>,
     protection: Vec<Pair>,
+    template_label: String,
+    custom: Vec<Pair>,
     contacts: Vec<Vec<String>>,
     entries: Vec<EntryView>,
     attachments: Vec<Vec<String>>,
@@ -1085,6 +1087,24 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) ->
         pair(tr, "f.updated_at", Some(format!("{} · {}", fmt_time(v.archive.updated_at), who(v.archive.updated_by)))),
         pair(tr, "f.version", Some(v.archive.version.to_string())),
     ];
+    // Industry-template fields, labelled from the template when the archive names one.
+    let template = d.template.as_deref().and_then(dangan_core::templates::find);
+    let template_label = template.map(|t| if lang == "en" { t.label_en } else { t.label_zh }.to_string()).unwrap_or_default();
+    let custom = d
+        .custom
+        .iter()
+        .map(|(k, val)| {
+            let label = template
+                .and_then(|t| t.fields.iter().find(|f| f.key == k))
+                .map(|f| if lang == "en" { f.label_en } else { f.label_zh }.to_string())
+                .unwrap_or_else(|| k.clone());
+            let value = match val {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Pair { label, value }
+        })
+        .collect();
     let contacts = v
         .contacts
         .iter()
@@ -1159,6 +1179,8 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) ->
         credit,
         characteristics,
         protection,
+        template_label,
+        custom,
         contacts,
         entries,
         attachments,
