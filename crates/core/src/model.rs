@@ -248,12 +248,18 @@ impl<'de> Deserialize<'de> for Money {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct PersonInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_type: Option<IdType>,
     /// ID number; masked on display and encrypted at rest once access control lands.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub occupation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub employer: Option<String>,
 }
 
@@ -262,14 +268,22 @@ pub struct PersonInfo {
 #[serde(default)]
 pub struct OrganizationInfo {
     /// 统一社会信用代码 (GB 32100).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uscc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_representative: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub registered_capital: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub founded_on: Option<NaiveDate>,
     /// 组织形式, e.g. 有限责任公司.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_form: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub employees: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annual_sales: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_scope: Option<String>,
 }
 
@@ -277,30 +291,45 @@ pub struct OrganizationInfo {
 #[serde(default)]
 pub struct Classification {
     /// Industry (国民经济行业分类 section name).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub industry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// 客户性质/类型, e.g. 经销商, 终端客户.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nature: Option<String>,
     /// 来源渠道.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grade: Option<Grade>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Credit {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grade: Option<Grade>,
     /// Forced to zero while blacklisted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_term_days: Option<i32>,
     /// Discount in percent (e.g. 95 = 95折).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_percent: Option<i32>,
     pub blacklisted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub blacklist_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assessed_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<NaiveDate>,
 }
 
@@ -309,17 +338,24 @@ pub struct Credit {
 #[serde(default)]
 pub struct Characteristics {
     /// 服务区域
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_area: Option<String>,
     /// 销售能力
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_ability: Option<String>,
     /// 发展潜力
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub development_potential: Option<String>,
     /// 经营观念/经营方针
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_policy: Option<String>,
     /// 与本公司合作态度
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cooperation_attitude: Option<String>,
     /// 主要竞争对手/业务状况 free text
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
 
@@ -328,19 +364,19 @@ pub struct Characteristics {
 pub struct ArchiveData {
     pub kind: CustomerKind,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub landline: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<PersonInfo>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrganizationInfo>,
     #[serde(default)]
     pub classification: Classification,
@@ -351,16 +387,16 @@ pub struct ArchiveData {
     #[serde(default)]
     pub characteristics: Characteristics,
     /// Industry template name (e.g. `hotel_guest`, `vehicle`) whose schema validates `custom`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = Object)]
     pub custom: BTreeMap<String, serde_json::Value>,
     /// Owner user; defaults to the creator.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<UserId>,
     /// Department; defaults to the owner's.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dept_id: Option<DeptId>,
     #[serde(default = "default_tier")]
     pub tier: Tier,
@@ -516,19 +552,19 @@ pub struct ArchiveSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ContactData {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub landline: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birthday: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferences: Option<String>,
     #[serde(default)]
     pub is_primary: bool,
@@ -561,16 +597,26 @@ pub struct Contact {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct EntryDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contract_no: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub complaint_status: Option<ComplaintStatus>,
     /// Who was met / contacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub counterpart: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_action_on: Option<NaiveDate>,
 }
 
@@ -583,10 +629,10 @@ pub struct EntryData {
     #[serde(default)]
     pub details: EntryDetails,
     /// The entry this one corrects; the old one stays visible, marked as superseded.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supersedes: Option<i64>,
     /// Why the correction was made (required with `supersedes`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correction_reason: Option<String>,
 }
 

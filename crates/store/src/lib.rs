@@ -9,8 +9,8 @@
 //!   per number period, so numbers are unique, never reused and gapless per period;
 //! - an update names the version it was based on and is refused (`StoreError::Conflict`) if the
 //!   archive has moved on; nothing is written then;
-//! - every archive version's full document is kept in `archive_versions` (v1 at creation), so an
-//!   update never loses the original;
+//! - every version's full document is kept: the current one in `archives`, each replaced one
+//!   copied to `archive_versions` in the same transaction as the update, so nothing is overwritten;
 //! - timeline entries are append-only: a correction is a new row pointing at the one it supersedes.
 
 use async_trait::async_trait;

@@ -428,15 +428,15 @@ impl Store for PgStore {
             }
         }
         touch_archive(&tx, archive_id, actor, now).await?;
-        let id: i64 = tx
+        // The stored created_at (microseconds), not `now` (nanoseconds), so the answer equals later reads.
+        let row = tx
             .query_one(
-                "INSERT INTO timeline_entries (archive_id, kind, occurred_on, supersedes, data, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO timeline_entries (archive_id, kind, occurred_on, supersedes, data, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at",
                 &[&archive_id, &entry.kind.as_str(), &entry.occurred_on, &entry.supersedes, &Json(entry), &actor, &now],
             )
-            .await?
-            .get(0);
+            .await?;
         tx.commit().await?;
-        Ok(TimelineEntry { id, archive_id, data: entry.clone(), superseded_by: None, created_by: actor, created_at: now })
+        Ok(TimelineEntry { id: row.get(0), archive_id, data: entry.clone(), superseded_by: None, created_by: actor, created_at: row.get(1) })
     }
 
     async fn list_entries(&self, archive_id: ArchiveId) -> Result<Vec<TimelineEntry>> {

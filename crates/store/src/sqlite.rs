@@ -4,6 +4,7 @@
 //! from a small pool. Writes are serialized through the single writer connection, which is what
 //! SQLite does anyway and what makes number allocation race-free here.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -39,7 +40,7 @@ fn open_conn(path: &Path) -> Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 10000;
-         PRAGMA cache_size = -32000;
+         PRAGMA cache_size = -8000;
          PRAGMA temp_store = MEMORY;",
     )?;
     Ok(conn)
@@ -68,7 +69,11 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
-        let writer = Pool::from(vec![open_conn(path)?]);
+        let writer_conn = open_conn(path)?;
+        // The writer inserts into several indexes at random positions; a larger cache keeps their
+        // inner pages in memory during bulk loads. Readers stay small to bound the server's memory.
+        writer_conn.execute_batch("PRAGMA cache_size = -32000;")?;
+        let writer = Pool::from(vec![writer_conn]);
         let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2) * 2;
         let readers = Pool::from((0..n).map(|_| open_conn(path)).collect::<Result<Vec<_>>>()?);
         Ok(SqliteStore { writer, readers })
@@ -202,17 +207,14 @@ fn insert_archive(tx: &Transaction, archive_no: &str, data: &ArchiveData, actor:
     let json = serde_json::to_string(data)?;
     tx.prepare_cached(
         "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
-            owner_id, dept_id, tier, secrecy, mobile, uscc, data, version, created_by, created_at, updated_by, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?18, ?19, ?18, ?19)",
+            owner_id, dept_id, tier, secrecy, mobile, uscc, data, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?18, ?19, ?18, ?19, ?18, ?19)",
     )?
     .execute(params![
         archive_no, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
         c.mobile, c.uscc, json, actor, at
     ])?;
-    let id = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason) VALUES (?1, 1, ?2, ?3, ?4, NULL)")?
-        .execute(params![id, json, actor, at])?;
-    Ok(id)
+    Ok(tx.last_insert_rowid())
 }
 
 fn insert_contact(tx: &Transaction, archive_id: i64, c: &ContactData, actor: UserId, at: i64) -> Result<i64> {
@@ -424,17 +426,21 @@ impl Store for SqliteStore {
             let json = serde_json::to_string(&data)?;
             let at = micros(now);
             let next = current + 1;
+            // Keep the version being replaced: originals are never overwritten.
+            tx.prepare_cached(
+                "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason)
+                 SELECT id, version, data, version_by, version_at, change_reason FROM archives WHERE id = ?1",
+            )?
+            .execute([id])?;
             tx.prepare_cached(
                 "UPDATE archives SET kind = ?2, name = ?3, grade = ?4, credit_grade = ?5, blacklisted = ?6, status = ?7, industry = ?8, province = ?9,
                     city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, data = ?17, version = ?18,
-                    updated_by = ?19, updated_at = ?20 WHERE id = ?1",
+                    updated_by = ?19, updated_at = ?20, version_by = ?19, version_at = ?20, change_reason = ?21 WHERE id = ?1",
             )?
             .execute(params![
                 id, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
-                c.mobile, c.uscc, json, next, actor, at
+                c.mobile, c.uscc, json, next, actor, at, reason
             ])?;
-            tx.prepare_cached("INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-                .execute(params![id, next, json, actor, at, reason])?;
             get_archive_where(tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)
         })
         .await
@@ -461,7 +467,8 @@ impl Store for SqliteStore {
 
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
         self.read(move |c| {
-            let mut st = c.prepare_cached("SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = ?1 ORDER BY version")?;
+            let mut st = c.prepare_cached("SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = ?1
+                 UNION ALL SELECT version, data, version_by, version_at, change_reason FROM archives WHERE id = ?1 ORDER BY version")?;
             let mut rows = st.query([id])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
@@ -593,9 +600,23 @@ impl Store for SqliteStore {
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
         let (scheme, dept_code) = (scheme.clone(), dept_code.to_string());
         self.write(move |tx| {
+            // Counters are read once per period and written back once per batch.
+            let mut counters: HashMap<String, u64> = HashMap::new();
             for a in &batch {
                 let date: NaiveDate = a.created_at.date_naive();
-                let seq = next_number(tx, &scheme.period_key(date, &dept_code))?;
+                let period = scheme.period_key(date, &dept_code);
+                let seq = match counters.get_mut(&period) {
+                    Some(v) => {
+                        *v += 1;
+                        *v
+                    }
+                    None => {
+                        let last: Option<i64> = tx.prepare_cached("SELECT last_value FROM number_counters WHERE period = ?1")?.query_row([&period], |r| r.get(0)).optional()?;
+                        let seq = last.unwrap_or(0) as u64 + 1;
+                        counters.insert(period, seq);
+                        seq
+                    }
+                };
                 let no = scheme.render(date, &dept_code, seq);
                 let at = micros(a.created_at);
                 let id = insert_archive(tx, &no, &a.data, actor, at)?;
@@ -605,6 +626,10 @@ impl Store for SqliteStore {
                 for e in &a.entries {
                     insert_entry(tx, id, e, actor, at)?;
                 }
+            }
+            for (period, last) in counters {
+                tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = excluded.last_value")?
+                    .execute(params![period, last as i64])?;
             }
             Ok(batch.len())
         })

@@ -55,6 +55,11 @@ CREATE TABLE archives (
     uscc         TEXT,
     data         JSONB NOT NULL,
     version      BIGINT NOT NULL,
+    -- Who made the current version, when and why (activity on contacts or the timeline moves
+    -- updated_at, not these).
+    version_by   BIGINT NOT NULL,
+    version_at   TIMESTAMPTZ NOT NULL,
+    change_reason TEXT,
     created_by   BIGINT NOT NULL,
     created_at   TIMESTAMPTZ NOT NULL,
     updated_by   BIGINT NOT NULL,
@@ -71,6 +76,8 @@ CREATE INDEX archives_uscc ON archives(uscc) WHERE uscc IS NOT NULL;
 -- archive_no range scans (prefix filter) need C collation order.
 CREATE INDEX archives_no_prefix ON archives(archive_no text_pattern_ops);
 
+-- Superseded versions: before an archive changes, its current document is copied here, so with
+-- the row in `archives` every version is kept. Never updated or deleted.
 CREATE TABLE archive_versions (
     archive_id BIGINT NOT NULL REFERENCES archives(id),
     version    BIGINT NOT NULL,

@@ -57,6 +57,11 @@ CREATE TABLE archives (
     uscc         TEXT,
     data         TEXT NOT NULL,
     version      INTEGER NOT NULL,
+    -- Who made the current version, when and why (activity on contacts or the timeline moves
+    -- updated_at, not these).
+    version_by   INTEGER NOT NULL,
+    version_at   INTEGER NOT NULL,
+    change_reason TEXT,
     created_by   INTEGER NOT NULL,
     created_at   INTEGER NOT NULL,
     updated_by   INTEGER NOT NULL,
@@ -71,7 +76,8 @@ CREATE INDEX archives_dept ON archives(dept_id, id);
 CREATE INDEX archives_updated ON archives(updated_at, id);
 CREATE INDEX archives_uscc ON archives(uscc) WHERE uscc IS NOT NULL;
 
--- Every version's full document; v1 is written at creation. Never updated or deleted.
+-- Superseded versions: before an archive changes, its current document is copied here, so with
+-- the row in `archives` every version is kept. Never updated or deleted.
 CREATE TABLE archive_versions (
     archive_id INTEGER NOT NULL REFERENCES archives(id),
     version    INTEGER NOT NULL,
