@@ -17,6 +17,39 @@ use crate::{App, AppError, Result};
 
 pub const ADMIN_USERNAME: &str = "admin";
 
+/// How long a looked-up session is trusted without asking the database again. Every request
+/// authenticates, so this saves a query per request; the price is that a token revoked on
+/// another server (PostgreSQL mode) keeps working for at most this long. On the server that
+/// revokes it, it stops at once.
+const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+const SESSION_CACHE_MAX: usize = 10_000;
+
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (User, std::time::Instant)>>,
+}
+
+impl SessionCache {
+    fn get(&self, hash: &str) -> Option<User> {
+        let entries = self.entries.lock().expect("session cache");
+        entries.get(hash).filter(|(_, at)| at.elapsed() < SESSION_CACHE_TTL).map(|(u, _)| u.clone())
+    }
+    fn put(&self, hash: String, user: User) {
+        let mut entries = self.entries.lock().expect("session cache");
+        if entries.len() >= SESSION_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (user, std::time::Instant::now()));
+    }
+    fn remove(&self, hash: &str) {
+        self.entries.lock().expect("session cache").remove(hash);
+    }
+    /// After a change to any user (password, roles, disabling): forget everything.
+    pub(crate) fn clear(&self) {
+        self.entries.lock().expect("session cache").clear();
+    }
+}
+
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut b);
@@ -111,6 +144,11 @@ impl App {
         if username.is_empty() || username.len() > 64 || username.chars().any(|c| c.is_whitespace()) {
             return Err(AppError::BadRequest("username must be 1–64 characters without spaces / 用户名须为1–64个字符且不含空格".into()));
         }
+        if let Some(d) = dept_id {
+            if !self.store.list_departments().await?.iter().any(|x| x.id == d) {
+                return Err(AppError::BadRequest(format!("unknown department {d} / 部门不存在")));
+            }
+        }
         let password_hash = match password {
             Some(p) => {
                 check_password_strength(p)?;
@@ -124,7 +162,9 @@ impl App {
 
     pub async fn set_password(&self, user_id: UserId, password: &str) -> Result<()> {
         check_password_strength(password)?;
-        Ok(self.store.set_password(user_id, &hash_password(password).await?).await?)
+        self.store.set_password(user_id, &hash_password(password).await?).await?;
+        self.sessions.clear();
+        Ok(())
     }
 
     /// Checks a password and opens a session (`SessionKind::Browser`) or issues a token.
@@ -172,10 +212,20 @@ impl App {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        Ok(self.store.session_user(&token_hash(token), Utc::now()).await?)
+        let hash = token_hash(token);
+        if let Some(user) = self.sessions.get(&hash) {
+            return Ok(Some(user));
+        }
+        let user = self.store.session_user(&hash, Utc::now()).await?;
+        if let Some(u) = &user {
+            self.sessions.put(hash, u.clone());
+        }
+        Ok(user)
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
-        Ok(self.store.delete_session(&token_hash(token)).await?)
+        let hash = token_hash(token);
+        self.sessions.remove(&hash);
+        Ok(self.store.delete_session(&hash).await?)
     }
 }

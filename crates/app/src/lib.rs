@@ -91,6 +91,7 @@ impl Settings {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
+    pub(crate) sessions: Arc<auth::SessionCache>,
 }
 
 /// An archive with everything shown on its page.
@@ -138,7 +139,7 @@ fn check(errors: Vec<FieldError>) -> Result<()> {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        App { store, settings: Arc::new(settings) }
+        App { store, settings: Arc::new(settings), sessions: Arc::new(auth::SessionCache::default()) }
     }
 
     fn now() -> DateTime<Utc> {
@@ -249,6 +250,17 @@ impl App {
         entry.correction_reason = entry.correction_reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
         check(validate::validate_entry(&entry))?;
         Ok(self.store.add_entry(archive_id, &entry, user.id, Self::now()).await?)
+    }
+
+    /// Creates a department; a named parent must exist (refused as a bad request, not left to
+    /// the foreign key, which each engine reports differently).
+    pub async fn add_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department> {
+        if let Some(p) = parent_id {
+            if !self.store.list_departments().await?.iter().any(|d| d.id == p) {
+                return Err(AppError::BadRequest(format!("unknown parent department {p} / 上级部门不存在")));
+            }
+        }
+        Ok(self.store.create_department(name.trim(), code.trim(), parent_id).await?)
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>> {

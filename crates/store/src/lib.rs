@@ -46,7 +46,11 @@ pub enum StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-            if f.code == rusqlite::ErrorCode::ConstraintViolation {
+            // Only uniqueness is a duplicate (as on PostgreSQL); NOT NULL / foreign key / CHECK
+            // failures are database errors, not "already exists".
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+                && matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            {
                 return StoreError::Duplicate(msg.clone().unwrap_or_else(|| e.to_string()));
             }
         }

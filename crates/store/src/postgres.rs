@@ -58,7 +58,8 @@ fn refs(b: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
-const ARCHIVE_COLUMNS: &str = "id, archive_no, data, version, created_by, created_at, updated_by, updated_at";
+const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at";
+const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
 const ATTACHMENT_COLUMNS: &str = "id, archive_id, sha256, filename, content_type, size, created_by, created_at";
 
 fn user_from_row(r: &Row) -> User {
@@ -139,22 +140,21 @@ async fn insert_archive(c: &impl GenericClient, archive_no: &str, data: &Archive
     let row = c
         .query_one(
             "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
-                owner_id, dept_id, tier, secrecy, mobile, uscc, data, version, created_by, created_at, updated_by, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $18, $19) RETURNING id",
+                owner_id, dept_id, tier, secrecy, mobile, uscc, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $17, $18, $17, $18) RETURNING id",
             &[
                 &archive_no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &Json(data), &actor, &at,
+                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &actor, &at,
             ],
         )
         .await?;
     let id: i64 = row.get(0);
-    c.execute("INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at) VALUES ($1, 1, $2, $3, $4)", &[&id, &Json(data), &actor, &at])
-        .await?;
+    c.execute("INSERT INTO archive_documents (archive_id, data) VALUES ($1, $2)", &[&id, &Json(data)]).await?;
     Ok(id)
 }
 
 async fn get_archive_where(c: &impl GenericClient, cond: &str, p: &(dyn ToSql + Sync)) -> Result<Option<Archive>> {
-    let st = c.prepare_cached(&format!("SELECT {ARCHIVE_COLUMNS} FROM archives WHERE {cond}")).await?;
+    let st = c.prepare_cached(&format!("SELECT {ARCHIVE_COLUMNS} FROM {ARCHIVE_FROM} WHERE {cond}")).await?;
     Ok(c.query_opt(&st, &[p]).await?.map(|r| archive_from_row(&r)))
 }
 
@@ -300,19 +300,19 @@ impl Store for PgStore {
         let seq = reserve_numbers(&tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code), 1).await?;
         let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
         let id = insert_archive(&tx, &no, data, actor, now).await?;
-        let archive = get_archive_where(&tx, "id = $1", &id).await?.ok_or(StoreError::NotFound)?;
+        let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(archive)
     }
 
     async fn get_archive(&self, id: ArchiveId) -> Result<Option<Archive>> {
         let c = self.pool.get().await?;
-        get_archive_where(&c, "id = $1", &id).await
+        get_archive_where(&c, "a.id = $1", &id).await
     }
 
     async fn get_archive_by_no(&self, archive_no: &str) -> Result<Option<Archive>> {
         let c = self.pool.get().await?;
-        get_archive_where(&c, "archive_no = $1", &archive_no).await
+        get_archive_where(&c, "a.archive_no = $1", &archive_no).await
     }
 
     async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive> {
@@ -324,22 +324,25 @@ impl Store for PgStore {
         }
         let col = ArchiveColumns::of(data);
         let next = current + 1;
+        // Keep the version being replaced: originals are never overwritten.
+        tx.execute(
+            "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason)
+             SELECT a.id, a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = $1",
+            &[&id],
+        )
+        .await?;
         tx.execute(
             "UPDATE archives SET kind = $2, name = $3, grade = $4, credit_grade = $5, blacklisted = $6, status = $7, industry = $8, province = $9,
-                city = $10, owner_id = $11, dept_id = $12, tier = $13, secrecy = $14, mobile = $15, uscc = $16, data = $17, version = $18,
-                updated_by = $19, updated_at = $20 WHERE id = $1",
+                city = $10, owner_id = $11, dept_id = $12, tier = $13, secrecy = $14, mobile = $15, uscc = $16, version = $17,
+                updated_by = $18, updated_at = $19, version_by = $18, version_at = $19, change_reason = $20 WHERE id = $1",
             &[
                 &id, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &Json(data), &next, &actor, &now,
+                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &next, &actor, &now, &reason,
             ],
         )
         .await?;
-        tx.execute(
-            "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&id, &next, &Json(data), &actor, &now, &reason],
-        )
-        .await?;
-        let archive = get_archive_where(&tx, "id = $1", &id).await?.ok_or(StoreError::NotFound)?;
+        tx.execute("UPDATE archive_documents SET data = $2 WHERE archive_id = $1", &[&id, &Json(data)]).await?;
+        let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(archive)
     }
@@ -362,7 +365,12 @@ impl Store for PgStore {
 
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
         let c = self.pool.get().await?;
-        Ok(c.query("SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = $1 ORDER BY version", &[&id])
+        Ok(c.query(
+            "SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = $1
+             UNION ALL SELECT a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id
+             WHERE a.id = $1 ORDER BY 1",
+            &[&id],
+        )
             .await?
             .iter()
             .map(|r| VersionRecord {
@@ -518,12 +526,13 @@ impl Store for PgStore {
         let sink = tx
             .copy_in(
                 "COPY archives (id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy,
-                 mobile, uscc, data, version, created_by, created_at, updated_by, updated_at) FROM STDIN BINARY",
+                 mobile, uscc, version, version_by, version_at, created_by, created_at, updated_by, updated_at) FROM STDIN BINARY",
             )
             .await?;
         let types = [
             Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::BOOL, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8,
-            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ,
+            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ,
+            Type::INT8, Type::TIMESTAMPTZ,
         ];
         let w = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(w);
@@ -537,18 +546,18 @@ impl Store for PgStore {
             w.as_mut()
                 .write(&[
                     &ids[i], &no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                    &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &Json(&a.data), &one, &actor, &a.created_at, &actor,
-                    &a.created_at,
+                    &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &one, &actor, &a.created_at, &actor,
+                    &a.created_at, &actor, &a.created_at,
                 ])
                 .await?;
         }
         w.finish().await?;
 
-        let sink = tx.copy_in("COPY archive_versions (archive_id, version, data, changed_by, changed_at) FROM STDIN BINARY").await?;
-        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
+        let sink = tx.copy_in("COPY archive_documents (archive_id, data) FROM STDIN BINARY").await?;
+        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::JSONB]);
         pin_mut!(w);
         for (i, a) in batch.iter().enumerate() {
-            w.as_mut().write(&[&ids[i], &one, &Json(&a.data), &actor, &a.created_at]).await?;
+            w.as_mut().write(&[&ids[i], &Json(&a.data)]).await?;
         }
         w.finish().await?;
 

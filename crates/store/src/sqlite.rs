@@ -33,6 +33,8 @@ fn from_micros(m: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(m).unwrap_or_default()
 }
 
+/// `case_sensitive_like`: SQLite's LIKE ignores ASCII case by default, PostgreSQL's does not; the
+/// name filter is a plain (case-sensitive) substring match on both engines.
 fn open_conn(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.execute_batch(
@@ -41,7 +43,8 @@ fn open_conn(path: &Path) -> Result<Connection> {
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -8000;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA case_sensitive_like = ON;",
     )?;
     Ok(conn)
 }
@@ -117,7 +120,8 @@ fn user_from_row(r: &Row) -> rusqlite::Result<User> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
-const ARCHIVE_COLUMNS: &str = "id, archive_no, data, version, created_by, created_at, updated_by, updated_at";
+const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at";
+const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
 
 fn archive_from_row(r: &Row) -> Result<Archive> {
     let data: String = r.get(2)?;
@@ -207,14 +211,16 @@ fn insert_archive(tx: &Transaction, archive_no: &str, data: &ArchiveData, actor:
     let json = serde_json::to_string(data)?;
     tx.prepare_cached(
         "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
-            owner_id, dept_id, tier, secrecy, mobile, uscc, data, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 1, ?18, ?19, ?18, ?19, ?18, ?19)",
+            owner_id, dept_id, tier, secrecy, mobile, uscc, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 1, ?17, ?18, ?17, ?18, ?17, ?18)",
     )?
     .execute(params![
         archive_no, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
-        c.mobile, c.uscc, json, actor, at
+        c.mobile, c.uscc, actor, at
     ])?;
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO archive_documents (archive_id, data) VALUES (?1, ?2)")?.execute(params![id, json])?;
+    Ok(id)
 }
 
 fn insert_contact(tx: &Transaction, archive_id: i64, c: &ContactData, actor: UserId, at: i64) -> Result<i64> {
@@ -230,7 +236,7 @@ fn insert_entry(tx: &Transaction, archive_id: i64, e: &EntryData, actor: UserId,
 }
 
 fn get_archive_where(conn: &Connection, cond: &str, p: &dyn ToSql) -> Result<Option<Archive>> {
-    let mut st = conn.prepare_cached(&format!("SELECT {ARCHIVE_COLUMNS} FROM archives WHERE {cond}"))?;
+    let mut st = conn.prepare_cached(&format!("SELECT {ARCHIVE_COLUMNS} FROM {ARCHIVE_FROM} WHERE {cond}"))?;
     let mut rows = st.query([p])?;
     match rows.next()? {
         Some(r) => Ok(Some(archive_from_row(r)?)),
@@ -406,12 +412,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_archive(&self, id: ArchiveId) -> Result<Option<Archive>> {
-        self.read(move |c| get_archive_where(c, "id = ?1", &id)).await
+        self.read(move |c| get_archive_where(c, "a.id = ?1", &id)).await
     }
 
     async fn get_archive_by_no(&self, archive_no: &str) -> Result<Option<Archive>> {
         let no = archive_no.to_string();
-        self.read(move |c| get_archive_where(c, "archive_no = ?1", &no)).await
+        self.read(move |c| get_archive_where(c, "a.archive_no = ?1", &no)).await
     }
 
     async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive> {
@@ -429,19 +435,20 @@ impl Store for SqliteStore {
             // Keep the version being replaced: originals are never overwritten.
             tx.prepare_cached(
                 "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason)
-                 SELECT id, version, data, version_by, version_at, change_reason FROM archives WHERE id = ?1",
+                 SELECT a.id, a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = ?1",
             )?
             .execute([id])?;
             tx.prepare_cached(
                 "UPDATE archives SET kind = ?2, name = ?3, grade = ?4, credit_grade = ?5, blacklisted = ?6, status = ?7, industry = ?8, province = ?9,
-                    city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, data = ?17, version = ?18,
+                    city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, version = ?18,
                     updated_by = ?19, updated_at = ?20, version_by = ?19, version_at = ?20, change_reason = ?21 WHERE id = ?1",
             )?
             .execute(params![
                 id, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
                 c.mobile, c.uscc, json, next, actor, at, reason
             ])?;
-            get_archive_where(tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)
+            tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![id, json])?;
+            get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)
         })
         .await
     }
@@ -468,7 +475,8 @@ impl Store for SqliteStore {
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
         self.read(move |c| {
             let mut st = c.prepare_cached("SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = ?1
-                 UNION ALL SELECT version, data, version_by, version_at, change_reason FROM archives WHERE id = ?1 ORDER BY version")?;
+                 UNION ALL SELECT a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id
+                 WHERE a.id = ?1 ORDER BY 1")?;
             let mut rows = st.query([id])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {

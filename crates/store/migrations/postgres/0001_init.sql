@@ -53,7 +53,6 @@ CREATE TABLE archives (
     secrecy      TEXT NOT NULL,
     mobile       TEXT,
     uscc         TEXT,
-    data         JSONB NOT NULL,
     version      BIGINT NOT NULL,
     -- Who made the current version, when and why (activity on contacts or the timeline moves
     -- updated_at, not these).
@@ -75,6 +74,13 @@ CREATE INDEX archives_updated ON archives(updated_at, id);
 CREATE INDEX archives_uscc ON archives(uscc) WHERE uscc IS NOT NULL;
 -- archive_no range scans (prefix filter) need C collation order.
 CREATE INDEX archives_no_prefix ON archives(archive_no text_pattern_ops);
+
+-- The archive document (ArchiveData as JSON), apart from the narrow `archives` row so that list
+-- and filter scans read small rows.
+CREATE TABLE archive_documents (
+    archive_id BIGINT PRIMARY KEY REFERENCES archives(id),
+    data       JSONB NOT NULL
+);
 
 -- Superseded versions: before an archive changes, its current document is copied here, so with
 -- the row in `archives` every version is kept. Never updated or deleted.

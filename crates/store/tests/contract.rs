@@ -1,0 +1,1062 @@
+//! Contract tests of the `Store` interface: every scenario runs, unchanged, against both engines.
+//!
+//! - SQLite: a fresh database file in a temporary directory.
+//! - PostgreSQL: a fresh database per test (`testing::TestDb`); skipped with a message when no
+//!   server is reachable, a failure where PostgreSQL is required (CI, `DANGAN_REQUIRE_PG=1`).
+//!
+//! Each scenario is an `async fn(Arc<dyn Store>)`; `contract!` turns it into a module with one
+//! test per engine (`<scenario>::sqlite`, `<scenario>::postgres`), so
+//! `cargo test -p dangan-store --test contract sqlite` runs one engine only.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use dangan_core::demo::DemoGenerator;
+use dangan_core::numbering::NumberScheme;
+use dangan_core::{
+    Archive, ArchiveData, ArchiveStatus, ArchiveSummary, ContactData, CustomerKind, EntryData, EntryDetails, EntryKind, Gender, Grade, IdType, Money,
+    OrganizationInfo, PersonInfo, RetentionClass, Role, Secrecy, Tier,
+};
+use dangan_store::{
+    ArchiveFilter, ArchiveQuery, BulkArchive, Cursor, NewAttachment, NewUser, Numbering, SessionKind, SortOrder, Store, StoreError, VersionRecord,
+};
+
+// =============================================================================================
+// Harness
+// =============================================================================================
+
+/// Runs a scenario on an engine whose store is already open: migrates, then times the scenario.
+async fn run<F, Fut>(name: &str, store: Arc<dyn Store>, scenario: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let engine = store.engine();
+    store.migrate().await.expect("migrate");
+    let started = Instant::now();
+    scenario(store).await;
+    eprintln!("contract {name} on {engine:?}: {:.2?}", started.elapsed());
+}
+
+macro_rules! contract {
+    ($($scenario:ident),+ $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let store = dangan_store::sqlite::SqliteStore::open(&dir.path().join("dangan.db")).expect("open SQLite");
+                let store: std::sync::Arc<dyn dangan_store::Store> = std::sync::Arc::new(store);
+                assert_eq!(store.engine(), dangan_store::Engine::Sqlite);
+                super::run(stringify!($scenario), store, super::$scenario).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                // Panics by itself where PostgreSQL is required; None means "skip" elsewhere.
+                let Some(db) = dangan_store::testing::TestDb::create().await else { return };
+                let store = dangan_store::open(&db.url, std::path::Path::new("unused.db")).await.expect("connect to the test database");
+                assert_eq!(store.engine(), dangan_store::Engine::Postgres);
+                super::run(stringify!($scenario), store, super::$scenario).await;
+                // The store (and its connections) is gone here; the database is dropped now.
+                drop(db);
+            }
+        }
+    )+};
+}
+
+contract!(
+    create_round_trip,
+    numbering_concurrent,
+    numbering_periods,
+    stale_update_refused,
+    keyset_pagination,
+    timeline,
+    contacts_and_attachments,
+    identity,
+    bulk_load,
+);
+
+// =============================================================================================
+// Helpers
+// =============================================================================================
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+/// A fixed instant (whole seconds) plus `secs`.
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + Duration::seconds(secs)
+}
+
+/// Timestamps are kept to the microsecond; finer parts are dropped.
+fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap()
+}
+
+fn numbering(date: NaiveDate) -> Numbering {
+    Numbering { scheme: NumberScheme::default(), dept_code: String::new(), date }
+}
+
+/// The sequence part of a number of the default scheme in `year`.
+fn seq_of(archive_no: &str, year: i32) -> u64 {
+    let prefix = format!("KH-{year}-");
+    let rest = archive_no.strip_prefix(&prefix).unwrap_or_else(|| panic!("{archive_no} is not in period {prefix}"));
+    assert_eq!(rest.len(), 6, "{archive_no}: sequence is zero-padded to 6 digits");
+    rest.parse().unwrap_or_else(|_| panic!("{archive_no}: sequence is a number"))
+}
+
+/// Asserts `seqs` is exactly 1..=n in some order.
+fn assert_gapless(what: &str, mut seqs: Vec<u64>) {
+    seqs.sort_unstable();
+    let n = seqs.len() as u64;
+    let expected: Vec<u64> = (1..=n).collect();
+    if seqs != expected {
+        let set: HashSet<u64> = seqs.iter().copied().collect();
+        let dups = seqs.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).take(10).collect::<Vec<_>>();
+        let missing = (1..=n).filter(|s| !set.contains(s)).take(10).collect::<Vec<_>>();
+        panic!("{what}: {n} numbers are not exactly 1..={n}; duplicates {dups:?}, missing {missing:?}");
+    }
+}
+
+fn rich_organization() -> ArchiveData {
+    let mut d = ArchiveData::new(CustomerKind::Organization, "杭州华星建材有限公司");
+    d.mobile = Some("13800138000".into());
+    d.landline = Some("0571-88886666".into());
+    d.email = Some("sales@huaxing.example.cn".into());
+    d.address = Some("浙江省杭州市西湖区文三路 90 号 \"东部软件园\" 3 幢".into());
+    d.postal_code = Some("310012".into());
+    d.organization = Some(OrganizationInfo {
+        uscc: Some("91330106MA2H0XXX1K".into()),
+        legal_representative: Some("欧阳建国".into()),
+        registered_capital: Some(Money::from_yuan(5_000_000)),
+        founded_on: Some(day(2012, 6, 18)),
+        organization_form: Some("有限责任公司".into()),
+        employees: Some(86),
+        annual_sales: Some(Money(123_456_789_01)),
+        business_scope: Some("建材、装饰材料的批发、零售；\n货物进出口。".into()),
+    });
+    d.classification.industry = Some("批发和零售业".into());
+    d.classification.province = Some("浙江省".into());
+    d.classification.city = Some("杭州市".into());
+    d.classification.district = Some("西湖区".into());
+    d.classification.nature = Some("经销商".into());
+    d.classification.source_channel = Some("展会".into());
+    d.classification.grade = Some(Grade::A);
+    d.classification.tags = vec!["重点客户".into(), "华东".into()];
+    d.status = ArchiveStatus::Active;
+    d.credit.grade = Some(Grade::B);
+    d.credit.limit = Some(Money::from_yuan(200_000));
+    d.credit.payment_term_days = Some(45);
+    d.credit.discount_percent = Some(95);
+    d.credit.assessed_on = Some(day(2025, 12, 1));
+    d.credit.valid_until = Some(day(2026, 11, 30));
+    d.characteristics.sales_ability = Some("强".into());
+    d.characteristics.notes = Some("多行备注\n第二行：含 'quotes'、\"双引号\"、反斜杠 \\ 和 emoji 🏗️".into());
+    d.template = Some("vehicle".into());
+    d.custom.insert("vin".into(), serde_json::json!("LSVAU2180N2183294"));
+    d.custom.insert("seats".into(), serde_json::json!(5));
+    d.custom.insert("ratio".into(), serde_json::json!(0.1));
+    d.custom.insert("big".into(), serde_json::json!(9_007_199_254_740_993_i64));
+    d.custom.insert("nested".into(), serde_json::json!({"z": [1, 2, "三"], "a": {"b": null, "c": true}}));
+    d.custom.insert("none".into(), serde_json::Value::Null);
+    d.owner_id = Some(7);
+    d.dept_id = Some(3);
+    d.tier = Tier::Department;
+    d.secrecy = Secrecy::Secret;
+    d.retention_class = RetentionClass::Permanent;
+    d
+}
+
+fn rich_person() -> ArchiveData {
+    let mut d = ArchiveData::new(CustomerKind::Person, "诸葛秀英");
+    d.mobile = Some("13912345678".into());
+    d.person = Some(PersonInfo {
+        gender: Some(Gender::Female),
+        birth_date: Some(day(1986, 2, 28)),
+        id_type: Some(IdType::ResidentId),
+        id_number: Some("33010619860228002X".into()),
+        occupation: Some("教师".into()),
+        employer: None,
+    });
+    d.classification.province = Some("江苏省".into());
+    d.classification.grade = Some(Grade::C);
+    d.credit.blacklisted = true;
+    d.credit.blacklist_reason = Some("长期欠款".into());
+    d.credit.limit = Some(Money(0));
+    d.status = ArchiveStatus::Dormant;
+    d
+}
+
+fn contact(name: &str, mobile: Option<&str>, primary: bool) -> ContactData {
+    ContactData {
+        name: name.into(),
+        title: Some("采购经理".into()),
+        mobile: mobile.map(Into::into),
+        landline: None,
+        email: Some(format!("{}@example.cn", name.len())),
+        wechat: Some("wx_联系人".into()),
+        birthday: Some(day(1980, 1, 31)),
+        preferences: Some("喜欢喝龙井".into()),
+        is_primary: primary,
+    }
+}
+
+fn entry(kind: EntryKind, on: NaiveDate, summary: &str) -> EntryData {
+    EntryData { kind, occurred_on: on, summary: summary.into(), details: EntryDetails::default(), supersedes: None, correction_reason: None }
+}
+
+fn assert_version(v: &VersionRecord, id: i64, version: i64, data: &ArchiveData, by: i64, at: DateTime<Utc>, reason: Option<&str>) {
+    assert_eq!(v.archive_id, id, "version {version}: archive id");
+    assert_eq!(v.version, version);
+    assert_eq!(&v.data, data, "version {version}: data");
+    assert_eq!(v.changed_by, by, "version {version}: changed_by");
+    assert_eq!(v.changed_at, at, "version {version}: changed_at");
+    assert_eq!(v.reason.as_deref(), reason, "version {version}: reason");
+}
+
+// =============================================================================================
+// 1. Create and read back
+// =============================================================================================
+
+async fn create_round_trip(store: Arc<dyn Store>) {
+    // Migrating again (even twice at once) is a no-op.
+    let (a, b) = tokio::join!(store.migrate(), store.migrate());
+    a.expect("second migrate");
+    b.expect("concurrent migrate");
+    store.ping().await.expect("ping");
+
+    let n = numbering(day(2026, 3, 2));
+    let org = rich_organization();
+    let a1 = store.create_archive(&org, &n, 7, at(0)).await.expect("create");
+    assert_eq!(a1.archive_no, "KH-2026-000001");
+    assert_eq!(a1.version, 1);
+    assert_eq!(a1.data, org, "the document comes back exactly");
+    assert_eq!((a1.created_by, a1.updated_by), (7, 7));
+    assert_eq!((a1.created_at, a1.updated_at), (at(0), at(0)));
+    assert_eq!(store.get_archive(a1.id).await.unwrap().as_ref(), Some(&a1));
+    assert_eq!(store.get_archive_by_no("KH-2026-000001").await.unwrap().as_ref(), Some(&a1));
+
+    // Sub-microsecond parts of `now` are dropped, and the answer equals what later reads return.
+    let now = at(60) + Duration::nanoseconds(123_456_789);
+    let person = rich_person();
+    let a2 = store.create_archive(&person, &n, 8, now).await.expect("create second");
+    assert_eq!(a2.archive_no, "KH-2026-000002");
+    assert!(a2.id > a1.id, "ids follow creation");
+    assert_eq!(a2.version, 1);
+    assert_eq!(a2.data, person);
+    assert_eq!(a2.created_at, to_micros(now));
+    assert_eq!(a2.updated_at, to_micros(now));
+    assert_eq!(store.get_archive(a2.id).await.unwrap().as_ref(), Some(&a2));
+    assert_eq!(store.get_archive_by_no("KH-2026-000002").await.unwrap().as_ref(), Some(&a2));
+    assert_eq!(store.get_archive(a1.id).await.unwrap().as_ref(), Some(&a1), "the first archive is untouched");
+
+    // A minimal document (defaults everywhere) round-trips too.
+    let bare = ArchiveData::new(CustomerKind::Person, "王伟");
+    let a3 = store.create_archive(&bare, &n, 7, at(120)).await.unwrap();
+    assert_eq!(a3.archive_no, "KH-2026-000003");
+    assert_eq!(store.get_archive_by_no(&a3.archive_no).await.unwrap().map(|a| a.data), Some(bare));
+
+    let versions = store.list_versions(a1.id).await.unwrap();
+    assert_eq!(versions.len(), 1, "a new archive has exactly version 1: {versions:?}");
+    assert_version(&versions[0], a1.id, 1, &org, 7, at(0), None);
+    let versions = store.list_versions(a2.id).await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_version(&versions[0], a2.id, 1, &person, 8, to_micros(now), None);
+
+    // Absent things are None, not errors.
+    assert_eq!(store.get_archive(a3.id + 1000).await.unwrap(), None);
+    assert_eq!(store.get_archive_by_no("KH-2026-000004").await.unwrap(), None);
+    assert_eq!(store.get_archive_by_no("kh-2026-000001").await.unwrap(), None, "numbers match exactly");
+    assert_eq!(store.count_archives(&ArchiveFilter::default()).await.unwrap(), 3);
+}
+
+// =============================================================================================
+// 2. Numbering
+// =============================================================================================
+
+const WRITERS: usize = 8;
+const PER_WRITER: usize = 500;
+
+/// 8 writers × 500 creations at once in one period: 4,000 distinct numbers, exactly 1..=4000.
+async fn numbering_concurrent(store: Arc<dyn Store>) {
+    let n = Arc::new(numbering(day(2026, 3, 2)));
+    let start = Arc::new(tokio::sync::Barrier::new(WRITERS));
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let (store, n, start) = (store.clone(), n.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let mut made = Vec::with_capacity(PER_WRITER);
+            for i in 0..PER_WRITER {
+                let data = ArchiveData::new(CustomerKind::Person, format!("并发客户{w}-{i}"));
+                let a = store.create_archive(&data, &n, w as i64 + 1, at(i as i64)).await.unwrap_or_else(|e| panic!("writer {w}, creation {i}: {e}"));
+                assert_eq!(a.data, data);
+                made.push((a.id, a.archive_no));
+            }
+            made
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        let made = t.await.expect("writer task");
+        let seqs: Vec<u64> = made.iter().map(|(_, no)| seq_of(no, 2026)).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "one writer's numbers increase: {seqs:?}");
+        all.extend(made);
+    }
+    let total = WRITERS * PER_WRITER;
+    assert_eq!(all.len(), total);
+    assert_eq!(all.iter().map(|(id, _)| id).collect::<HashSet<_>>().len(), total, "ids are distinct");
+    assert_eq!(all.iter().map(|(_, no)| no).collect::<HashSet<_>>().len(), total, "numbers are distinct");
+    assert_gapless("KH-2026", all.iter().map(|(_, no)| seq_of(no, 2026)).collect());
+
+    assert_eq!(store.count_archives(&ArchiveFilter::default()).await.unwrap(), total as i64);
+    let f = ArchiveFilter { number_prefix: Some("KH-2026-".into()), ..Default::default() };
+    assert_eq!(store.count_archives(&f).await.unwrap(), total as i64);
+    // Spot checks that what was answered is what was stored.
+    for (id, no) in all.iter().step_by(397) {
+        let a = store.get_archive_by_no(no).await.unwrap().expect("stored under its number");
+        assert_eq!(a.id, *id);
+    }
+    // The counter continues after the burst.
+    let next = store.create_archive(&ArchiveData::new(CustomerKind::Person, "后来者"), &n, 1, at(9999)).await.unwrap();
+    assert_eq!(next.archive_no, format!("KH-2026-{:06}", total + 1));
+}
+
+/// Different periods (department codes, years) count independently, also when interleaved.
+async fn numbering_periods(store: Arc<dyn Store>) {
+    let dept_scheme = NumberScheme::parse("{DEPT}-{YYYY}-{SEQ:3}").unwrap();
+    let periods: Vec<Numbering> = [("MK", 2025), ("MK", 2026), ("XS", 2025), ("XS", 2026)]
+        .into_iter()
+        .map(|(dept, year)| Numbering { scheme: dept_scheme.clone(), dept_code: dept.into(), date: day(year, 12, 31) })
+        .collect();
+    let periods = Arc::new(periods);
+    const W: usize = 4;
+    const PER: usize = 40;
+    let mut tasks = Vec::new();
+    for w in 0..W {
+        let (store, periods) = (store.clone(), periods.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            for i in 0..PER {
+                let p = (i + w) % periods.len();
+                let a = store
+                    .create_archive(&ArchiveData::new(CustomerKind::Organization, format!("部门客户{w}-{i}")), &periods[p], 1, at(i as i64))
+                    .await
+                    .unwrap_or_else(|e| panic!("writer {w}, creation {i}: {e}"));
+                made.push((p, a.archive_no));
+            }
+            made
+        }));
+    }
+    let mut by_period: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    for t in tasks {
+        for (p, no) in t.await.unwrap() {
+            let n = &periods[p];
+            let prefix = format!("{}-{}-", n.dept_code, n.date.year());
+            let seq = no.strip_prefix(&prefix).unwrap_or_else(|| panic!("{no} should start with {prefix}"));
+            assert_eq!(seq.len(), 3, "{no}");
+            by_period.entry(p).or_default().push(seq.parse().unwrap());
+        }
+    }
+    assert_eq!(by_period.len(), 4);
+    for (p, seqs) in by_period {
+        assert_eq!(seqs.len(), W * PER / 4);
+        assert_gapless(&periods[p].scheme.period_key(periods[p].date, &periods[p].dept_code), seqs);
+    }
+
+    // The default scheme: one counter per year, independent of the department scheme's counters.
+    let a = store.create_archive(&ArchiveData::new(CustomerKind::Person, "二〇二五"), &numbering(day(2025, 12, 31)), 1, at(0)).await.unwrap();
+    assert_eq!(a.archive_no, "KH-2025-000001");
+    let b = store.create_archive(&ArchiveData::new(CustomerKind::Person, "二〇二六"), &numbering(day(2026, 1, 1)), 1, at(1)).await.unwrap();
+    assert_eq!(b.archive_no, "KH-2026-000001");
+    let c = store.create_archive(&ArchiveData::new(CustomerKind::Person, "又一个二〇二五"), &numbering(day(2025, 1, 1)), 1, at(2)).await.unwrap();
+    assert_eq!(c.archive_no, "KH-2025-000002");
+    // A scheme with the month counts per month.
+    let monthly = NumberScheme::parse("HZJC{YYYY}-{MM}{SEQ:3}").unwrap();
+    let m = |date| Numbering { scheme: monthly.clone(), dept_code: String::new(), date };
+    let d = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十一月"), &m(day(2013, 11, 5)), 1, at(3)).await.unwrap();
+    let e = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十二月"), &m(day(2013, 12, 5)), 1, at(4)).await.unwrap();
+    let f = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十一月二"), &m(day(2013, 11, 30)), 1, at(5)).await.unwrap();
+    assert_eq!([d.archive_no, e.archive_no, f.archive_no], ["HZJC2013-11001", "HZJC2013-12001", "HZJC2013-11002"]);
+}
+
+// =============================================================================================
+// 3. Optimistic concurrency and versions
+// =============================================================================================
+
+async fn stale_update_refused(store: Arc<dyn Store>) {
+    let n = numbering(day(2026, 3, 2));
+    let v1 = rich_organization();
+    let created = store.create_archive(&v1, &n, 7, at(0)).await.unwrap();
+    let id = created.id;
+
+    let mut v2 = v1.clone();
+    v2.name = "杭州华星新材料股份有限公司".into();
+    v2.address = Some("浙江省杭州市滨江区江南大道 1 号".into());
+    v2.classification.grade = Some(Grade::B);
+    v2.status = ArchiveStatus::Dormant;
+    let updated = store.update_archive(id, 1, &v2, 8, at(100), Some("更名并迁址")).await.expect("update from the current version");
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.data, v2);
+    assert_eq!(updated.archive_no, created.archive_no, "the number never changes");
+    assert_eq!((updated.created_by, updated.created_at), (7, at(0)));
+    assert_eq!((updated.updated_by, updated.updated_at), (8, at(100)));
+    assert_eq!(store.get_archive(id).await.unwrap().as_ref(), Some(&updated));
+
+    // A second writer still holding version 1 is refused, and nothing is written.
+    let mut stale = v1.clone();
+    stale.name = "过期的修改".into();
+    match store.update_archive(id, 1, &stale, 9, at(200), Some("不应写入")).await {
+        Err(StoreError::Conflict { current }) => assert_eq!(current, 2),
+        other => panic!("stale update must be a Conflict at version 2, got {other:?}"),
+    }
+    // So is a version from the future.
+    match store.update_archive(id, 3, &stale, 9, at(200), None).await {
+        Err(StoreError::Conflict { current }) => assert_eq!(current, 2),
+        other => panic!("update from version 3 must be a Conflict at version 2, got {other:?}"),
+    }
+    assert_eq!(store.get_archive(id).await.unwrap().as_ref(), Some(&updated), "a refused update changes nothing");
+    let versions = store.list_versions(id).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2], "{versions:?}");
+    assert_version(&versions[0], id, 1, &v1, 7, at(0), None);
+    assert_version(&versions[1], id, 2, &v2, 8, at(100), Some("更名并迁址"));
+
+    // The filter columns follow the current version.
+    let by_name = |s: &str| ArchiveFilter { name_contains: Some(s.into()), ..Default::default() };
+    assert_eq!(store.count_archives(&by_name("过期")).await.unwrap(), 0);
+    assert_eq!(store.count_archives(&by_name("华星建材")).await.unwrap(), 0);
+    assert_eq!(store.count_archives(&by_name("华星新材料")).await.unwrap(), 1);
+    let row = &store.list_archives(&ArchiveQuery { limit: 10, ..Default::default() }).await.unwrap()[0];
+    assert_eq!((row.grade, row.status, row.updated_at), (Some(Grade::B), ArchiveStatus::Dormant, at(100)));
+
+    // Unknown archive.
+    assert!(matches!(store.update_archive(id + 1000, 1, &v2, 8, at(300), None).await, Err(StoreError::NotFound)));
+
+    // Eight editors race from version 2: exactly one wins, the others see version 3.
+    let mut tasks = Vec::new();
+    for k in 0..8i64 {
+        let store = store.clone();
+        let mut d = v2.clone();
+        d.characteristics.notes = Some(format!("编辑者 {k}"));
+        tasks.push(tokio::spawn(async move { (k, d.clone(), store.update_archive(id, 2, &d, 10 + k, at(400 + k), Some(&format!("竞争 {k}"))).await) }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (k, d, r) = t.await.unwrap();
+        match r {
+            Ok(a) => {
+                assert_eq!(a.version, 3);
+                winners.push((k, d, a));
+            }
+            Err(StoreError::Conflict { current: 3 }) => {}
+            Err(e) => panic!("editor {k}: expected Conflict at 3, got {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one of the racing updates wins");
+    let (k, d, won) = winners.pop().unwrap();
+    assert_eq!(store.get_archive(id).await.unwrap().as_ref(), Some(&won));
+    let versions = store.list_versions(id).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_version(&versions[0], id, 1, &v1, 7, at(0), None);
+    assert_version(&versions[1], id, 2, &v2, 8, at(100), Some("更名并迁址"));
+    assert_version(&versions[2], id, 3, &d, 10 + k, at(400 + k), Some(&format!("竞争 {k}")));
+
+    // Activity on parts of the archive moves updated_at but not the version or its history.
+    store.add_contact(id, &contact("李娜", Some("13700000000"), true), 5, at(500)).await.unwrap();
+    let after = store.get_archive(id).await.unwrap().unwrap();
+    assert_eq!((after.version, after.updated_at, after.updated_by), (3, at(500), 5));
+    assert_eq!(after.data, d);
+    let versions = store.list_versions(id).await.unwrap();
+    assert_eq!(versions.len(), 3);
+    assert_version(&versions[2], id, 3, &d, 10 + k, at(400 + k), Some(&format!("竞争 {k}")));
+    // ... and the next update still works from version 3.
+    let v4 = store.update_archive(id, 3, &v1, 7, at(600), None).await.unwrap();
+    assert_eq!(v4.version, 4);
+    let versions = store.list_versions(id).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_version(&versions[3], id, 4, &v1, 7, at(600), None);
+    assert_version(&versions[0], id, 1, &v1, 7, at(0), None);
+}
+
+// =============================================================================================
+// 4. Lists: keyset pagination, filters, counts
+// =============================================================================================
+
+struct Model {
+    rows: BTreeMap<i64, ArchiveSummary>,
+}
+
+fn summary_of(a: &Archive, updated_at: DateTime<Utc>) -> ArchiveSummary {
+    let d = &a.data;
+    ArchiveSummary {
+        id: a.id,
+        archive_no: a.archive_no.clone(),
+        kind: d.kind,
+        name: d.name.clone(),
+        grade: d.classification.grade,
+        credit_grade: d.credit.grade,
+        blacklisted: d.credit.blacklisted,
+        status: d.status,
+        industry: d.classification.industry.clone(),
+        province: d.classification.province.clone(),
+        city: d.classification.city.clone(),
+        owner_id: d.owner_id,
+        dept_id: d.dept_id,
+        tier: d.tier,
+        secrecy: d.secrecy,
+        mobile: d.mobile.clone(),
+        updated_at,
+    }
+}
+
+fn matches(f: &ArchiveFilter, s: &ArchiveSummary) -> bool {
+    fn eq<T: PartialEq>(want: &Option<T>, have: &T) -> bool {
+        want.as_ref().map_or(true, |w| w == have)
+    }
+    fn eq_opt<T: PartialEq>(want: &Option<T>, have: &Option<T>) -> bool {
+        want.is_none() || want == have
+    }
+    eq(&f.kind, &s.kind)
+        && eq_opt(&f.grade, &s.grade)
+        && eq_opt(&f.credit_grade, &s.credit_grade)
+        && eq(&f.blacklisted, &s.blacklisted)
+        && eq(&f.status, &s.status)
+        && eq_opt(&f.industry, &s.industry)
+        && eq_opt(&f.province, &s.province)
+        && eq_opt(&f.city, &s.city)
+        && eq_opt(&f.owner_id, &s.owner_id)
+        && eq_opt(&f.dept_id, &s.dept_id)
+        && eq(&f.tier, &s.tier)
+        && eq(&f.secrecy, &s.secrecy)
+        && f.number_prefix.as_ref().map_or(true, |p| s.archive_no.starts_with(p.as_str()))
+        && f.name_contains.as_ref().map_or(true, |p| s.name.contains(p.as_str()))
+        && f.updated_from.map_or(true, |t| s.updated_at >= t)
+        && f.updated_to.map_or(true, |t| s.updated_at < t)
+}
+
+impl Model {
+    fn expected(&self, f: &ArchiveFilter, sort: SortOrder) -> Vec<ArchiveSummary> {
+        let mut rows: Vec<ArchiveSummary> = self.rows.values().filter(|s| matches(f, s)).cloned().collect();
+        match sort {
+            SortOrder::CreatedDesc => rows.sort_by_key(|s| std::cmp::Reverse(s.id)),
+            SortOrder::CreatedAsc => rows.sort_by_key(|s| s.id),
+            SortOrder::UpdatedDesc => rows.sort_by_key(|s| std::cmp::Reverse((s.updated_at, s.id))),
+        }
+        rows
+    }
+}
+
+/// Walks all pages of a query, passing each cursor through its text form as a client would.
+async fn walk(store: &dyn Store, filter: &ArchiveFilter, sort: SortOrder, limit: u32) -> Vec<ArchiveSummary> {
+    let mut out: Vec<ArchiveSummary> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_archives(&ArchiveQuery { filter: filter.clone(), sort, after, limit }).await.expect("list_archives");
+        assert!(page.len() <= limit as usize, "a page has at most `limit` rows");
+        let full = page.len() == limit as usize;
+        out.extend(page);
+        if !full {
+            return out;
+        }
+        let cursor = Cursor::after(out.last().unwrap(), sort);
+        after = Some(Cursor::decode(&cursor.encode()).expect("cursor decodes"));
+        assert_eq!(after, Some(cursor));
+        assert!(out.len() <= 100_000, "the walk does not end");
+    }
+}
+
+async fn keyset_pagination(store: Arc<dyn Store>) {
+    const N: usize = 120;
+    let grades = [Some(Grade::A), Some(Grade::B), Some(Grade::C), Some(Grade::D), None];
+    let places = [(Some("浙江省"), Some("杭州市")), (Some("江苏省"), Some("南京市")), (Some("广东省"), Some("深圳市")), (Some("浙江省"), Some("宁波市")), (None, None)];
+    let industries = [Some("制造业"), Some("批发和零售业"), None];
+    let special_names = [
+        "百分之百%诚信商行",
+        "百分之百X诚信商行",
+        "下划线_贸易有限公司",
+        "下划线X贸易有限公司",
+        "反斜杠\\科技有限公司",
+        "反斜杠X科技有限公司",
+        "Abc酒店管理有限公司",
+        "50%_折扣\\店",
+    ];
+    let mut model = Model { rows: BTreeMap::new() };
+    for i in 0..N {
+        let kind = if i % 3 == 0 { CustomerKind::Organization } else { CustomerKind::Person };
+        let name = match special_names.get(i / 13) {
+            Some(s) if i % 13 == 5 => s.to_string(),
+            _ => format!("客户{i:03}"),
+        };
+        let mut d = ArchiveData::new(kind, name);
+        d.classification.grade = grades[i % grades.len()];
+        let (province, city) = places[i % places.len()];
+        d.classification.province = province.map(Into::into);
+        d.classification.city = city.map(Into::into);
+        d.classification.industry = industries[i % industries.len()].map(Into::into);
+        d.status = ArchiveStatus::ALL[i % ArchiveStatus::ALL.len()];
+        d.credit.grade = grades[(i / 2) % grades.len()];
+        d.credit.blacklisted = i % 17 == 3;
+        d.owner_id = Some((i % 4) as i64 + 1);
+        d.dept_id = if i % 6 == 0 { None } else { Some(20 + (i % 2) as i64) };
+        d.tier = Tier::ALL[i % Tier::ALL.len()];
+        d.secrecy = Secrecy::ALL[(i / 5) % Secrecy::ALL.len()];
+        d.mobile = (i % 2 == 0).then(|| format!("139{:08}", i));
+        // 100 numbers in 2026, 20 in 2025; groups of three share updated_at (ties for UpdatedDesc).
+        let date = if i % 6 == 1 { day(2025, 6, 1) } else { day(2026, 3, 2) };
+        let now = at((i / 3) as i64);
+        let a = store.create_archive(&d, &numbering(date), 1, now).await.unwrap();
+        model.rows.insert(a.id, summary_of(&a, now));
+    }
+    let ids: Vec<i64> = model.rows.keys().copied().collect();
+    // Shuffle updated_at: update every 7th (four tied timestamps), touch every 11th via a contact.
+    for (k, id) in ids.iter().enumerate().filter(|(k, _)| k % 7 == 2) {
+        let cur = store.get_archive(*id).await.unwrap().unwrap();
+        let mut d = cur.data.clone();
+        d.status = ArchiveStatus::Active;
+        d.classification.grade = Some(Grade::A);
+        let now = at(1000 + (k % 4) as i64);
+        let a = store.update_archive(*id, cur.version, &d, 2, now, None).await.unwrap();
+        model.rows.insert(a.id, summary_of(&a, now));
+    }
+    for (k, id) in ids.iter().enumerate().filter(|(k, _)| k % 11 == 4) {
+        let now = at(2000 - k as i64);
+        store.add_contact(*id, &contact("王芳", None, false), 3, now).await.unwrap();
+        model.rows.get_mut(id).unwrap().updated_at = now;
+    }
+    // A read of every archive agrees with the model's summary (which the lists must return).
+    for (id, s) in &model.rows {
+        let a = store.get_archive(*id).await.unwrap().unwrap();
+        assert_eq!(&summary_of(&a, a.updated_at), s, "archive {id}");
+    }
+
+    let mut filters: Vec<(&str, ArchiveFilter)> = vec![("all", ArchiveFilter::default())];
+    let f = ArchiveFilter::default;
+    filters.push(("kind", ArchiveFilter { kind: Some(CustomerKind::Organization), ..f() }));
+    filters.push(("grade", ArchiveFilter { grade: Some(Grade::B), ..f() }));
+    filters.push(("grade A", ArchiveFilter { grade: Some(Grade::A), ..f() }));
+    filters.push(("credit grade", ArchiveFilter { credit_grade: Some(Grade::D), ..f() }));
+    filters.push(("province", ArchiveFilter { province: Some("浙江省".into()), ..f() }));
+    filters.push(("city", ArchiveFilter { city: Some("宁波市".into()), ..f() }));
+    filters.push(("industry", ArchiveFilter { industry: Some("批发和零售业".into()), ..f() }));
+    filters.push(("status", ArchiveFilter { status: Some(ArchiveStatus::Active), ..f() }));
+    filters.push(("blacklisted", ArchiveFilter { blacklisted: Some(true), ..f() }));
+    filters.push(("not blacklisted", ArchiveFilter { blacklisted: Some(false), ..f() }));
+    filters.push(("owner", ArchiveFilter { owner_id: Some(2), ..f() }));
+    filters.push(("dept", ArchiveFilter { dept_id: Some(21), ..f() }));
+    filters.push(("tier", ArchiveFilter { tier: Some(Tier::Company), ..f() }));
+    filters.push(("secrecy", ArchiveFilter { secrecy: Some(Secrecy::Secret), ..f() }));
+    for p in ["KH-", "KH-2025-", "KH-2026-", "KH-2026-00001", "KH-2026-00010", "KH-2026-000007", "KH-2027", "KH-2026-00001%", "KH_2026", ""] {
+        filters.push(("number prefix", ArchiveFilter { number_prefix: Some(p.into()), ..f() }));
+    }
+    for s in ["%", "_", "\\", "百分之百%", "下划线_", "反斜杠\\科技", "%_", "客户01", "客户", "不存在", "Abc", "abc", "ABC"] {
+        filters.push(("name contains", ArchiveFilter { name_contains: Some(s.into()), ..f() }));
+    }
+    filters.push(("updated range", ArchiveFilter { updated_from: Some(at(10)), updated_to: Some(at(1002)), ..f() }));
+    filters.push(("updated from", ArchiveFilter { updated_from: Some(at(1000)), ..f() }));
+    filters.push((
+        "combined",
+        ArchiveFilter { kind: Some(CustomerKind::Person), province: Some("浙江省".into()), blacklisted: Some(false), number_prefix: Some("KH-2026-".into()), ..f() },
+    ));
+    filters.push(("combined, nothing", ArchiveFilter { grade: Some(Grade::A), status: Some(ArchiveStatus::Lost), kind: Some(CustomerKind::Organization), ..f() }));
+
+    // The unfiltered walk in pages of 25 visits every archive once, in order, in every sort.
+    for sort in [SortOrder::CreatedDesc, SortOrder::CreatedAsc, SortOrder::UpdatedDesc] {
+        let got = walk(store.as_ref(), &ArchiveFilter::default(), sort, 25).await;
+        assert_eq!(got.len(), N, "{sort:?}");
+        assert_eq!(got.iter().map(|s| s.id).collect::<HashSet<_>>().len(), N, "{sort:?}: each archive once");
+        assert_eq!(got, model.expected(&ArchiveFilter::default(), sort), "{sort:?}: order and content");
+    }
+    // Sanity of the scenario itself: the special cases are present.
+    let all = model.expected(&ArchiveFilter::default(), SortOrder::CreatedAsc);
+    assert!(all.iter().any(|s| s.name.contains('%')) && all.iter().any(|s| s.name.contains('_')) && all.iter().any(|s| s.name.contains('\\')));
+    let updated = model.expected(&ArchiveFilter::default(), SortOrder::UpdatedDesc);
+    assert!(updated.windows(2).filter(|w| w[0].updated_at == w[1].updated_at).count() > 20, "ties on updated_at");
+
+    for (what, filter) in &filters {
+        let count = store.count_archives(filter).await.unwrap_or_else(|e| panic!("{what} {filter:?}: {e}"));
+        for (sort, limit) in [(SortOrder::CreatedDesc, 25), (SortOrder::CreatedAsc, 7), (SortOrder::UpdatedDesc, 4)] {
+            let expected = model.expected(filter, sort);
+            let got = walk(store.as_ref(), filter, sort, limit).await;
+            assert_eq!(
+                got.iter().map(|s| (s.id, s.name.as_str())).collect::<Vec<_>>(),
+                expected.iter().map(|s| (s.id, s.name.as_str())).collect::<Vec<_>>(),
+                "{what} {filter:?}, {sort:?} by {limit}"
+            );
+            assert_eq!(got, expected, "{what} {filter:?}, {sort:?}: row contents");
+            assert_eq!(count, got.len() as i64, "{what} {filter:?}: count_archives agrees with the walk");
+        }
+    }
+    // Escaping: each special character matches itself only.
+    let names = |s: &str| model.expected(&ArchiveFilter { name_contains: Some(s.into()), ..f() }, SortOrder::CreatedAsc).into_iter().map(|s| s.name).collect::<Vec<_>>();
+    assert_eq!(names("%"), ["百分之百%诚信商行", "50%_折扣\\店"]);
+    assert_eq!(names("_"), ["下划线_贸易有限公司", "50%_折扣\\店"]);
+    assert_eq!(names("\\"), ["反斜杠\\科技有限公司", "50%_折扣\\店"]);
+
+    // A cursor past the end gives an empty page; a first page respects the limit.
+    let last = walk(store.as_ref(), &ArchiveFilter::default(), SortOrder::CreatedAsc, 1000).await.pop().unwrap();
+    let q = ArchiveQuery { sort: SortOrder::CreatedAsc, after: Some(Cursor::after(&last, SortOrder::CreatedAsc)), limit: 25, ..Default::default() };
+    assert!(store.list_archives(&q).await.unwrap().is_empty());
+    assert_eq!(store.list_archives(&ArchiveQuery { limit: 10, ..Default::default() }).await.unwrap().len(), 10);
+
+    // Keyset pages stay stable while archives are being added: a CreatedDesc walk begun before
+    // the new rows sees each old archive exactly once and none of the new ones.
+    let first = store.list_archives(&ArchiveQuery { limit: 25, ..Default::default() }).await.unwrap();
+    for i in 0..5 {
+        store.create_archive(&ArchiveData::new(CustomerKind::Person, format!("新来的{i}")), &numbering(day(2026, 3, 2)), 1, at(5000)).await.unwrap();
+    }
+    let mut seen = first.clone();
+    let mut q = ArchiveQuery { limit: 25, after: Some(Cursor::after(first.last().unwrap(), SortOrder::CreatedDesc)), ..Default::default() };
+    loop {
+        let page = store.list_archives(&q).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        q.after = Some(Cursor::after(page.last().unwrap(), SortOrder::CreatedDesc));
+        seen.extend(page);
+    }
+    assert_eq!(seen.iter().map(|s| s.id).collect::<Vec<_>>(), model.expected(&ArchiveFilter::default(), SortOrder::CreatedDesc).iter().map(|s| s.id).collect::<Vec<_>>());
+}
+
+// =============================================================================================
+// 5. Timeline
+// =============================================================================================
+
+async fn timeline(store: Arc<dyn Store>) {
+    let n = numbering(day(2026, 3, 2));
+    let a = store.create_archive(&rich_organization(), &n, 1, at(0)).await.unwrap();
+    let b = store.create_archive(&rich_person(), &n, 1, at(0)).await.unwrap();
+    assert!(store.list_entries(a.id).await.unwrap().is_empty());
+
+    let mut visit = entry(EntryKind::Visit, day(2026, 1, 10), "上门拜访，洽谈年度框架协议");
+    visit.details.counterpart = Some("欧阳建国".into());
+    visit.details.next_action = Some("寄送报价".into());
+    visit.details.next_action_on = Some(day(2026, 1, 20));
+    let mut deal = entry(EntryKind::Transaction, day(2026, 2, 1), "采购水泥 200 吨");
+    deal.details.product = Some("P.O 42.5 水泥".into());
+    deal.details.quantity = Some(200);
+    deal.details.amount = Some(Money::from_yuan(86_000));
+    let old = entry(EntryKind::Contract, day(2025, 12, 1), "签订 2026 年度合同");
+    let same_day = entry(EntryKind::Payment, day(2026, 2, 1), "回款 8.6 万");
+
+    // `now` with nanoseconds: the answer must equal what a later read returns.
+    let e1 = store.add_entry(a.id, &visit, 2, at(10) + Duration::nanoseconds(999)).await.unwrap();
+    let e2 = store.add_entry(a.id, &deal, 2, at(20)).await.unwrap();
+    let e3 = store.add_entry(a.id, &old, 3, at(30)).await.unwrap();
+    let e4 = store.add_entry(a.id, &same_day, 3, at(40)).await.unwrap();
+    assert_eq!(e1.created_at, at(10));
+    for (e, d) in [(&e1, &visit), (&e2, &deal), (&e3, &old), (&e4, &same_day)] {
+        assert_eq!((e.archive_id, &e.data, e.superseded_by), (a.id, d, None));
+    }
+    let listed = store.list_entries(a.id).await.unwrap();
+    // Newest first by occurred_on, then id.
+    assert_eq!(listed, vec![e4.clone(), e2.clone(), e1.clone(), e3.clone()]);
+    let touched = store.get_archive(a.id).await.unwrap().unwrap();
+    assert_eq!((touched.updated_at, touched.updated_by, touched.version), (at(40), 3, 1), "an entry moves updated_at, not the version");
+
+    // A correction is a new entry; the old one stays, marked as superseded.
+    let mut fix = deal.clone();
+    fix.summary = "采购水泥 180 吨（更正数量）".into();
+    fix.details.quantity = Some(180);
+    fix.details.amount = Some(Money::from_yuan(77_400));
+    fix.supersedes = Some(e2.id);
+    fix.correction_reason = Some("数量录入错误".into());
+    let e5 = store.add_entry(a.id, &fix, 4, at(50)).await.unwrap();
+    assert_eq!((e5.data.supersedes, e5.superseded_by), (Some(e2.id), None));
+    let listed = store.list_entries(a.id).await.unwrap();
+    assert_eq!(listed.len(), 5);
+    assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), [e5.id, e4.id, e2.id, e1.id, e3.id]);
+    let by_id: HashMap<i64, _> = listed.iter().map(|e| (e.id, e)).collect();
+    assert_eq!(by_id[&e2.id].superseded_by, Some(e5.id));
+    assert_eq!(by_id[&e2.id].data, deal, "the original is kept unchanged");
+    assert_eq!(by_id[&e5.id], &e5);
+    for id in [e1.id, e3.id, e4.id, e5.id] {
+        assert_eq!(by_id[&id].superseded_by, None);
+    }
+
+    // Superseding an entry of another archive (or none at all) is refused and writes nothing.
+    let before_b = store.get_archive(b.id).await.unwrap().unwrap();
+    let mut foreign = entry(EntryKind::Communication, day(2026, 2, 2), "试图更正别人的记录");
+    foreign.supersedes = Some(e1.id);
+    foreign.correction_reason = Some("越权".into());
+    assert!(matches!(store.add_entry(b.id, &foreign, 4, at(60)).await, Err(StoreError::NotFound)), "another archive's entry");
+    foreign.supersedes = Some(e5.id + 1000);
+    assert!(matches!(store.add_entry(b.id, &foreign, 4, at(60)).await, Err(StoreError::NotFound)), "an entry that does not exist");
+    assert!(store.list_entries(b.id).await.unwrap().is_empty());
+    assert_eq!(store.get_archive(b.id).await.unwrap().unwrap(), before_b, "the refused archive is not touched");
+    assert_eq!(store.list_entries(a.id).await.unwrap(), listed, "the other archive's timeline is unchanged");
+    // An entry for an archive that does not exist.
+    assert!(matches!(store.add_entry(b.id + 1000, &visit, 4, at(60)).await, Err(StoreError::NotFound)));
+
+    // A correction of a correction.
+    let mut fix2 = fix.clone();
+    fix2.supersedes = Some(e5.id);
+    fix2.details.quantity = Some(190);
+    let e6 = store.add_entry(a.id, &fix2, 4, at(70)).await.unwrap();
+    let listed = store.list_entries(a.id).await.unwrap();
+    let by_id: HashMap<i64, _> = listed.iter().map(|e| (e.id, e)).collect();
+    assert_eq!((by_id[&e2.id].superseded_by, by_id[&e5.id].superseded_by, by_id[&e6.id].superseded_by), (Some(e5.id), Some(e6.id), None));
+}
+
+// =============================================================================================
+// 6. Contacts and attachments
+// =============================================================================================
+
+async fn contacts_and_attachments(store: Arc<dyn Store>) {
+    let n = numbering(day(2026, 3, 2));
+    let a = store.create_archive(&rich_organization(), &n, 1, at(0)).await.unwrap();
+    let b = store.create_archive(&rich_person(), &n, 1, at(0)).await.unwrap();
+    assert!(store.list_contacts(a.id).await.unwrap().is_empty());
+
+    let c1 = store.add_contact(a.id, &contact("欧阳建国", Some("13800000001"), true), 2, at(10)).await.unwrap();
+    let c2 = store.add_contact(a.id, &contact("李娜", None, false), 2, at(20)).await.unwrap();
+    let cb = store.add_contact(b.id, &contact("杨秀英", Some("13800000003"), false), 2, at(30)).await.unwrap();
+    assert_eq!((c1.archive_id, c2.archive_id, cb.archive_id), (a.id, a.id, b.id));
+    assert!(c1.id != c2.id && c2.id != cb.id);
+    assert_eq!(store.list_contacts(a.id).await.unwrap(), vec![c1.clone(), c2.clone()]);
+    assert_eq!(store.list_contacts(b.id).await.unwrap(), vec![cb.clone()]);
+    assert_eq!(store.get_archive(a.id).await.unwrap().unwrap().updated_at, at(20), "adding a contact touches the archive");
+
+    let mut changed = c2.data.clone();
+    changed.mobile = Some("13900000002".into());
+    changed.title = Some("总经理".into());
+    changed.is_primary = true;
+    let c2b = store.update_contact(a.id, c2.id, &changed, 3, at(40)).await.unwrap();
+    assert_eq!((c2b.id, c2b.archive_id, &c2b.data), (c2.id, a.id, &changed));
+    assert_eq!(store.list_contacts(a.id).await.unwrap(), vec![c1.clone(), c2b.clone()]);
+    assert_eq!(store.get_archive(a.id).await.unwrap().unwrap().updated_at, at(40));
+
+    // Through the wrong archive, or a contact that does not exist: NotFound, nothing changes.
+    let before_b = store.get_archive(b.id).await.unwrap().unwrap();
+    let hijack = contact("冒名顶替", Some("13000000000"), true);
+    assert!(matches!(store.update_contact(b.id, c1.id, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_contact(a.id, cb.id, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_contact(a.id, cb.id + 1000, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
+    assert_eq!(store.list_contacts(a.id).await.unwrap(), vec![c1.clone(), c2b.clone()]);
+    assert_eq!(store.list_contacts(b.id).await.unwrap(), vec![cb.clone()]);
+    assert_eq!(store.get_archive(b.id).await.unwrap().unwrap(), before_b);
+    assert_eq!(store.get_archive(a.id).await.unwrap().unwrap().updated_at, at(40));
+    assert!(matches!(store.add_contact(b.id + 1000, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
+
+    // Attachments.
+    assert!(store.list_attachments(a.id).await.unwrap().is_empty());
+    let new = |archive_id, name: &str, size, t| NewAttachment {
+        archive_id,
+        sha256: format!("{:064x}", size),
+        filename: name.into(),
+        content_type: "application/pdf".into(),
+        size,
+        created_by: 4,
+        created_at: t,
+    };
+    let t1 = at(60) + Duration::nanoseconds(1_234_567);
+    let x1 = store.add_attachment(&new(a.id, "营业执照副本.pdf", 182_113, t1)).await.unwrap();
+    let x2 = store.add_attachment(&new(a.id, "2026 年度合同（盖章）.pdf", 2_048_000, at(70))).await.unwrap();
+    let xb = store.add_attachment(&new(b.id, "身份证.jpg", 99, at(80))).await.unwrap();
+    assert_eq!((x1.archive_id, x1.filename.as_str(), x1.size, x1.created_by), (a.id, "营业执照副本.pdf", 182_113, 4));
+    assert_eq!(x1.sha256, format!("{:064x}", 182_113));
+    assert_eq!(x1.content_type, "application/pdf");
+    assert_eq!(x1.created_at, to_micros(t1));
+    assert_eq!(store.list_attachments(a.id).await.unwrap(), vec![x1.clone(), x2.clone()]);
+    assert_eq!(store.list_attachments(b.id).await.unwrap(), vec![xb.clone()]);
+    assert_eq!(store.get_attachment(x1.id).await.unwrap(), Some(x1.clone()));
+    assert_eq!(store.get_attachment(xb.id).await.unwrap(), Some(xb.clone()));
+    assert_eq!(store.get_attachment(xb.id + 1000).await.unwrap(), None);
+    assert_eq!(store.get_archive(a.id).await.unwrap().unwrap().updated_at, at(70), "an attachment touches the archive");
+    assert!(matches!(store.add_attachment(&new(b.id + 1000, "孤儿.pdf", 1, at(90))).await, Err(StoreError::NotFound)));
+    assert_eq!(store.list_attachments(b.id + 1000).await.unwrap(), vec![]);
+}
+
+// =============================================================================================
+// 7. Identity: departments, users, logins, sessions
+// =============================================================================================
+
+async fn identity(store: Arc<dyn Store>) {
+    assert!(store.list_departments().await.unwrap().is_empty());
+    let hq = store.create_department("总公司", "HQ", None).await.unwrap();
+    let mk = store.create_department("市场部", "MK", Some(hq.id)).await.unwrap();
+    let east = store.create_department("华东大区", "MK-E", Some(mk.id)).await.unwrap();
+    let xs = store.create_department("销售部", "XS", Some(hq.id)).await.unwrap();
+    assert_eq!((hq.name.as_str(), hq.code.as_str(), hq.parent_id), ("总公司", "HQ", None));
+    assert_eq!((east.parent_id, xs.parent_id), (Some(mk.id), Some(hq.id)));
+    assert_eq!(store.list_departments().await.unwrap(), vec![hq.clone(), mk.clone(), east.clone(), xs.clone()]);
+    assert!(matches!(store.create_department("另一个市场部", "MK", None).await, Err(StoreError::Duplicate(_))), "department codes are unique");
+    assert_eq!(store.list_departments().await.unwrap().len(), 4);
+
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let t0 = at(0) + Duration::nanoseconds(42_000_999);
+    let zhang = store
+        .create_user(
+            &NewUser {
+                username: "zhangwei".into(),
+                display_name: "张伟".into(),
+                password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+                dept_id: Some(east.id),
+                roles: vec![Role::Salesperson, Role::DeptManager],
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(zhang.username, "zhangwei");
+    assert_eq!(zhang.display_name, "张伟");
+    assert_eq!(zhang.dept_id, Some(east.id));
+    assert_eq!(zhang.roles, vec![Role::Salesperson, Role::DeptManager]);
+    assert!(zhang.active);
+    assert_eq!(zhang.created_at, to_micros(t0));
+    let admin = store
+        .create_user(&NewUser { username: "admin".into(), display_name: "系统管理员".into(), password_hash: None, dept_id: None, roles: vec![] }, at(1))
+        .await
+        .unwrap();
+    assert_eq!((admin.roles.len(), admin.dept_id), (0, None));
+    assert_eq!(store.get_user(zhang.id).await.unwrap(), Some(zhang.clone()));
+    assert_eq!(store.get_user(admin.id).await.unwrap(), Some(admin.clone()));
+    assert_eq!(store.get_user(admin.id + 1000).await.unwrap(), None);
+    assert_eq!(store.list_users().await.unwrap(), vec![zhang.clone(), admin.clone()]);
+    let every_role = store
+        .create_user(&NewUser { username: "all".into(), display_name: "全能".into(), password_hash: None, dept_id: Some(hq.id), roles: Role::ALL.to_vec() }, at(2))
+        .await
+        .unwrap();
+    assert_eq!(store.get_user(every_role.id).await.unwrap().unwrap().roles, Role::ALL.to_vec());
+
+    let dup = NewUser { username: "zhangwei".into(), display_name: "另一个张伟".into(), password_hash: None, dept_id: None, roles: vec![Role::Auditor] };
+    match store.create_user(&dup, at(3)).await {
+        Err(StoreError::Duplicate(_)) => {}
+        other => panic!("duplicate username must be Duplicate, got {other:?}"),
+    }
+    assert_eq!(store.count_users().await.unwrap(), 3);
+    assert_eq!(store.get_user(zhang.id).await.unwrap(), Some(zhang.clone()), "the existing user is unchanged");
+
+    // Login bookkeeping.
+    let login = store.find_login("zhangwei").await.unwrap().expect("login record");
+    assert_eq!(login.user, zhang);
+    assert_eq!(login.password_hash.as_deref(), Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
+    assert_eq!((login.failed_logins, login.locked_until), (0, None));
+    assert!(store.find_login("nobody").await.unwrap().is_none());
+    assert!(store.find_login("ZhangWei").await.unwrap().is_none(), "usernames match exactly");
+    assert_eq!(store.find_login("admin").await.unwrap().unwrap().password_hash, None);
+
+    store.record_login(zhang.id, false, None).await.unwrap();
+    let l = store.find_login("zhangwei").await.unwrap().unwrap();
+    assert_eq!((l.failed_logins, l.locked_until), (1, None));
+    let lock = at(900);
+    store.record_login(zhang.id, false, Some(lock)).await.unwrap();
+    let l = store.find_login("zhangwei").await.unwrap().unwrap();
+    assert_eq!((l.failed_logins, l.locked_until), (2, Some(lock)));
+    assert_eq!(store.find_login("admin").await.unwrap().unwrap().failed_logins, 0, "only that user");
+    store.record_login(zhang.id, true, None).await.unwrap();
+    let l = store.find_login("zhangwei").await.unwrap().unwrap();
+    assert_eq!((l.failed_logins, l.locked_until), (0, None), "success resets");
+    store.record_login(zhang.id, false, Some(lock)).await.unwrap();
+    store.set_password(zhang.id, "$argon2id$new").await.unwrap();
+    let l = store.find_login("zhangwei").await.unwrap().unwrap();
+    assert_eq!((l.password_hash.as_deref(), l.failed_logins, l.locked_until), (Some("$argon2id$new"), 0, None), "a new password resets");
+
+    // Sessions.
+    let now = at(1000);
+    store.create_session("hash-browser", zhang.id, SessionKind::Browser, None, now, Some(now + Duration::hours(8))).await.unwrap();
+    store.create_session("hash-token", admin.id, SessionKind::ApiToken, Some("导入脚本"), now, None).await.unwrap();
+    store.create_session("hash-short", zhang.id, SessionKind::Browser, None, now, Some(now + Duration::minutes(1))).await.unwrap();
+    assert_eq!(store.session_user("hash-browser", now + Duration::minutes(5)).await.unwrap(), Some(zhang.clone()));
+    assert_eq!(store.session_user("hash-token", now + Duration::days(3650)).await.unwrap(), Some(admin.clone()), "a token without expiry");
+    assert_eq!(store.session_user("hash-short", now + Duration::seconds(59)).await.unwrap(), Some(zhang.clone()));
+    assert_eq!(store.session_user("hash-short", now + Duration::minutes(1)).await.unwrap(), None, "expired at its expiry instant");
+    assert_eq!(store.session_user("hash-browser", now + Duration::hours(9)).await.unwrap(), None, "expired");
+    assert_eq!(store.session_user("hash-unknown", now).await.unwrap(), None);
+    assert!(matches!(
+        store.create_session("hash-browser", admin.id, SessionKind::Browser, None, now, None).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(store.session_user("hash-browser", now).await.unwrap(), Some(zhang.clone()), "the existing session is unchanged");
+    store.delete_session("hash-browser").await.unwrap();
+    assert_eq!(store.session_user("hash-browser", now).await.unwrap(), None, "deleted");
+    assert_eq!(store.session_user("hash-short", now).await.unwrap(), Some(zhang.clone()), "other sessions stay");
+    store.delete_session("hash-browser").await.expect("deleting twice is fine");
+}
+
+// =============================================================================================
+// 8. Bulk load
+// =============================================================================================
+
+async fn bulk_load(store: Arc<dyn Store>) {
+    const N: u64 = 1000;
+    let today = day(2026, 3, 2);
+    let gen = DemoGenerator::new(20260302, today, vec![(1, 1)]);
+    let demo: Vec<_> = gen.archives(0..N).collect();
+    let created_at = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(1, 30, 0).unwrap()) + Duration::microseconds(d.ordinal() as i64);
+    let batch: Vec<BulkArchive> = demo
+        .iter()
+        .map(|a| BulkArchive { data: a.data.clone(), created_at: created_at(a.created_on), contacts: a.contacts.clone(), entries: a.entries.clone() })
+        .collect();
+    let scheme = NumberScheme::default();
+    // Two batches: the second continues the counters the first left.
+    let split = 600;
+    assert_eq!(store.bulk_load(batch[..split].to_vec(), &scheme, "", 1).await.unwrap(), split);
+    assert_eq!(store.bulk_load(batch[split..].to_vec(), &scheme, "", 1).await.unwrap(), N as usize - split);
+    assert_eq!(store.bulk_load(Vec::new(), &scheme, "", 1).await.unwrap(), 0);
+
+    assert_eq!(store.count_archives(&ArchiveFilter::default()).await.unwrap(), N as i64);
+    let rows = walk(store.as_ref(), &ArchiveFilter::default(), SortOrder::CreatedAsc, 250).await;
+    assert_eq!(rows.len(), N as usize);
+
+    // Archives come back in load order, numbered by their creation year, gapless per year.
+    let mut per_year: BTreeMap<i32, u64> = BTreeMap::new();
+    let (mut contacts, mut entries) = (0, 0);
+    for (i, (row, a)) in rows.iter().zip(&demo).enumerate() {
+        let year = a.created_on.year();
+        let seq = per_year.entry(year).or_default();
+        *seq += 1;
+        assert_eq!(row.archive_no, format!("KH-{year}-{:06}", *seq), "archive {i}");
+        let stored = store.get_archive(row.id).await.unwrap().unwrap();
+        assert_eq!(stored.data, a.data, "archive {i}: document");
+        assert_eq!((stored.version, stored.created_by, stored.created_at, stored.updated_at), (1, 1, created_at(a.created_on), created_at(a.created_on)), "archive {i}");
+        let cs = store.list_contacts(row.id).await.unwrap();
+        assert_eq!(cs.iter().map(|c| &c.data).collect::<Vec<_>>(), a.contacts.iter().collect::<Vec<_>>(), "archive {i}: contacts");
+        let es = store.list_entries(row.id).await.unwrap();
+        let mut expected: Vec<(usize, &EntryData)> = a.entries.iter().enumerate().collect();
+        expected.sort_by(|x, y| (y.1.occurred_on, y.0).cmp(&(x.1.occurred_on, x.0)));
+        assert_eq!(es.iter().map(|e| &e.data).collect::<Vec<_>>(), expected.iter().map(|(_, e)| *e).collect::<Vec<_>>(), "archive {i}: entries");
+        assert!(es.iter().all(|e| e.superseded_by.is_none() && e.archive_id == row.id));
+        if i % 50 == 0 {
+            let v = store.list_versions(row.id).await.unwrap();
+            assert_eq!(v.len(), 1, "archive {i}: one version");
+            assert_version(&v[0], row.id, 1, &a.data, 1, created_at(a.created_on), None);
+        }
+        contacts += cs.len();
+        entries += es.len();
+    }
+    assert_eq!(contacts, demo.iter().map(|a| a.contacts.len()).sum::<usize>());
+    assert_eq!(entries, demo.iter().map(|a| a.entries.len()).sum::<usize>());
+    assert!(per_year.len() >= 3, "the demo spreads over several years: {per_year:?}");
+    assert_eq!(rows.iter().map(|r| &r.archive_no).collect::<HashSet<_>>().len(), N as usize, "numbers are unique");
+    for (year, n) in &per_year {
+        let f = ArchiveFilter { number_prefix: Some(format!("KH-{year}-")), ..Default::default() };
+        assert_eq!(store.count_archives(&f).await.unwrap(), *n as i64, "{year}");
+    }
+
+    // A normal create continues each year's sequence without collision.
+    let (&last_year, &last_n) = per_year.iter().next_back().unwrap();
+    let (&first_year, &first_n) = per_year.iter().next().unwrap();
+    let a = store.create_archive(&ArchiveData::new(CustomerKind::Person, "新客户"), &numbering(day(last_year, 1, 1)), 1, at(0)).await.unwrap();
+    assert_eq!(a.archive_no, format!("KH-{last_year}-{:06}", last_n + 1));
+    let b = store.create_archive(&ArchiveData::new(CustomerKind::Person, "补录客户"), &numbering(day(first_year, 12, 31)), 1, at(1)).await.unwrap();
+    assert_eq!(b.archive_no, format!("KH-{first_year}-{:06}", first_n + 1));
+    // A year the load did not touch starts at 1.
+    let c = store.create_archive(&ArchiveData::new(CustomerKind::Person, "远古客户"), &numbering(day(1999, 1, 1)), 1, at(2)).await.unwrap();
+    assert_eq!(c.archive_no, "KH-1999-000001");
+
+    // And a later bulk load continues after the single creates.
+    let more: Vec<BulkArchive> = gen
+        .archives(N..N + 20)
+        .map(|x| BulkArchive { data: x.data, created_at: Utc.from_utc_datetime(&day(last_year, 1, 2).and_hms_opt(0, 0, 0).unwrap()), contacts: x.contacts, entries: x.entries })
+        .collect();
+    assert_eq!(store.bulk_load(more, &scheme, "", 1).await.unwrap(), 20);
+    let f = ArchiveFilter { number_prefix: Some(format!("KH-{last_year}-")), ..Default::default() };
+    let year_rows = walk(store.as_ref(), &f, SortOrder::CreatedAsc, 1000).await;
+    assert_gapless(&format!("KH-{last_year}"), year_rows.iter().map(|r| seq_of(&r.archive_no, last_year)).collect());
+    assert_eq!(year_rows.len() as u64, last_n + 1 + 20);
+    assert_eq!(year_rows.last().unwrap().archive_no, format!("KH-{last_year}-{:06}", last_n + 21));
+}
