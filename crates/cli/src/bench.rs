@@ -43,39 +43,94 @@ fn rss_kib(pid: u32) -> (u64, u64) {
 
 struct Figures {
     label: String,
-    requests: u64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
     errors: u64,
-    secs: f64,
-    hist: Histogram<u64>,
 }
 
 impl Figures {
     fn row(&self) -> String {
-        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
-        format!(
-            "| {:<28} | {:>9.0} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6} |",
-            self.label,
-            self.requests as f64 / self.secs,
-            ms(0.5),
-            ms(0.99),
-            self.hist.max() as f64 / 1000.0,
-            self.errors
-        )
+        format!("| {:<28} | {:>9.0} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6} |", self.label, self.rps, self.p50_ms, self.p99_ms, self.max_ms, self.errors)
     }
 }
 
-/// Runs `connections` loops for `seconds`, each picking a URL with `pick` and timing the GET.
-async fn load(label: &str, base: &str, token: &str, connections: usize, seconds: u64, pick: Arc<dyn Fn(&mut rand::rngs::ThreadRng) -> String + Send + Sync>) -> Figures {
+/// What one measured request class asks for: a fixed path, or a path built from a random id.
+#[derive(Clone)]
+enum Target {
+    Fixed(String),
+    /// `prefix{id}suffix` with id uniform in `lo..=hi`.
+    RandomId { prefix: String, suffix: String, lo: i64, hi: i64 },
+}
+
+impl Target {
+    fn pick(&self, r: &mut rand::rngs::ThreadRng) -> String {
+        match self {
+            Target::Fixed(p) => p.clone(),
+            Target::RandomId { prefix, suffix, lo, hi } => format!("{prefix}{}{suffix}", r.gen_range(*lo..=*hi)),
+        }
+    }
+    fn lua(&self) -> String {
+        match self {
+            Target::Fixed(p) => format!("request = function() return wrk.format(\"GET\", \"{p}\") end\n"),
+            Target::RandomId { prefix, suffix, lo, hi } => format!(
+                "math.randomseed(os.time())\nrequest = function() return wrk.format(\"GET\", \"{prefix}\" .. math.random({lo}, {hi}) .. \"{suffix}\") end\n"
+            ),
+        }
+    }
+}
+
+/// Measures with wrk (the load generator the published floors used), when it is installed.
+fn wrk_available() -> bool {
+    std::process::Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+fn parse_wrk_duration(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| c.is_ascii_alphabetic()).map(|i| s.split_at(i))?;
+    let v: f64 = num.parse().ok()?;
+    Some(match unit {
+        "us" => v / 1000.0,
+        "ms" => v,
+        "s" => v * 1000.0,
+        "m" => v * 60_000.0,
+        _ => return None,
+    })
+}
+
+async fn load_wrk(label: &str, base: &str, token: &str, connections: usize, seconds: u64, target: &Target) -> CliResult<Figures> {
+    let script = std::env::temp_dir().join(format!("dangan-bench-{}.lua", std::process::id()));
+    std::fs::write(&script, target.lua())?;
+    let out = tokio::process::Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(&script)
+        .args(["-H", &format!("Authorization: Bearer {token}"), base])
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let find = |prefix: &str| text.lines().map(str::trim).find(|l| l.starts_with(prefix)).map(|l| l[prefix.len()..].trim().to_string());
+    let rps: f64 = find("Requests/sec:").and_then(|v| v.parse().ok()).ok_or_else(|| format!("wrk output not understood:\n{text}"))?;
+    let p50 = find("50%").and_then(|v| parse_wrk_duration(&v)).unwrap_or(f64::NAN);
+    let p99 = find("99%").and_then(|v| parse_wrk_duration(&v)).unwrap_or(f64::NAN);
+    let max = find("Latency").and_then(|v| v.split_whitespace().nth(2).and_then(parse_wrk_duration)).unwrap_or(f64::NAN);
+    let errors = find("Non-2xx or 3xx responses:").and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(Figures { label: label.into(), rps, p50_ms: p50, p99_ms: p99, max_ms: max, errors })
+}
+
+/// Runs `connections` loops for `seconds`, each timing GETs of `target` (the built-in client,
+/// used when wrk is not installed; it costs more CPU than wrk, so its figures are pessimistic).
+async fn load_builtin(label: &str, base: &str, token: &str, connections: usize, seconds: u64, target: &Target) -> Figures {
     let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build().expect("client");
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (client, stop, pick, base, token) = (client.clone(), stop.clone(), pick.clone(), base.to_string(), token.to_string());
+        let (client, stop, target, base, token) = (client.clone(), stop.clone(), target.clone(), base.to_string(), token.to_string());
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
             let (mut n, mut errors) = (0u64, 0u64);
             while !stop.load(Ordering::Relaxed) {
-                let path = pick(&mut rand::thread_rng());
+                let path = target.pick(&mut rand::thread_rng());
                 let t = Instant::now();
                 let ok = match client.get(format!("{base}{path}")).bearer_auth(&token).send().await {
                     Ok(r) => {
@@ -105,7 +160,16 @@ async fn load(label: &str, base: &str, token: &str, connections: usize, seconds:
         requests += n;
         errors += e;
     }
-    Figures { label: label.into(), requests, errors, secs: started.elapsed().as_secs_f64(), hist }
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    Figures { label: label.into(), rps: requests as f64 / started.elapsed().as_secs_f64(), p50_ms: ms(0.5), p99_ms: ms(0.99), max_ms: hist.max() as f64 / 1000.0, errors }
+}
+
+async fn load(label: &str, base: &str, token: &str, connections: usize, seconds: u64, target: Target, use_wrk: bool) -> CliResult<Figures> {
+    if use_wrk {
+        load_wrk(label, base, token, connections, seconds, &target).await
+    } else {
+        Ok(load_builtin(label, base, token, connections, seconds, &target).await)
+    }
 }
 
 pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
@@ -191,17 +255,25 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     let (rss_idle, _) = rss_kib(pid);
 
     let (c, s) = (args.connections, args.seconds);
+    let use_wrk = wrk_available();
+    let random = |prefix: &str, suffix: &str, lo: i64, hi: i64| Target::RandomId { prefix: prefix.into(), suffix: suffix.into(), lo, hi };
+    let plan = [
+        ("GET /archives/{id}", random("/api/v1/archives/", "", min_id, max_id)),
+        ("list first page (50)", Target::Fixed("/api/v1/archives?limit=50".into())),
+        ("list deep page (keyset, 50)", random("/api/v1/archives?limit=50&cursor=i", "", min_id, mid)),
+        ("list filtered grade=A", Target::Fixed("/api/v1/archives?limit=50&grade=A".into())),
+        ("list grade=A, province", Target::Fixed(format!("/api/v1/archives?limit=50&grade=A&province={}", urlencode("浙江省")))),
+        ("GET /healthz (floor)", Target::Fixed("/healthz".into())),
+    ];
     let mut rows = Vec::new();
-    rows.push(load("GET /archives/{id}", &base, &token, c, s, Arc::new(move |r| format!("/api/v1/archives/{}", r.gen_range(min_id..=max_id)))).await);
-    rows.push(load("list first page (50)", &base, &token, c, s, Arc::new(|_| "/api/v1/archives?limit=50".to_string())).await);
-    rows.push(load("list deep page (keyset, 50)", &base, &token, c, s, Arc::new(move |r| format!("/api/v1/archives?limit=50&cursor=i{}", r.gen_range(min_id..=mid)))).await);
-    rows.push(load("list filtered grade=A", &base, &token, c, s, Arc::new(|_| "/api/v1/archives?limit=50&grade=A".to_string())).await);
-    rows.push(load("GET /healthz (floor)", &base, &token, c, s, Arc::new(|_| "/healthz".to_string())).await);
+    for (label, target) in plan {
+        rows.push(load(label, &base, &token, c, s, target, use_wrk).await?);
+    }
     let (rss, hwm) = rss_kib(pid);
     let _ = child.kill().await;
 
     println!();
-    println!("## dangan bench — engine {}, {} archives, {} connections × {} s", args.engine, total, c, s);
+    println!("## dangan bench — engine {}, {} archives, {} connections × {} s, load from {}", args.engine, total, c, s, if use_wrk { "wrk" } else { "the built-in client (wrk not installed)" });
     println!();
     match load_secs {
         Some(secs) => println!("demo load: {loaded} archives in {secs:.1} s = {:.0} archives/s (with contacts, timeline entries and version rows)", loaded as f64 / secs.max(1e-9)),
@@ -225,4 +297,8 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
 
 async fn tokio_postgres_connect(url: &str) -> CliResult<(tokio_postgres::Client, impl std::future::Future<Output = Result<(), tokio_postgres::Error>>)> {
     Ok(tokio_postgres::connect(url, tokio_postgres::NoTls).await?)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }

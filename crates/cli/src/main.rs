@@ -17,7 +17,15 @@ mod bench;
 #[command(name = "dangan", version, about = "Dangan 档案 — customer archive management (客户档案管理系统)",
     long_about = "Dangan 档案 — customer archive management (客户档案管理系统).\n\n\
     Runs on embedded SQLite under the data directory by default; set a PostgreSQL URL to run \
-    several servers on one database. Every option is also an environment variable (shown as [env: …]).")]
+    several servers on one database. Every option is also an environment variable (shown as [env: …]).",
+    after_help = "Environment (each also a flag; `dangan serve --help` for the server's):\n  \
+    DANGAN_DATA_DIR        data directory (default ./dangan-data)\n  \
+    DANGAN_DATABASE_URL    empty = embedded SQLite in the data dir; postgres://user@host/db = PostgreSQL\n  \
+    DANGAN_LISTEN          serve: address:port (default 127.0.0.1:8080)\n  \
+    DANGAN_ADMIN_PASSWORD  serve: the first admin's password (default: random, printed once)\n  \
+    DANGAN_DEMO            serve: demo archives to load on first start (default 0)\n  \
+    DANGAN_NUMBER_PATTERN  archive number pattern (default KH-{YYYY}-{SEQ:6})\n  \
+    DANGAN_MAX_ATTACHMENT_MB, DANGAN_LOG")]
 struct Cli {
     #[command(flatten)]
     global: Global,
