@@ -1,0 +1,544 @@
+mod common;
+
+// Browser end-to-end tests: the web UI driven in headless Chromium through chromedriver, on a
+// real server (SQLite, then PostgreSQL where reachable).
+//
+// Needs /usr/bin/chromedriver and /usr/bin/chromium (override with `DANGAN_CHROMEDRIVER` and
+// `DANGAN_CHROMIUM`). When they are missing the test is skipped with a message on stderr,
+// except in CI (`CI` set and not "false") or with `DANGAN_REQUIRE_BROWSER=1`, where it fails.
+//
+// Screenshots go to `<workspace>/test-artifacts/browser/<engine>-NN-<page>.png` (1366×768, plus
+// one 390×844 phone view of the list); a failing flow leaves `<engine>-FAILED.png` there too.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Engine, TestServer, ADMIN_PASSWORD};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::FutureExt;
+use serde_json::{json, Value};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// More than one page of 50, so the list has a next page.
+const DEMO_ARCHIVES: u64 = 60;
+const PAGE_SIZE: u64 = 50;
+const WAIT: Duration = Duration::from_secs(15);
+const DESKTOP: (u32, u32) = (1366, 768);
+const PHONE: (u32, u32) = (390, 844);
+
+// ---------------------------------------------------------------- browser lifecycle
+
+fn browser_required() -> bool {
+    std::env::var("DANGAN_REQUIRE_BROWSER").map(|v| v == "1").unwrap_or(false) || std::env::var("CI").map(|v| !v.is_empty() && v != "false").unwrap_or(false)
+}
+
+/// No usable browser: a loud failure where browsers are required, a visible skip elsewhere.
+fn unavailable<T>(why: String) -> Option<T> {
+    if browser_required() {
+        panic!("browser tests are required here (CI or DANGAN_REQUIRE_BROWSER=1) but {why}");
+    }
+    eprintln!("SKIPPED (browser): {why}. Install chromium and chromedriver, or set DANGAN_CHROMEDRIVER / DANGAN_CHROMIUM.");
+    None
+}
+
+/// The chromedriver process; dropping it (also while unwinding from a failed assertion) ends the
+/// browser session and kills the driver.
+struct Driver {
+    child: Child,
+    port: u16,
+    session: Option<String>,
+    profile: tempfile::TempDir,
+}
+
+impl Driver {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(id) = self.session.take() {
+            // Ends the session so chromedriver closes Chromium; a plain blocking request, as this
+            // may run while a panic unwinds through the async test.
+            delete_session(self.port, &id);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn delete_session(port: u16, id: &str) {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else { return };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+    let _ = write!(s, "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+}
+
+/// Starts chromedriver on a free port and opens a headless Chromium session.
+async fn start_browser() -> Option<(Driver, Client)> {
+    let driver_bin = std::env::var("DANGAN_CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.into());
+    let chrome_bin = std::env::var("DANGAN_CHROMIUM").unwrap_or_else(|_| CHROMIUM.into());
+    for (what, path) in [("chromedriver", &driver_bin), ("chromium", &chrome_bin)] {
+        if !Path::new(path).exists() {
+            return unavailable(format!("{what} not found at {path}"));
+        }
+    }
+    let profile = tempfile::tempdir().expect("browser profile dir");
+    let port = free_port();
+    let child = match Command::new(&driver_bin).arg(format!("--port={port}")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn() {
+        Ok(c) => c,
+        Err(e) => return unavailable(format!("cannot run {driver_bin}: {e}")),
+    };
+    let mut driver = Driver { child, port, session: None, profile };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(status)) = driver.child.try_wait() {
+            return unavailable(format!("chromedriver exited right after start ({status})"));
+        }
+        if let Ok(r) = reqwest::get(format!("{}/status", driver.url())).await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            return unavailable(format!("chromedriver did not answer on port {port} within 20 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let user_data_dir = driver.profile.path().display().to_string();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chrome_bin,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
+                format!("--user-data-dir={user_data_dir}"),
+                // A Chinese user's browser: without this headless Chromium sends
+                // `Accept-Language: en-US` and the UI (rightly) answers in English.
+                "--lang=zh-CN",
+            ],
+            "prefs": { "intl.accept_languages": "zh-CN,zh" },
+        }),
+    );
+    let builder = ClientBuilder::rustls().map(|mut b| {
+        b.capabilities(caps);
+        b
+    });
+    let client = match builder {
+        Ok(b) => match b.connect(&driver.url()).await {
+            Ok(c) => c,
+            Err(e) => return unavailable(format!("chromedriver could not start {chrome_bin}: {e}")),
+        },
+        Err(e) => panic!("rustls initialisation failed: {e}"),
+    };
+    driver.session = client.session_id().await.ok().flatten();
+    Some((driver, client))
+}
+
+// ---------------------------------------------------------------- page helpers
+
+fn artifacts_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-artifacts/browser");
+    std::fs::create_dir_all(&dir).expect("create test-artifacts/browser");
+    dir.canonicalize().unwrap_or(dir)
+}
+
+struct Shots {
+    dir: PathBuf,
+    tag: &'static str,
+}
+
+impl Shots {
+    async fn take(&self, c: &Client, name: &str) {
+        let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let path = self.dir.join(format!("{}-{name}.png", self.tag));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+}
+
+async fn here(c: &Client) -> String {
+    c.current_url().await.map(|u| u.to_string()).unwrap_or_else(|e| format!("<no url: {e}>"))
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.expect("current url").path().to_string()
+}
+
+/// Waits for an element; panics naming the selector and the page.
+async fn find(c: &Client, css: &str) -> Element {
+    match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(e) => e,
+        Err(e) => panic!("element `{css}` not found on {}: {e}", here(c).await),
+    }
+}
+
+async fn find_all(c: &Client, css: &str) -> Vec<Element> {
+    c.find_all(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find_all `{css}`: {e}"))
+}
+
+/// Present right now (no waiting).
+async fn exists(c: &Client, css: &str) -> bool {
+    c.find(Locator::Css(css)).await.is_ok()
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.unwrap_or_else(|e| panic!("text of `{css}`: {e}"))
+}
+
+async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in find_all(c, css).await {
+        out.push(e.text().await.unwrap_or_else(|e| panic!("text of `{css}`: {e}")));
+    }
+    out
+}
+
+async fn value(c: &Client, css: &str) -> String {
+    find(c, css).await.prop("value").await.unwrap_or_else(|e| panic!("value of `{css}`: {e}")).unwrap_or_default()
+}
+
+async fn body_text(c: &Client) -> String {
+    text(c, "body").await
+}
+
+async fn type_into(c: &Client, css: &str, s: &str) {
+    let e = find(c, css).await;
+    e.clear().await.unwrap_or_else(|e| panic!("clear `{css}`: {e}"));
+    e.send_keys(s).await.unwrap_or_else(|e| panic!("type into `{css}`: {e}"));
+    let got = e.prop("value").await.ok().flatten().unwrap_or_default();
+    assert_eq!(got, s, "typing into `{css}` on {}", here(c).await);
+}
+
+async fn click(c: &Client, css: &str) {
+    find(c, css).await.click().await.unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+}
+
+/// Checks every page the flow lands on: no raw translation keys in text, titles, placeholders
+/// or labels, and no template failure.
+async fn check_page(c: &Client) {
+    const SCRIPT: &str = r#"
+        const parts = [document.title, document.body ? document.body.innerText : ''];
+        for (const el of document.querySelectorAll('[placeholder],[title],[aria-label]')) {
+            for (const a of ['placeholder', 'title', 'aria-label']) parts.push(el.getAttribute(a) || '');
+        }
+        const m = parts.join('\n').match(/(?:^|[^A-Za-z0-9_.])((?:app|menu|top|login|list|sort|f|sec|act|form|view|err)\.[a-z][a-z_]*)/);
+        return m ? m[1] : null;"#;
+    let found = c.execute(SCRIPT, vec![]).await.unwrap_or_else(|e| panic!("page check script: {e}"));
+    assert_eq!(found, Value::Null, "untranslated key {found} shown on {}", here(c).await);
+    let body = body_text(c).await;
+    assert!(!body.starts_with("template error"), "template error on {}: {body}", here(c).await);
+}
+
+/// Clicks something that loads a new document and waits until that document has loaded.
+async fn click_nav(c: &Client, css: &str) {
+    let el = find(c, css).await;
+    c.execute("window.__danganOldPage = true; return null;", vec![]).await.expect("mark page");
+    if let Err(e) = el.click().await {
+        panic!("click `{css}` on {}: {e}", here(c).await);
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let done = c.execute("return window.__danganOldPage !== true && document.readyState === 'complete';", vec![]).await;
+        if matches!(done, Ok(Value::Bool(true))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "clicking `{css}` did not load a new page (still on {})", here(c).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check_page(c).await;
+}
+
+/// Sizes the window so the page itself (the viewport, what screenshots show) is `w`×`h`:
+/// headless Chromium still reserves room for browser chrome inside the window size.
+async fn set_viewport(c: &Client, (w, h): (u32, u32)) {
+    c.set_window_size(w, h).await.expect("set window size");
+    let inner = c.execute("return [window.innerWidth, window.innerHeight];", vec![]).await.expect("viewport size");
+    let (iw, ih) = (inner[0].as_i64().unwrap_or(w as i64), inner[1].as_i64().unwrap_or(h as i64));
+    if (iw, ih) != (w as i64, h as i64) {
+        let (ow, oh) = (2 * w as i64 - iw, 2 * h as i64 - ih);
+        c.set_window_size(ow as u32, oh as u32).await.expect("set window size");
+    }
+}
+
+/// The page must not scroll sideways (wide tables scroll inside their own box); names the
+/// elements that stick out when it does.
+async fn assert_no_sideways_scroll(c: &Client, what: &str) {
+    const SCRIPT: &str = r#"
+        const root = document.documentElement, limit = root.clientWidth;
+        const wide = [];
+        for (const el of document.body.querySelectorAll('*')) {
+            const r = el.getBoundingClientRect();
+            if (r.right > limit + 0.5 && !el.closest('.table-wrap')) {
+                wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '') + ' right=' + Math.round(r.right));
+            }
+        }
+        return [root.scrollWidth - limit, wide.slice(0, 8).join(', ')];"#;
+    let r = c.execute(SCRIPT, vec![]).await.expect("overflow script");
+    let by = r[0].as_i64().unwrap_or(0);
+    assert!(by <= 0, "{what} scrolls sideways by {by} px; sticking out: {}", r[1].as_str().unwrap_or(""));
+}
+
+async fn goto(c: &Client, url: &str) {
+    c.goto(url).await.unwrap_or_else(|e| panic!("goto {url}: {e}"));
+    check_page(c).await;
+}
+
+// ---------------------------------------------------------------- the flow
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ui_flow_in_headless_chromium_on_both_engines() {
+    let started = Instant::now();
+    let Some((mut driver, client)) = start_browser().await else { return };
+    let dir = artifacts_dir();
+    let mut passed = Vec::new();
+    {
+        let server = TestServer::start(Engine::Sqlite, DEMO_ARCHIVES).await.expect("sqlite server");
+        run_flow(&client, &server, &dir).await;
+        // Both servers listen on 127.0.0.1 and cookies ignore the port: start the next one logged out.
+        client.delete_all_cookies().await.expect("clear cookies");
+        passed.push("SQLite");
+    }
+    if let Some(server) = TestServer::start(Engine::Postgres, DEMO_ARCHIVES).await {
+        run_flow(&client, &server, &dir).await;
+        client.delete_all_cookies().await.expect("clear cookies");
+        passed.push("PostgreSQL");
+    }
+    client.close().await.expect("close the browser session");
+    driver.session = None;
+    drop(driver);
+    eprintln!("browser flow passed on {} in {:.1} s; screenshots in {}", passed.join(" and "), started.elapsed().as_secs_f64(), dir.display());
+}
+
+/// The flow on one server; on failure leaves a screenshot of where it stopped.
+async fn run_flow(c: &Client, s: &TestServer, dir: &Path) {
+    let tag = match s.engine {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    };
+    let shots = Shots { dir: dir.to_path_buf(), tag };
+    let _ = std::fs::remove_file(dir.join(format!("{tag}-FAILED.png")));
+    let t = Instant::now();
+    if let Err(panic) = AssertUnwindSafe(flow(c, s, &shots)).catch_unwind().await {
+        let failed = dir.join(format!("{tag}-FAILED.png"));
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(&failed, png);
+        }
+        eprintln!("[{tag}] browser flow FAILED on {}; screenshot {}", here(c).await, failed.display());
+        std::panic::resume_unwind(panic);
+    }
+    eprintln!("[{tag}] browser flow passed in {:.1} s", t.elapsed().as_secs_f64());
+}
+
+async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
+    let tag = shots.tag;
+    set_viewport(c, DESKTOP).await;
+
+    // (1) Login: a protected page sends us to the login page; a wrong password is refused in Chinese.
+    goto(c, &s.url("/archives")).await;
+    assert_eq!(path(c).await, "/login", "unauthenticated /archives should redirect to the login page");
+    assert!(here(c).await.contains("next=%2Farchives"), "login should remember where to go back: {}", here(c).await);
+    assert_eq!(find(c, "html").await.attr("lang").await.unwrap().as_deref(), Some("zh-CN"), "a zh-CN browser gets the zh-CN UI");
+    shots.take(c, "01-login").await;
+    type_into(c, "#username", "admin").await;
+    type_into(c, "#password", "not-the-password").await;
+    click_nav(c, "form[action='/login'] button[type=submit]").await;
+    let alert = text(c, ".login-card .alert-error").await;
+    assert!(alert.contains("用户名或密码错误"), "wrong password message: {alert:?}");
+    assert_eq!(value(c, "#username").await, "admin", "the username is kept after a failed login");
+    shots.take(c, "01b-login-error").await;
+    type_into(c, "#password", ADMIN_PASSWORD).await;
+    click_nav(c, "form[action='/login'] button[type=submit]").await;
+    assert_eq!(path(c).await, "/archives", "login goes back to the list");
+    eprintln!("[{tag}] (1) login ok");
+
+    // (2) List: demo archives, paging, filter by grade.
+    let total = text(c, "#total").await;
+    assert!(total.contains('共'), "count text: {total:?}");
+    assert_eq!(total, format!("共 {DEMO_ARCHIVES} 条"), "count text");
+    let rows = find_all(c, "#archive-table tbody tr").await.len();
+    assert_eq!(rows as u64, PAGE_SIZE.min(DEMO_ARCHIVES), "rows on the first page");
+    shots.take(c, "02-list").await;
+    let first_no = text(c, "#archive-table tbody tr:first-child td:first-child").await;
+    if DEMO_ARCHIVES > PAGE_SIZE {
+        assert!(exists(c, "#next-page").await, "{DEMO_ARCHIVES} archives at {PAGE_SIZE} a page need a 下一页 link");
+    }
+    if exists(c, "#next-page").await {
+        assert!(text(c, "#next-page").await.contains("下一页"));
+        click_nav(c, "#next-page").await;
+        assert!(here(c).await.contains("cursor="), "next page URL carries the cursor: {}", here(c).await);
+        let second_first = text(c, "#archive-table tbody tr:first-child td:first-child").await;
+        assert_ne!(second_first, first_no, "page 2 starts with a different archive");
+        let rows2 = find_all(c, "#archive-table tbody tr").await.len() as u64;
+        assert_eq!(rows2, DEMO_ARCHIVES - PAGE_SIZE, "rows on page 2");
+        assert!(exists(c, ".pager a.button[href^='/archives?']").await, "page 2 links back to the first page");
+    }
+    find(c, "form.filters select[name=grade]").await.select_by_value("A").await.expect("choose grade A");
+    click_nav(c, "form.filters button[type=submit]").await;
+    assert!(here(c).await.contains("grade=A"), "filter URL: {}", here(c).await);
+    assert!(!here(c).await.contains("cursor="), "a new filter starts at the first page: {}", here(c).await);
+    assert_eq!(value(c, "form.filters select[name=grade]").await, "A", "the filter keeps its value");
+    let grade_cells = texts(c, "#archive-table tbody td:nth-child(4)").await;
+    let grade_tags = texts(c, "#archive-table tbody td:nth-child(4) .tag").await;
+    assert!(!grade_tags.is_empty(), "the demo data has grade A archives");
+    assert_eq!(grade_tags.len(), grade_cells.len(), "every row has a grade tag");
+    assert!(grade_tags.iter().all(|g| g == "A"), "grade filter A shows only A: {grade_tags:?}");
+    let filtered_total = text(c, "#total").await;
+    assert_eq!(filtered_total, format!("共 {} 条", grade_tags.len()), "the count follows the filter");
+    eprintln!("[{tag}] (2) list ok: {total}, grade A {filtered_total}");
+
+    // The list on a phone.
+    set_viewport(c, PHONE).await;
+    goto(c, &s.url("/archives")).await;
+    shots.take(c, "02c-list-phone").await;
+    assert_no_sideways_scroll(c, "the list on a phone").await;
+    set_viewport(c, DESKTOP).await;
+
+    // (3) Open an archive from the list.
+    goto(c, &s.url("/archives")).await;
+    let row = "#archive-table tbody tr:first-child";
+    let list_no = text(c, &format!("{row} td:first-child")).await;
+    let list_name = text(c, &format!("{row} td:nth-child(2) a")).await;
+    click_nav(c, &format!("{row} td:nth-child(2) a")).await;
+    assert!(path(c).await.starts_with("/archives/"), "row link opens the archive: {}", here(c).await);
+    let header = text(c, "#archive-name").await;
+    assert!(header.contains(&list_name), "header {header:?} shows the name {list_name:?}");
+    assert_eq!(text(c, "#archive-no").await, list_no);
+    shots.take(c, "03-archive").await;
+    eprintln!("[{tag}] (3) open ok: {list_no} {list_name}");
+
+    // (4) Create with invalid values: inline errors, nothing typed is lost; then fix and save.
+    let name = format!("福州浏览器测试科技有限公司（{tag}）");
+    goto(c, &s.url("/archives/new")).await;
+    click(c, "#kind-organization").await;
+    type_into(c, "#f-name", &name).await;
+    type_into(c, "input[name='organization.uscc']", "91350100M000100Y44").await;
+    type_into(c, "input[name='mobile']", "12345").await;
+    type_into(c, "input[name='organization.founded_on']", "2023年3月4日").await;
+    click_nav(c, "#save").await;
+    assert_eq!(path(c).await, "/archives", "an invalid form is shown again, not saved");
+    let banner = text(c, "#form-banner").await;
+    assert!(banner.contains("请修正"), "error banner: {banner:?}");
+    let uscc_err = text(c, "[id='err-organization.uscc']").await;
+    assert!(uscc_err.contains("校验位"), "USCC error: {uscc_err:?}");
+    let mobile_err = text(c, "#err-mobile").await;
+    assert!(!mobile_err.is_empty(), "mobile error shown");
+    assert_eq!(value(c, "#f-name").await, name, "the typed name is kept");
+    assert_eq!(value(c, "input[name='organization.uscc']").await, "91350100M000100Y44", "the typed USCC is kept");
+    assert_eq!(value(c, "input[name='mobile']").await, "12345", "the typed mobile is kept");
+    assert_eq!(value(c, "input[name='organization.founded_on']").await, "2023年3月4日", "the typed date is kept");
+    assert_eq!(find(c, "#kind-organization").await.prop("checked").await.unwrap().as_deref(), Some("true"), "kind stays 单位");
+    shots.take(c, "04-create-errors").await;
+    c.execute("document.getElementById('err-organization.uscc').scrollIntoView({block: 'center'}); return null;", vec![]).await.expect("scroll");
+    shots.take(c, "04b-create-errors-uscc").await;
+    type_into(c, "input[name='organization.uscc']", "91350100M000100Y43").await;
+    type_into(c, "input[name='mobile']", "13812345678").await;
+    click_nav(c, "#save").await;
+    let archive_path = path(c).await;
+    let id: i64 = archive_path.strip_prefix("/archives/").and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("saving lands on the archive page, not {archive_path}"));
+    assert!(text(c, "#archive-name").await.contains(&name));
+    let number = text(c, "#archive-no").await;
+    assert!(number.starts_with("KH-"), "archive number {number:?}");
+    let basic = text(c, "#basic").await;
+    assert!(basic.contains("2023-03-04"), "founding date shown as 2023-03-04: {basic}");
+    assert!(basic.contains("91350100M000100Y43") && basic.contains("13812345678"), "saved values shown: {basic}");
+    eprintln!("[{tag}] (4) create ok: {number}");
+
+    // (5) Edit: new name, version 2, history lists v2 and v1.
+    click_nav(c, "#edit").await;
+    assert_eq!(path(c).await, format!("/archives/{id}/edit"));
+    let renamed = format!("{name}（已改名）");
+    type_into(c, "#f-name", &renamed).await;
+    type_into(c, "input[name='_reason']", "浏览器测试：更名").await;
+    click_nav(c, "#save").await;
+    assert_eq!(path(c).await, format!("/archives/{id}"));
+    assert!(text(c, "#archive-name").await.contains(&renamed));
+    let meta = text(c, ".page-head .muted").await;
+    assert!(meta.contains("版本 2"), "version 2 after one edit: {meta:?}");
+    let versions = texts(c, "#history tbody tr td:first-child").await;
+    assert!(versions.contains(&"v2".to_string()) && versions.contains(&"v1".to_string()), "history lists v2 and v1: {versions:?}");
+    assert!(text(c, "#history").await.contains("浏览器测试：更名"), "history shows the reason");
+    eprintln!("[{tag}] (5) edit ok");
+
+    // (6) Stale edit: someone changes the archive through the API while the form is open.
+    click_nav(c, "#edit").await;
+    let mine = format!("{name}（浏览器里的修改）");
+    type_into(c, "#f-name", &mine).await;
+    let token = s.admin_token().await;
+    let http = reqwest::Client::new();
+    let current: Value = http.get(s.url(&format!("/api/v1/archives/{id}"))).bearer_auth(&token).send().await.expect("GET archive").json().await.expect("archive json");
+    let mut body = current.clone();
+    let obj = body.as_object_mut().expect("archive object");
+    for k in ["id", "archive_no", "created_by", "created_at", "updated_by", "updated_at"] {
+        obj.remove(k);
+    }
+    obj.insert("address".into(), json!("福建省福州市鼓楼区五四路1号（接口修改）"));
+    obj.insert("reason".into(), json!("接口并发修改"));
+    let res = http.put(s.url(&format!("/api/v1/archives/{id}"))).bearer_auth(&token).json(&body).send().await.expect("PUT archive");
+    assert_eq!(res.status(), 200, "API update: {}", res.text().await.unwrap_or_default());
+    click_nav(c, "#save").await;
+    let banner = text(c, "#form-banner").await;
+    assert!(banner.contains("已被他人修改"), "conflict banner: {banner:?}");
+    assert_eq!(value(c, "#f-name").await, mine, "the user's input survives the conflict");
+    assert_eq!(value(c, "input[name='_version']").await, "3", "the form now carries the current version");
+    shots.take(c, "05-edit-conflict").await;
+    click_nav(c, "#save").await;
+    assert_eq!(path(c).await, format!("/archives/{id}"), "saving again after the conflict works");
+    assert!(text(c, "#archive-name").await.contains(&mine));
+    assert!(text(c, ".page-head .muted").await.contains("版本 4"));
+    eprintln!("[{tag}] (6) conflict ok");
+
+    // (7) Timeline entry and contact.
+    let summary = "上门拜访，洽谈2024年度供货合同";
+    click(c, "#timeline > details.add > summary").await;
+    type_into(c, "#timeline > details.add textarea[name='summary']", summary).await;
+    type_into(c, "#timeline > details.add input[name='details.counterpart']", "王经理").await;
+    click_nav(c, "#timeline > details.add button[type=submit]").await;
+    assert_eq!(path(c).await, format!("/archives/{id}"));
+    let entries = texts(c, "#timeline .entry .entry-body").await;
+    assert!(entries.iter().any(|e| e == summary), "timeline shows the entry: {entries:?}");
+    assert!(text(c, "#timeline .entry").await.contains("王经理"));
+    shots.take(c, "06-timeline").await;
+    click(c, "#contacts details.add summary").await;
+    type_into(c, "#contacts details.add input[name='name']", "李晓梅").await;
+    type_into(c, "#contacts details.add input[name='title']", "采购经理").await;
+    type_into(c, "#contacts details.add input[name='mobile']", "13900001111").await;
+    click_nav(c, "#contacts details.add button[type=submit]").await;
+    let contacts = text(c, "#contacts table").await;
+    assert!(contacts.contains("李晓梅") && contacts.contains("13900001111"), "contact listed: {contacts}");
+    assert_eq!(text(c, "#contacts table th:first-child").await, "姓名", "a contact has a 姓名, not a 客户名称");
+    shots.take(c, "06b-contacts").await;
+    eprintln!("[{tag}] (7) timeline and contact ok");
+
+    // (8) Language: English and back, staying on the same page.
+    click_nav(c, ".topbar .langs a[href^='/lang?to=en']").await;
+    assert_eq!(path(c).await, format!("/archives/{id}"), "switching language stays on the page");
+    assert_eq!(find(c, "html").await.attr("lang").await.unwrap().as_deref(), Some("en"));
+    assert!(body_text(c).await.contains("Customer archives"));
+    assert_eq!(text(c, "#edit").await, "Edit");
+    shots.take(c, "07-archive-en").await;
+    goto(c, &s.url("/archives")).await;
+    assert!(text(c, "h1").await.contains("Customer archives"));
+    let zh = find(c, ".topbar .langs a[href^='/lang?to=zh-CN']").await;
+    assert_eq!(zh.text().await.unwrap(), "简体中文");
+    click_nav(c, ".topbar .langs a[href^='/lang?to=zh-CN']").await;
+    assert_eq!(path(c).await, "/archives");
+    assert!(text(c, "h1").await.contains("客户档案"));
+    assert_eq!(find(c, "html").await.attr("lang").await.unwrap().as_deref(), Some("zh-CN"));
+    eprintln!("[{tag}] (8) language ok");
+}
