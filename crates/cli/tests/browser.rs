@@ -487,7 +487,10 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     for k in ["id", "archive_no", "created_by", "created_at", "updated_by", "updated_at"] {
         obj.remove(k);
     }
-    obj.insert("address".into(), json!("福建省福州市鼓楼区五四路1号（接口修改）"));
+    let their_address = "福建省福州市鼓楼区五四路1号（接口修改）";
+    let their_name = format!("{name}（接口里的修改）");
+    obj.insert("address".into(), json!(their_address));
+    obj.insert("name".into(), json!(their_name));
     obj.insert("reason".into(), json!("接口并发修改"));
     let res = http.put(s.url(&format!("/api/v1/archives/{id}"))).bearer_auth(&token).json(&body).send().await.expect("PUT archive");
     assert_eq!(res.status(), 200, "API update: {}", res.text().await.unwrap_or_default());
@@ -496,11 +499,18 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert!(banner.contains("已被他人修改"), "conflict banner: {banner:?}");
     assert_eq!(value(c, "#f-name").await, mine, "the user's input survives the conflict");
     assert_eq!(value(c, "input[name='_version']").await, "3", "the form now carries the current version");
+    // Three-way merge: the field only the other person changed takes their value; the field both
+    // changed keeps the user's input and shows the other value.
+    assert_eq!(value(c, "#f-address").await, their_address, "the other person's change is merged into the form");
+    let note = text(c, "#note-name").await;
+    assert!(note.contains(&their_name), "conflict note shows the saved name: {note:?}");
     shots.take(c, "05-edit-conflict").await;
     click_nav(c, "#save").await;
     assert_eq!(path(c).await, format!("/archives/{id}"), "saving again after the conflict works");
     assert!(text(c, "#archive-name").await.contains(&mine));
     assert!(text(c, ".page-head .muted").await.contains("版本 4"));
+    let saved: Value = http.get(s.url(&format!("/api/v1/archives/{id}"))).bearer_auth(&token).send().await.expect("GET archive").json().await.expect("archive json");
+    assert_eq!(saved["address"], json!(their_address), "re-saving after the conflict keeps the other person's change");
     eprintln!("[{tag}] (6) conflict ok");
 
     // (7) Timeline entry and contact.

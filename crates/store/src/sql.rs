@@ -18,14 +18,12 @@ pub(crate) const SUMMARY_COLUMNS: &str =
 
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {
             out.push('\\');
         }
         out.push(c);
     }
-    out.push('%');
     out
 }
 
@@ -73,14 +71,13 @@ pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: V
         eq("secrecy", Param::Text(v.as_str().into()), params);
     }
     if let Some(v) = &f.number_prefix {
-        // A range keeps the unique index on archive_no usable on both engines.
-        params.push(Param::Text(v.clone()));
-        let lo = params.len();
-        params.push(Param::Text(format!("{v}\u{10FFFF}")));
-        conds.push(format!("archive_no >= ${lo} AND archive_no < ${}", params.len()));
+        // A case-sensitive prefix LIKE uses an index on both engines (SQLite: BINARY column with
+        // case_sensitive_like; PostgreSQL: text_pattern_ops) whatever the database's collation.
+        params.push(Param::Text(format!("{}%", like_escape(v))));
+        conds.push(format!("archive_no LIKE ${} ESCAPE '\\'", params.len()));
     }
     if let Some(v) = &f.name_contains {
-        params.push(Param::Text(like_escape(v)));
+        params.push(Param::Text(format!("%{}%", like_escape(v))));
         conds.push(format!("name LIKE ${} ESCAPE '\\'", params.len()));
     }
     if let Some(v) = f.updated_from {

@@ -605,10 +605,15 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
         d.tier = Tier::ALL[i % Tier::ALL.len()];
         d.secrecy = Secrecy::ALL[(i / 5) % Secrecy::ALL.len()];
         d.mobile = (i % 2 == 0).then(|| format!("139{:08}", i));
-        // 100 numbers in 2026, 20 in 2025; groups of three share updated_at (ties for UpdatedDesc).
+        // 100 numbers in 2026, 20 in 2025, a few of a scheme with Chinese text right after the
+        // year (prefix ranges must not assume ASCII); groups of three share updated_at (ties).
         let date = if i % 6 == 1 { day(2025, 6, 1) } else { day(2026, 3, 2) };
+        let mut n = numbering(date);
+        if i % 40 == 8 {
+            n.scheme = NumberScheme::parse("档{YYYY}年{SEQ:3}号").unwrap();
+        }
         let now = at((i / 3) as i64);
-        let a = store.create_archive(&d, &numbering(date), 1, now).await.unwrap();
+        let a = store.create_archive(&d, &n, 1, now).await.unwrap();
         model.rows.insert(a.id, summary_of(&a, now));
     }
     let ids: Vec<i64> = model.rows.keys().copied().collect();
@@ -649,7 +654,7 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
     filters.push(("dept", ArchiveFilter { dept_id: Some(21), ..f() }));
     filters.push(("tier", ArchiveFilter { tier: Some(Tier::Company), ..f() }));
     filters.push(("secrecy", ArchiveFilter { secrecy: Some(Secrecy::Secret), ..f() }));
-    for p in ["KH-", "KH-2025-", "KH-2026-", "KH-2026-00001", "KH-2026-00010", "KH-2026-000007", "KH-2027", "KH-2026-00001%", "KH_2026", ""] {
+    for p in ["KH-", "KH-2025-", "KH-2026-", "KH-2026-00001", "KH-2026-00010", "KH-2026-000007", "KH-2027", "KH-2026-00001%", "KH_2026", "", "档", "档2026", "档2026年00"] {
         filters.push(("number prefix", ArchiveFilter { number_prefix: Some(p.into()), ..f() }));
     }
     for s in ["%", "_", "\\", "百分之百%", "下划线_", "反斜杠\\科技", "%_", "客户01", "客户", "不存在", "Abc", "abc", "ABC"] {
@@ -673,6 +678,7 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
     // Sanity of the scenario itself: the special cases are present.
     let all = model.expected(&ArchiveFilter::default(), SortOrder::CreatedAsc);
     assert!(all.iter().any(|s| s.name.contains('%')) && all.iter().any(|s| s.name.contains('_')) && all.iter().any(|s| s.name.contains('\\')));
+    assert_eq!(all.iter().filter(|s| s.archive_no.starts_with("档2026年")).count(), 3);
     let updated = model.expected(&ArchiveFilter::default(), SortOrder::UpdatedDesc);
     assert!(updated.windows(2).filter(|w| w[0].updated_at == w[1].updated_at).count() > 20, "ties on updated_at");
 

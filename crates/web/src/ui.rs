@@ -464,6 +464,8 @@ pub struct FieldView {
     pub hint: String,
     pub options: Vec<Choice>,
     pub wide: bool,
+    /// After an edit conflict: what someone else saved in this field meanwhile.
+    pub note: Option<String>,
 }
 
 pub struct SectionView {
@@ -682,6 +684,7 @@ struct FormBuilder<'a> {
     tr: Tr,
     values: &'a FormMap,
     errors: &'a HashMap<String, String>,
+    notes: &'a HashMap<String, String>,
 }
 
 impl FormBuilder<'_> {
@@ -696,6 +699,7 @@ impl FormBuilder<'_> {
             hint: String::new(),
             options: Vec::new(),
             wide: input == "textarea",
+            note: self.notes.get(name).cloned(),
         }
     }
     fn text(&self, name: &'static str, key: &str) -> FieldView {
@@ -723,8 +727,8 @@ impl FormBuilder<'_> {
     }
 }
 
-fn form_sections(tr: Tr, values: &FormMap, errors: &HashMap<String, String>, users: &[User], depts: &[Department]) -> Vec<SectionView> {
-    let b = FormBuilder { tr, values, errors };
+fn form_sections(tr: Tr, values: &FormMap, errors: &HashMap<String, String>, notes: &HashMap<String, String>, users: &[User], depts: &[Department]) -> Vec<SectionView> {
+    let b = FormBuilder { tr, values, errors, notes };
     let lang = tr.lang;
     let mut name = b.text("name", "f.name");
     name.required = true;
@@ -837,7 +841,25 @@ fn error_map(tr: Tr, errors: &[FieldError]) -> HashMap<String, String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn form_page(s: &AppState, u: &UiUser, title: String, action: String, cancel_url: String, archive_no: Option<String>, version: Option<i64>, values: FormMap, errors: &[FieldError], banner: Option<String>) -> Response {
+struct FormState {
+    values: FormMap,
+    errors: Vec<FieldError>,
+    notes: HashMap<String, String>,
+    banner: Option<String>,
+}
+
+impl FormState {
+    fn clean(values: FormMap) -> Self {
+        FormState { values, errors: Vec::new(), notes: HashMap::new(), banner: None }
+    }
+    fn with_errors(tr: Tr, values: FormMap, errors: Vec<FieldError>) -> Self {
+        FormState { values, errors, notes: HashMap::new(), banner: Some(tr.t("form.has_errors").into()) }
+    }
+}
+
+async fn form_page(s: &AppState, u: &UiUser, title: String, action: String, cancel_url: String, archive_no: Option<String>, version: Option<i64>, state: FormState) -> Response {
+    let FormState { values, errors, notes, banner } = state;
+    let errors = &errors[..];
     let users = s.app.users().await.unwrap_or_default();
     let depts = s.app.departments().await.unwrap_or_default();
     let emap = error_map(u.tr, errors);
@@ -851,7 +873,7 @@ async fn form_page(s: &AppState, u: &UiUser, title: String, action: String, canc
         archive_no,
         version,
         kinds: choices(CustomerKind::ALL, Some(kind.as_str()), CustomerKind::as_str, |v| v.label(lang)),
-        sections: form_sections(u.tr, &values, &emap, &users, &depts),
+        sections: form_sections(u.tr, &values, &emap, &notes, &users, &depts),
         banner,
         has_errors: !errors.is_empty(),
     };
@@ -868,7 +890,7 @@ async fn new_page(State(s): State<AppState>, u: UiUser) -> Response {
     values.insert("retention_class".into(), RetentionClass::Y30.as_str().into());
     values.insert("owner_id".into(), u.user.id.to_string());
     values.insert("dept_id".into(), u.user.dept_id.map(|d| d.to_string()).unwrap_or_default());
-    form_page(&s, &u, u.tr.t("form.new_title").into(), "/archives".into(), "/archives".into(), None, None, values, &[], None).await
+    form_page(&s, &u, u.tr.t("form.new_title").into(), "/archives".into(), "/archives".into(), None, None, FormState::clean(values)).await
 }
 
 async fn create_submit(State(s): State<AppState>, u: UiUser, Form(f): Form<FormMap>) -> Response {
@@ -888,7 +910,7 @@ async fn create_submit(State(s): State<AppState>, u: UiUser, Form(f): Form<FormM
         d.normalize();
         errors.extend(validate::validate_archive(&d).into_iter().filter(|e| !errors.iter().any(|x| x.field == e.field)).collect::<Vec<_>>());
     }
-    form_page(&s, &u, u.tr.t("form.new_title").into(), "/archives".into(), "/archives".into(), None, None, f, &errors, Some(u.tr.t("form.has_errors").into())).await
+    form_page(&s, &u, u.tr.t("form.new_title").into(), "/archives".into(), "/archives".into(), None, None, FormState::with_errors(u.tr, f, errors)).await
 }
 
 async fn edit_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) -> Response {
@@ -896,7 +918,7 @@ async fn edit_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) ->
         Ok(a) => a,
         Err(e) => return error_page(u.tr, e),
     };
-    form_page(&s, &u, u.tr.t("form.edit_title").into(), format!("/archives/{id}/edit"), format!("/archives/{id}"), Some(a.archive_no), Some(a.version), form_from_data(&a.data), &[], None).await
+    form_page(&s, &u, u.tr.t("form.edit_title").into(), format!("/archives/{id}/edit"), format!("/archives/{id}"), Some(a.archive_no), Some(a.version), FormState::clean(form_from_data(&a.data))).await
 }
 
 async fn edit_submit(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Form(f): Form<FormMap>) -> Response {
@@ -909,18 +931,46 @@ async fn edit_submit(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, 
     let title = u.tr.t("form.edit_title").to_string();
     let (action, cancel) = (format!("/archives/{id}/edit"), format!("/archives/{id}"));
     if !errors.is_empty() {
-        return form_page(&s, &u, title, action, cancel, Some(archive_no), Some(version), f, &errors, Some(u.tr.t("form.has_errors").into())).await;
+        return form_page(&s, &u, title, action, cancel, Some(archive_no), Some(version), FormState::with_errors(u.tr, f, errors)).await;
     }
     match s.app.update_archive(&u.user, id, version, data, opt_text(&f, "_reason")).await {
         Ok(_) => Redirect::to(&format!("/archives/{id}")).into_response(),
-        Err(AppError::Validation(e)) => form_page(&s, &u, title, action, cancel, Some(archive_no), Some(version), f, &e, Some(u.tr.t("form.has_errors").into())).await,
+        Err(AppError::Validation(e)) => form_page(&s, &u, title, action, cancel, Some(archive_no), Some(version), FormState::with_errors(u.tr, f, e)).await,
         Err(AppError::Conflict { current }) => {
-            // Keep the user's input; they re-save against the current version after checking it.
-            let banner = u.tr.f("form.conflict", "v", &current.to_string());
-            form_page(&s, &u, title, action, cancel, Some(archive_no), Some(current), f, &[], Some(banner)).await
+            let state = match merge_after_conflict(&s, &u, id, version, f).await {
+                Ok(state) => state,
+                Err(e) => return error_page(u.tr, e),
+            };
+            form_page(&s, &u, title, action, cancel, Some(archive_no), Some(current), state).await
         }
         Err(e) => error_page(u.tr, e),
     }
+}
+
+/// After a stale save: a three-way merge of what the user started from (`base_version`), what
+/// they typed and what is saved now. Fields only they changed keep their input; fields only the
+/// other person changed take the saved value; fields both changed keep the user's input with a
+/// note showing the saved value. Nothing is saved until the user saves again, so nobody's change
+/// is lost silently.
+async fn merge_after_conflict(s: &AppState, u: &UiUser, id: i64, base_version: i64, typed: FormMap) -> Result<FormState, AppError> {
+    let versions = s.app.versions(&u.user, id).await?;
+    let current = versions.last().ok_or(AppError::NotFound)?;
+    let base = versions.iter().find(|v| v.version == base_version).unwrap_or(current);
+    let (base_form, current_form) = (form_from_data(&base.data), form_from_data(&current.data));
+    let mut merged = typed.clone();
+    let mut notes = HashMap::new();
+    let keys: std::collections::BTreeSet<&String> = base_form.keys().chain(current_form.keys()).filter(|k| !k.starts_with('_')).collect();
+    for key in keys {
+        let (b, c, t) = (field(&base_form, key), field(&current_form, key), field(&typed, key));
+        if t == b && c != b {
+            merged.insert(key.clone(), c.to_string());
+        } else if t != b && c != b && t != c {
+            let shown = if c.is_empty() { u.tr.t("form.none").to_string() } else { c.to_string() };
+            notes.insert(key.clone(), u.tr.f("form.conflict_note", "v", &shown));
+        }
+    }
+    let banner = u.tr.f("form.conflict", "v", &current.version.to_string());
+    Ok(FormState { values: merged, errors: Vec::new(), notes, banner: Some(banner) })
 }
 
 // ---------------------------------------------------------------- archive page
