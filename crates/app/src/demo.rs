@@ -71,7 +71,8 @@ impl App {
     /// Loads `count` generated archives (indexes `start..start+count`), calling `progress` with
     /// the number loaded so far after each batch.
     pub async fn load_demo(&self, start: u64, count: u64, owners: Vec<(i64, i64)>, actor: i64, mut progress: impl FnMut(u64)) -> Result<u64> {
-        let today = Utc::now().date_naive();
+        let now = Utc::now();
+        let today = now.date_naive();
         let generator = std::sync::Arc::new(DemoGenerator::new(DEMO_SEED, today, owners));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<BulkArchive>>(2);
         let producer = tokio::task::spawn_blocking(move || {
@@ -84,7 +85,9 @@ impl App {
                         let a = generator.archive(idx);
                         let seconds = (idx.wrapping_mul(7919) % 86_400) as u32;
                         let time = NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0).unwrap_or_default();
-                        BulkArchive { data: a.data, created_at: a.created_on.and_time(time).and_utc(), contacts: a.contacts, entries: a.entries }
+                        // Archives dated today must not claim a time later than now.
+                        let created_at = a.created_on.and_time(time).and_utc().min(now);
+                        BulkArchive { data: a.data, created_at, contacts: a.contacts, entries: a.entries }
                     })
                     .collect();
                 if tx.blocking_send(batch).is_err() {

@@ -370,7 +370,7 @@ async fn create_department(State(s): State<AppState>, u: ApiUser, Json(req): Jso
     if !u.user.has_role(Role::SystemAdmin) {
         return Err(from_app_error(AppError::Forbidden, u.lang));
     }
-    let d = s.app.store.create_department(req.name.trim(), req.code.trim(), req.parent_id).await.map_err(|e| from_app_error(e.into(), u.lang))?;
+    let d = s.app.add_department(&req.name, &req.code, req.parent_id).await.map_err(fail(u.lang))?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
