@@ -38,7 +38,7 @@ const DEMO_USERS: &[(&str, &str, &str, Role)] = &[
 ];
 
 pub const DEMO_SEED: u64 = 20261124;
-const BATCH: usize = 5_000;
+const BATCH: usize = 20_000;
 
 impl App {
     /// Creates the demo company if it is missing; returns the salespeople's (user, department) pairs
@@ -87,14 +87,15 @@ impl App {
                         let time = NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0).unwrap_or_default();
                         // Archives dated today must not claim a time later than now.
                         let created_at = a.created_on.and_time(time).and_utc().min(now);
-                        BulkArchive { data: a.data, created_at, contacts: a.contacts, entries: a.entries }
+                        BulkArchive::new(a.data, created_at, a.contacts, a.entries)
                     })
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 if tx.blocking_send(batch).is_err() {
                     break;
                 }
                 i += n;
             }
+            Ok::<_, dangan_store::StoreError>(())
         });
         let scheme = self.settings.number_scheme.clone();
         let mut done = 0;
@@ -104,7 +105,8 @@ impl App {
             done += self.store.bulk_load(batch, &scheme, "", actor).await? as u64;
             progress(done);
         }
-        producer.await.map_err(|e| crate::AppError::Internal(e.to_string()))?;
+        producer.await.map_err(|e| crate::AppError::Internal(e.to_string()))??;
+        self.store.end_bulk_load().await?;
         Ok(done)
     }
 }

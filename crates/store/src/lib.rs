@@ -220,6 +220,27 @@ pub struct BulkArchive {
     pub created_at: DateTime<Utc>,
     pub contacts: Vec<ContactData>,
     pub entries: Vec<EntryData>,
+    /// The documents as JSON, rendered by `new` on the producer's thread so that the single
+    /// writer only writes.
+    pub(crate) json: BulkJson,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BulkJson {
+    pub data: String,
+    pub contacts: Vec<String>,
+    pub entries: Vec<String>,
+}
+
+impl BulkArchive {
+    pub fn new(data: ArchiveData, created_at: DateTime<Utc>, contacts: Vec<ContactData>, entries: Vec<EntryData>) -> Result<Self> {
+        let json = BulkJson {
+            data: serde_json::to_string(&data)?,
+            contacts: contacts.iter().map(serde_json::to_string).collect::<Result<_, _>>()?,
+            entries: entries.iter().map(serde_json::to_string).collect::<Result<_, _>>()?,
+        };
+        Ok(BulkArchive { data, created_at, contacts, entries, json })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -284,6 +305,10 @@ pub trait Store: Send + Sync + 'static {
     // --- bulk ---
     /// Loads many archives in one transaction, numbering each by its creation date.
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize>;
+    /// Called once after the last `bulk_load` of a series, to return resources it kept.
+    async fn end_bulk_load(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Copies of `ArchiveData` fields kept as columns for filtering and lists.

@@ -20,6 +20,9 @@ use crate::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
 
+/// The writer's page cache, in SQLite's "negative = KiB" form.
+const WRITER_CACHE: i64 = -32000;
+
 pub struct SqliteStore {
     writer: Pool<Connection>,
     readers: Pool<Connection>,
@@ -75,7 +78,9 @@ impl SqliteStore {
         let writer_conn = open_conn(path)?;
         // The writer inserts into several indexes at random positions; a larger cache keeps their
         // inner pages in memory during bulk loads. Readers stay small to bound the server's memory.
-        writer_conn.execute_batch("PRAGMA cache_size = -32000;")?;
+        // A checkpoint every ~40 MB of WAL instead of 4 MB: index pages that many transactions
+        // touch are copied into the database once, not once per transaction.
+        writer_conn.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA wal_autocheckpoint = 10000;"))?;
         let writer = Pool::from(vec![writer_conn]);
         let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2) * 2;
         let readers = Pool::from((0..n).map(|_| open_conn(path)).collect::<Result<Vec<_>>>()?);
@@ -207,8 +212,11 @@ fn next_number(tx: &Transaction, period: &str) -> Result<u64> {
 }
 
 fn insert_archive(tx: &Transaction, archive_no: &str, data: &ArchiveData, actor: UserId, at: i64) -> Result<i64> {
+    insert_archive_json(tx, archive_no, data, &serde_json::to_string(data)?, actor, at)
+}
+
+fn insert_archive_json(tx: &Transaction, archive_no: &str, data: &ArchiveData, json: &str, actor: UserId, at: i64) -> Result<i64> {
     let c = ArchiveColumns::of(data);
-    let json = serde_json::to_string(data)?;
     tx.prepare_cached(
         "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
             owner_id, dept_id, tier, secrecy, mobile, uscc, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
@@ -223,15 +231,15 @@ fn insert_archive(tx: &Transaction, archive_no: &str, data: &ArchiveData, actor:
     Ok(id)
 }
 
-fn insert_contact(tx: &Transaction, archive_id: i64, c: &ContactData, actor: UserId, at: i64) -> Result<i64> {
+fn insert_contact(tx: &Transaction, archive_id: i64, c: &ContactData, json: &str, actor: UserId, at: i64) -> Result<i64> {
     tx.prepare_cached("INSERT INTO contacts (archive_id, name, mobile, data, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![archive_id, c.name, c.mobile, serde_json::to_string(c)?, actor, at])?;
+        .execute(params![archive_id, c.name, c.mobile, json, actor, at])?;
     Ok(tx.last_insert_rowid())
 }
 
-fn insert_entry(tx: &Transaction, archive_id: i64, e: &EntryData, actor: UserId, at: i64) -> Result<i64> {
+fn insert_entry(tx: &Transaction, archive_id: i64, e: &EntryData, json: &str, actor: UserId, at: i64) -> Result<i64> {
     tx.prepare_cached("INSERT INTO timeline_entries (archive_id, kind, occurred_on, supersedes, data, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
-        .execute(params![archive_id, e.kind.as_str(), e.occurred_on.to_string(), e.supersedes, serde_json::to_string(e)?, actor, at])?;
+        .execute(params![archive_id, e.kind.as_str(), e.occurred_on.to_string(), e.supersedes, json, actor, at])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -498,7 +506,7 @@ impl Store for SqliteStore {
         let contact = contact.clone();
         self.write(move |tx| {
             touch_archive(tx, archive_id, actor, micros(now))?;
-            let id = insert_contact(tx, archive_id, &contact, actor, micros(now))?;
+            let id = insert_contact(tx, archive_id, &contact, &serde_json::to_string(&contact)?, actor, micros(now))?;
             Ok(Contact { id, archive_id, data: contact })
         })
         .await
@@ -543,7 +551,7 @@ impl Store for SqliteStore {
                 }
             }
             touch_archive(tx, archive_id, actor, micros(now))?;
-            let id = insert_entry(tx, archive_id, &entry, actor, micros(now))?;
+            let id = insert_entry(tx, archive_id, &entry, &serde_json::to_string(&entry)?, actor, micros(now))?;
             Ok(TimelineEntry { id, archive_id, data: entry, superseded_by: None, created_by: actor, created_at: from_micros(micros(now)) })
         })
         .await
@@ -608,6 +616,9 @@ impl Store for SqliteStore {
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
         let (scheme, dept_code) = (scheme.clone(), dept_code.to_string());
         self.write(move |tx| {
+            // Bulk loads touch index pages all over the file; a large cache for the series of
+            // batches keeps them in memory. `end_bulk_load` restores the normal size.
+            tx.execute_batch("PRAGMA cache_size = -262144;")?;
             // Counters are read once per period and written back once per batch.
             let mut counters: HashMap<String, u64> = HashMap::new();
             for a in &batch {
@@ -627,12 +638,12 @@ impl Store for SqliteStore {
                 };
                 let no = scheme.render(date, &dept_code, seq);
                 let at = micros(a.created_at);
-                let id = insert_archive(tx, &no, &a.data, actor, at)?;
-                for c in &a.contacts {
-                    insert_contact(tx, id, c, actor, at)?;
+                let id = insert_archive_json(tx, &no, &a.data, &a.json.data, actor, at)?;
+                for (c, json) in a.contacts.iter().zip(&a.json.contacts) {
+                    insert_contact(tx, id, c, json, actor, at)?;
                 }
-                for e in &a.entries {
-                    insert_entry(tx, id, e, actor, at)?;
+                for (e, json) in a.entries.iter().zip(&a.json.entries) {
+                    insert_entry(tx, id, e, json, actor, at)?;
                 }
             }
             for (period, last) in counters {
@@ -642,5 +653,9 @@ impl Store for SqliteStore {
             Ok(batch.len())
         })
         .await
+    }
+
+    async fn end_bulk_load(&self) -> Result<()> {
+        Self::with_conn(&self.writer, |c| Ok(c.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory;"))?)).await
     }
 }

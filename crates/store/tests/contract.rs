@@ -995,7 +995,7 @@ async fn bulk_load(store: Arc<dyn Store>) {
     let created_at = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(1, 30, 0).unwrap()) + Duration::microseconds(d.ordinal() as i64);
     let batch: Vec<BulkArchive> = demo
         .iter()
-        .map(|a| BulkArchive { data: a.data.clone(), created_at: created_at(a.created_on), contacts: a.contacts.clone(), entries: a.entries.clone() })
+        .map(|a| BulkArchive::new(a.data.clone(), created_at(a.created_on), a.contacts.clone(), a.entries.clone()).unwrap())
         .collect();
     let scheme = NumberScheme::default();
     // Two batches: the second continues the counters the first left.
@@ -1057,7 +1057,7 @@ async fn bulk_load(store: Arc<dyn Store>) {
     // And a later bulk load continues after the single creates.
     let more: Vec<BulkArchive> = gen
         .archives(N..N + 20)
-        .map(|x| BulkArchive { data: x.data, created_at: Utc.from_utc_datetime(&day(last_year, 1, 2).and_hms_opt(0, 0, 0).unwrap()), contacts: x.contacts, entries: x.entries })
+        .map(|x| BulkArchive::new(x.data, Utc.from_utc_datetime(&day(last_year, 1, 2).and_hms_opt(0, 0, 0).unwrap()), x.contacts, x.entries).unwrap())
         .collect();
     assert_eq!(store.bulk_load(more, &scheme, "", 1).await.unwrap(), 20);
     let f = ArchiveFilter { number_prefix: Some(format!("KH-{last_year}-")), ..Default::default() };
