@@ -187,7 +187,9 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
             if !args.reuse {
                 let (client, conn) = tokio_postgres_connect(&args.pg).await?;
                 tokio::spawn(conn);
-                client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")).await?;
+                // One statement per call: CREATE DATABASE cannot run inside a transaction block.
+                client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.map_err(|e| format!("{e:?}"))?;
+                client.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(|e| format!("{e:?}"))?;
             }
             let base = args.pg.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(args.pg.clone());
             g.database_url = format!("{base}/{name}");

@@ -583,4 +583,12 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok(batch.len())
     }
+
+    /// Statistics right after the load: autovacuum would get there later, and until it does the
+    /// planner has no idea of the new rows and picks poor plans for combined filters.
+    async fn end_bulk_load(&self) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries").await?;
+        Ok(())
+    }
 }

@@ -656,6 +656,7 @@ impl Store for SqliteStore {
     }
 
     async fn end_bulk_load(&self) -> Result<()> {
-        Self::with_conn(&self.writer, |c| Ok(c.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory;"))?)).await
+        // Fresh statistics after a large load, so the planner picks the selective index.
+        Self::with_conn(&self.writer, |c| Ok(c.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory; ANALYZE;"))?)).await
     }
 }
