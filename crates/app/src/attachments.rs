@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use dangan_core::policy::Action;
-use dangan_core::{ArchiveId, Attachment, User};
+use dangan_core::{ArchiveId, Attachment};
 use dangan_store::NewAttachment;
 use sha2::{Digest, Sha256};
 
@@ -52,7 +52,7 @@ impl App {
         self.settings.data_dir.join("attachments").join(&sha256[..2]).join(sha256)
     }
 
-    pub async fn add_attachment(&self, user: &User, archive_id: ArchiveId, filename: &str, bytes: Vec<u8>) -> Result<Attachment> {
+    pub async fn add_attachment(&self, user: &crate::Principal, archive_id: ArchiveId, filename: &str, bytes: Vec<u8>) -> Result<Attachment> {
         self.archive_for(user, archive_id, Action::Edit).await?;
         let max = self.settings.max_attachment_bytes;
         if bytes.len() > max {
@@ -86,7 +86,7 @@ impl App {
     }
 
     /// The attachment's record and content, after the policy allowed the download.
-    pub async fn open_attachment(&self, user: &User, attachment_id: i64) -> Result<(Attachment, Vec<u8>)> {
+    pub async fn open_attachment(&self, user: &crate::Principal, attachment_id: i64) -> Result<(Attachment, Vec<u8>)> {
         let att = self.store.get_attachment(attachment_id).await?.ok_or(AppError::NotFound)?;
         self.archive_for(user, att.archive_id, Action::DownloadAttachment).await?;
         let bytes = tokio::fs::read(self.attachment_path(&att.sha256)).await.map_err(|e| AppError::Internal(format!("attachment file missing: {e}")))?;

@@ -7,14 +7,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use dangan_core::numbering::NumberScheme;
-use dangan_core::policy::{self, Action, Actor, Decision, Protection};
+use dangan_core::policy::{Action, Protection};
 use dangan_core::validate::{self, FieldError};
 use dangan_core::*;
 use dangan_store::{ArchiveFilter, ArchiveQuery, Cursor, Numbering, SortOrder, Store, StoreError, VersionRecord};
 use serde::Serialize;
 
+pub mod access;
 pub mod attachments;
 pub mod auth;
+pub mod crypto;
 pub mod demo;
 
 pub use dangan_store as store;
@@ -32,8 +34,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("forbidden")]
     Forbidden,
+    /// The user may file a request to view this archive (查阅申请).
     #[error("approval needed")]
-    NeedsApproval,
+    NeedsApproval { archive_id: ArchiveId, archive_no: String },
     #[error("too many failed logins; locked until {until}")]
     LockedOut { until: DateTime<Utc> },
     #[error("{0}")]
@@ -71,6 +74,9 @@ pub struct Settings {
     /// Failed logins before the account is locked for `lockout_minutes`.
     pub max_failed_logins: i64,
     pub lockout_minutes: i64,
+    /// Networks designated as the archive room (机密 archives are read only from there).
+    pub archive_room_networks: Vec<ipnet::IpNet>,
+    pub policy: dangan_core::policy::PolicySettings,
 }
 
 impl Settings {
@@ -82,6 +88,8 @@ impl Settings {
             session_hours: 12,
             max_failed_logins: 5,
             lockout_minutes: 15,
+            archive_room_networks: Vec::new(),
+            policy: Default::default(),
         }
     }
 }
@@ -92,6 +100,7 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub(crate) sessions: Arc<auth::SessionCache>,
+    pub(crate) departments: Arc<access::DepartmentCache>,
 }
 
 /// An archive with everything shown on its page.
@@ -112,21 +121,29 @@ pub struct Page<T> {
     pub total: Option<i64>,
 }
 
-pub fn actor_of(user: &User) -> Actor {
-    Actor { user_id: user.id, dept_id: user.dept_id, roles: user.roles.clone(), active: user.active }
+/// Who is asking and from where: the user, and whether the request comes from the archive room.
+/// Every service takes one; it derefs to the `User`.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub in_archive_room: bool,
 }
 
-fn protection_of(d: &ArchiveData) -> Protection {
-    Protection { owner_id: d.owner_id, dept_id: d.dept_id, tier: d.tier, secrecy: d.secrecy }
-}
-
-/// The one choke point: every service that touches archive data asks here.
-pub fn authorize(user: &User, action: Action, archive: Option<&ArchiveData>) -> Result<()> {
-    match policy::decide(&actor_of(user), action, archive.map(protection_of).as_ref()) {
-        Decision::Allow => Ok(()),
-        Decision::Deny => Err(AppError::Forbidden),
-        Decision::NeedsApproval => Err(AppError::NeedsApproval),
+impl Principal {
+    pub fn new(user: User, in_archive_room: bool) -> Self {
+        Principal { user, in_archive_room }
     }
+}
+
+impl std::ops::Deref for Principal {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.user
+    }
+}
+
+pub fn protection_of(d: &ArchiveData) -> Protection {
+    Protection { owner_id: d.owner_id, dept_id: d.dept_id, tier: d.tier, secrecy: d.secrecy }
 }
 
 fn check(errors: Vec<FieldError>) -> Result<()> {
@@ -139,7 +156,7 @@ fn check(errors: Vec<FieldError>) -> Result<()> {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        App { store, settings: Arc::new(settings), sessions: Arc::new(auth::SessionCache::default()) }
+        App { store, settings: Arc::new(settings), sessions: Arc::new(auth::SessionCache::default()), departments: Arc::new(access::DepartmentCache::default()) }
     }
 
     fn now() -> DateTime<Utc> {
@@ -152,7 +169,7 @@ impl App {
     }
 
     /// Fills defaults (owner = creator, department = owner's), normalizes and validates.
-    fn prepare(&self, user: &User, mut data: ArchiveData) -> Result<ArchiveData> {
+    fn prepare(&self, user: &Principal, mut data: ArchiveData) -> Result<ArchiveData> {
         data.normalize();
         if data.owner_id.is_none() {
             data.owner_id = Some(user.id);
@@ -164,8 +181,8 @@ impl App {
         Ok(data)
     }
 
-    pub async fn create_archive(&self, user: &User, data: ArchiveData) -> Result<Archive> {
-        authorize(user, Action::Create, None)?;
+    pub async fn create_archive(&self, user: &Principal, data: ArchiveData) -> Result<Archive> {
+        self.authorize_general(user, Action::Create).await?;
         let data = self.prepare(user, data)?;
         let now = Self::now();
         let numbering = Numbering { scheme: self.settings.number_scheme.clone(), dept_code: self.dept_code(data.dept_id).await?, date: now.date_naive() };
@@ -173,30 +190,30 @@ impl App {
     }
 
     /// The archive alone, after the policy allowed `action` on it.
-    pub async fn archive_for(&self, user: &User, id: ArchiveId, action: Action) -> Result<Archive> {
+    pub async fn archive_for(&self, user: &Principal, id: ArchiveId, action: Action) -> Result<Archive> {
         let archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
-        authorize(user, action, Some(&archive.data))?;
+        self.authorize(user, action, &archive).await?;
         Ok(archive)
     }
 
-    pub async fn get_archive(&self, user: &User, id: ArchiveId) -> Result<Archive> {
+    pub async fn get_archive(&self, user: &Principal, id: ArchiveId) -> Result<Archive> {
         self.archive_for(user, id, Action::Read).await
     }
 
-    pub async fn get_archive_by_no(&self, user: &User, archive_no: &str) -> Result<Archive> {
+    pub async fn get_archive_by_no(&self, user: &Principal, archive_no: &str) -> Result<Archive> {
         let archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
-        authorize(user, Action::Read, Some(&archive.data))?;
+        self.authorize(user, Action::Read, &archive).await?;
         Ok(archive)
     }
 
-    pub async fn view_archive(&self, user: &User, id: ArchiveId) -> Result<ArchiveView> {
+    pub async fn view_archive(&self, user: &Principal, id: ArchiveId) -> Result<ArchiveView> {
         let archive = self.get_archive(user, id).await?;
         let (contacts, entries, attachments) = tokio::try_join!(self.store.list_contacts(id), self.store.list_entries(id), self.store.list_attachments(id))?;
         Ok(ArchiveView { archive, contacts, entries, attachments })
     }
 
     /// Saves `data` as the next version; refused with `Conflict` when `version` is stale.
-    pub async fn update_archive(&self, user: &User, id: ArchiveId, version: i64, data: ArchiveData, reason: Option<String>) -> Result<Archive> {
+    pub async fn update_archive(&self, user: &Principal, id: ArchiveId, version: i64, data: ArchiveData, reason: Option<String>) -> Result<Archive> {
         let current = self.archive_for(user, id, Action::Edit).await?;
         if current.version != version {
             return Err(AppError::Conflict { current: current.version });
@@ -206,13 +223,15 @@ impl App {
         Ok(self.store.update_archive(id, version, &data, user.id, Self::now(), reason.as_deref()).await?)
     }
 
-    pub async fn versions(&self, user: &User, id: ArchiveId) -> Result<Vec<VersionRecord>> {
+    pub async fn versions(&self, user: &Principal, id: ArchiveId) -> Result<Vec<VersionRecord>> {
         self.archive_for(user, id, Action::Read).await?;
         Ok(self.store.list_versions(id).await?)
     }
 
-    pub async fn list_archives(&self, user: &User, filter: ArchiveFilter, sort: SortOrder, cursor: Option<&str>, limit: u32, with_total: bool) -> Result<Page<ArchiveSummary>> {
-        authorize(user, Action::List, None)?;
+    pub async fn list_archives(&self, user: &Principal, filter: ArchiveFilter, sort: SortOrder, cursor: Option<&str>, limit: u32, with_total: bool) -> Result<Page<ArchiveSummary>> {
+        self.authorize_general(user, Action::List).await?;
+        let mut filter = filter;
+        filter.scope = Some(self.list_scope(user).await?);
         let after = match cursor.filter(|c| !c.is_empty()) {
             Some(c) => Some(Cursor::decode(c).ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?),
             None => None,
@@ -230,21 +249,21 @@ impl App {
         Ok(Page { items, next_cursor, total })
     }
 
-    pub async fn add_contact(&self, user: &User, archive_id: ArchiveId, mut contact: ContactData) -> Result<Contact> {
+    pub async fn add_contact(&self, user: &Principal, archive_id: ArchiveId, mut contact: ContactData) -> Result<Contact> {
         self.archive_for(user, archive_id, Action::Edit).await?;
         contact.normalize();
         check(validate::validate_contact(&contact, ""))?;
         Ok(self.store.add_contact(archive_id, &contact, user.id, Self::now()).await?)
     }
 
-    pub async fn update_contact(&self, user: &User, archive_id: ArchiveId, contact_id: i64, mut contact: ContactData) -> Result<Contact> {
+    pub async fn update_contact(&self, user: &Principal, archive_id: ArchiveId, contact_id: i64, mut contact: ContactData) -> Result<Contact> {
         self.archive_for(user, archive_id, Action::Edit).await?;
         contact.normalize();
         check(validate::validate_contact(&contact, ""))?;
         Ok(self.store.update_contact(archive_id, contact_id, &contact, user.id, Self::now()).await?)
     }
 
-    pub async fn add_entry(&self, user: &User, archive_id: ArchiveId, mut entry: EntryData) -> Result<TimelineEntry> {
+    pub async fn add_entry(&self, user: &Principal, archive_id: ArchiveId, mut entry: EntryData) -> Result<TimelineEntry> {
         self.archive_for(user, archive_id, Action::AddEntry).await?;
         entry.summary = entry.summary.trim().to_string();
         entry.correction_reason = entry.correction_reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
@@ -260,7 +279,9 @@ impl App {
                 return Err(AppError::BadRequest(format!("unknown parent department {p} / 上级部门不存在")));
             }
         }
-        Ok(self.store.create_department(name.trim(), code.trim(), parent_id).await?)
+        let d = self.store.create_department(name.trim(), code.trim(), parent_id).await?;
+        self.departments.clear();
+        Ok(d)
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>> {

@@ -25,6 +25,7 @@ mod bench;
     DANGAN_ADMIN_PASSWORD  serve: the first admin's password (default: random, printed once)\n  \
     DANGAN_DEMO            serve: demo archives to load on first start (default 0)\n  \
     DANGAN_NUMBER_PATTERN  archive number pattern (default KH-{YYYY}-{SEQ:6})\n  \
+    DANGAN_ARCHIVE_ROOM_NETWORKS  CIDRs of the archive room (机密 archives are read only there)\n  \
     DANGAN_MAX_ATTACHMENT_MB, DANGAN_LOG")]
 struct Cli {
     #[command(flatten)]
@@ -47,6 +48,10 @@ struct Global {
     /// Largest attachment accepted, in MiB.
     #[arg(long, env = "DANGAN_MAX_ATTACHMENT_MB", default_value_t = 20, global = true)]
     max_attachment_mb: usize,
+    /// Networks designated as the archive room, comma-separated CIDRs (e.g. 10.8.1.0/24):
+    /// 机密 archives are read only from these addresses.
+    #[arg(long, env = "DANGAN_ARCHIVE_ROOM_NETWORKS", default_value = "", global = true, hide_default_value = true)]
+    archive_room_networks: String,
     /// Log filter (e.g. info, dangan=debug).
     #[arg(long, env = "DANGAN_LOG", default_value = "info", global = true)]
     log: String,
@@ -125,6 +130,13 @@ pub(crate) async fn open_app(g: &Global) -> CliResult<App> {
     let mut settings = Settings::new(g.data_dir.clone());
     settings.number_scheme = scheme;
     settings.max_attachment_bytes = g.max_attachment_mb * 1024 * 1024;
+    settings.archive_room_networks = g
+        .archive_room_networks
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.parse::<ipnet::IpNet>().or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| format!("--archive-room-networks: not a network: {n}")))
+        .collect::<Result<_, _>>()?;
     Ok(App::new(store, settings))
 }
 
@@ -205,7 +217,7 @@ async fn serve(g: &Global, args: ServeArgs) -> CliResult {
     }
     println!();
     tracing::info!(%url, "listening");
-    axum::serve(listener, dangan_web::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, dangan_web::router(app).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! (callers pass `now`), so every rule here is testable in isolation.
 
 pub mod demo;
+pub mod mask;
 pub mod model;
 pub mod numbering;
 pub mod policy;

@@ -16,6 +16,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use dangan_core::numbering::NumberScheme;
+use dangan_core::policy::{Action, ApprovalStep, ListScope};
 use dangan_core::{
     Archive, ArchiveData, ArchiveId, ArchiveStatus, ArchiveSummary, Attachment, Contact, ContactData, CustomerKind, Department, DeptId, EntryData, Grade, Role, Secrecy,
     Tier, TimelineEntry, User, UserId,
@@ -115,6 +116,9 @@ pub struct ArchiveFilter {
     pub name_contains: Option<String>,
     pub updated_from: Option<DateTime<Utc>>,
     pub updated_to: Option<DateTime<Utc>>,
+    /// What the user may see (from the access policy); `None` only for system tasks.
+    #[serde(skip)]
+    pub scope: Option<ListScope>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +247,125 @@ impl BulkArchive {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Rejected => "rejected",
+            RequestStatus::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [RequestStatus::Pending, RequestStatus::Approved, RequestStatus::Rejected, RequestStatus::Cancelled].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A request to view an archive (查阅申请) and where it stands in its approval chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessRequest {
+    pub id: i64,
+    pub archive_id: ArchiveId,
+    pub requester_id: UserId,
+    /// 查阅用途
+    pub purpose: String,
+    /// The archive sections asked for (基本信息, 联系人, …); empty for all.
+    pub sections: Vec<String>,
+    pub actions: Vec<Action>,
+    /// How long the grant should last, in hours.
+    pub hours: i64,
+    pub chain: Vec<ApprovalStep>,
+    /// Index into `chain` of the step waiting for a decision.
+    pub step: i64,
+    pub status: RequestStatus,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccessRequest {
+    pub archive_id: ArchiveId,
+    pub requester_id: UserId,
+    pub purpose: String,
+    pub sections: Vec<String>,
+    pub actions: Vec<Action>,
+    pub hours: i64,
+    pub chain: Vec<ApprovalStep>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RequestQuery {
+    pub requester_id: Option<UserId>,
+    pub archive_id: Option<ArchiveId>,
+    pub status: Option<RequestStatus>,
+    pub limit: u32,
+}
+
+/// One approver's decision on one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalRecord {
+    pub request_id: i64,
+    pub step: i64,
+    pub step_kind: ApprovalStep,
+    pub approver_id: UserId,
+    pub approved: bool,
+    pub comment: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A time-limited permission of one user on one archive (never transferable).
+#[derive(Debug, Clone, Serialize)]
+pub struct Grant {
+    pub id: i64,
+    pub user_id: UserId,
+    pub archive_id: ArchiveId,
+    pub actions: Vec<Action>,
+    pub request_id: Option<i64>,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) fn actions_text(actions: &[Action]) -> String {
+    actions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn parse_actions(s: &str) -> Vec<Action> {
+    s.split(',').filter_map(Action::parse).collect()
+}
+
+pub(crate) fn chain_text(chain: &[ApprovalStep]) -> String {
+    chain.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn parse_chain(s: &str) -> Vec<ApprovalStep> {
+    s.split(',').filter_map(ApprovalStep::parse).collect()
+}
+
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()
+}
+
+/// What a decision does to a request: the next state, and the grant to create if it was the last approval.
+pub(crate) fn next_state(req: &AccessRequest, approved: bool) -> (RequestStatus, i64, bool) {
+    if !approved {
+        (RequestStatus::Rejected, req.step, false)
+    } else if req.step + 1 >= req.chain.len() as i64 {
+        (RequestStatus::Approved, req.step, true)
+    } else {
+        (RequestStatus::Pending, req.step + 1, false)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionRecord {
     pub archive_id: ArchiveId,
@@ -301,6 +424,30 @@ pub trait Store: Send + Sync + 'static {
     async fn add_attachment(&self, att: &NewAttachment) -> Result<Attachment>;
     async fn list_attachments(&self, archive_id: ArchiveId) -> Result<Vec<Attachment>>;
     async fn get_attachment(&self, id: i64) -> Result<Option<Attachment>>;
+
+    // --- access control ---
+    async fn create_access_request(&self, r: &NewAccessRequest, now: DateTime<Utc>) -> Result<AccessRequest>;
+    async fn get_access_request(&self, id: i64) -> Result<Option<AccessRequest>>;
+    /// Newest first.
+    async fn list_access_requests(&self, q: &RequestQuery) -> Result<Vec<AccessRequest>>;
+    async fn list_decisions(&self, request_id: i64) -> Result<Vec<ApprovalRecord>>;
+    /// Records a decision on the request's current step, in one transaction with what follows
+    /// from it: the next step, a rejection, or — after the last approval — the grant, which
+    /// expires at `grant_expires_at`. Refused with `Conflict` when the request is no longer
+    /// pending at `step` (someone else decided first).
+    async fn decide_access_request(
+        &self,
+        request_id: i64,
+        step: i64,
+        approver_id: UserId,
+        approved: bool,
+        comment: &str,
+        now: DateTime<Utc>,
+        grant_expires_at: DateTime<Utc>,
+    ) -> Result<AccessRequest>;
+    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, now: DateTime<Utc>) -> Result<AccessRequest>;
+    /// Unexpired, unrevoked grants of a user (on one archive, or on all).
+    async fn active_grants(&self, user_id: UserId, archive_id: Option<ArchiveId>, now: DateTime<Utc>) -> Result<Vec<Grant>>;
 
     // --- bulk ---
     /// Loads many archives in one transaction, numbering each by its creation date.

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use dangan_core::numbering::NumberScheme;
+use dangan_core::policy::ApprovalStep;
 use dangan_core::*;
 use deadpool_postgres::{GenericClient, Pool, Runtime};
 use futures::pin_mut;
@@ -19,7 +20,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 
@@ -61,6 +62,25 @@ const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, 
 const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at";
 const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
 const ATTACHMENT_COLUMNS: &str = "id, archive_id, sha256, filename, content_type, size, created_by, created_at";
+
+const REQUEST_COLUMNS: &str = "id, archive_id, requester_id, purpose, sections, actions, hours, chain, step, status, created_at, closed_at";
+
+fn request_from_row(r: &Row) -> AccessRequest {
+    AccessRequest {
+        id: r.get(0),
+        archive_id: r.get(1),
+        requester_id: r.get(2),
+        purpose: r.get(3),
+        sections: split_list(r.get(4)),
+        actions: parse_actions(r.get(5)),
+        hours: r.get(6),
+        chain: parse_chain(r.get(7)),
+        step: r.get(8),
+        status: RequestStatus::parse(r.get(9)).unwrap_or(RequestStatus::Cancelled),
+        created_at: r.get(10),
+        closed_at: r.get(11),
+    }
+}
 
 fn user_from_row(r: &Row) -> User {
     User {
@@ -495,6 +515,144 @@ impl Store for PgStore {
     async fn get_attachment(&self, id: i64) -> Result<Option<Attachment>> {
         let c = self.pool.get().await?;
         Ok(c.query_opt(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"), &[&id]).await?.map(|r| attachment_from_row(&r)))
+    }
+
+    async fn create_access_request(&self, r: &NewAccessRequest, now: DateTime<Utc>) -> Result<AccessRequest> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_one(
+                &format!(
+                    "INSERT INTO access_requests (archive_id, requester_id, purpose, sections, actions, hours, chain, step, status, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'pending', $8) RETURNING {REQUEST_COLUMNS}"
+                ),
+                &[&r.archive_id, &r.requester_id, &r.purpose, &r.sections.join(","), &actions_text(&r.actions), &r.hours, &chain_text(&r.chain), &now],
+            )
+            .await?;
+        Ok(request_from_row(&row))
+    }
+
+    async fn get_access_request(&self, id: i64) -> Result<Option<AccessRequest>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(&format!("SELECT {REQUEST_COLUMNS} FROM access_requests WHERE id = $1"), &[&id]).await?.map(|r| request_from_row(&r)))
+    }
+
+    async fn list_access_requests(&self, q: &RequestQuery) -> Result<Vec<AccessRequest>> {
+        let c = self.pool.get().await?;
+        let limit = q.limit.clamp(1, 1000) as i64;
+        Ok(c.query(
+            &format!(
+                "SELECT {REQUEST_COLUMNS} FROM access_requests WHERE ($1::BIGINT IS NULL OR requester_id = $1) AND ($2::BIGINT IS NULL OR archive_id = $2)
+                 AND ($3::TEXT IS NULL OR status = $3) ORDER BY id DESC LIMIT $4"
+            ),
+            &[&q.requester_id, &q.archive_id, &q.status.map(|s| s.as_str()), &limit],
+        )
+        .await?
+        .iter()
+        .map(request_from_row)
+        .collect())
+    }
+
+    async fn list_decisions(&self, request_id: i64) -> Result<Vec<ApprovalRecord>> {
+        let c = self.pool.get().await?;
+        Ok(c.query("SELECT request_id, step, step_kind, approver_id, approved, comment, decided_at FROM approval_decisions WHERE request_id = $1 ORDER BY step", &[&request_id])
+            .await?
+            .iter()
+            .map(|r| ApprovalRecord {
+                request_id: r.get(0),
+                step: r.get(1),
+                step_kind: ApprovalStep::parse(r.get(2)).unwrap_or(ApprovalStep::GeneralManager),
+                approver_id: r.get(3),
+                approved: r.get(4),
+                comment: r.get(5),
+                decided_at: r.get(6),
+            })
+            .collect())
+    }
+
+    async fn decide_access_request(
+        &self,
+        request_id: i64,
+        step: i64,
+        approver_id: UserId,
+        approved: bool,
+        comment: &str,
+        now: DateTime<Utc>,
+        grant_expires_at: DateTime<Utc>,
+    ) -> Result<AccessRequest> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let req = tx
+            .query_opt(&format!("SELECT {REQUEST_COLUMNS} FROM access_requests WHERE id = $1 FOR UPDATE"), &[&request_id])
+            .await?
+            .map(|r| request_from_row(&r))
+            .ok_or(StoreError::NotFound)?;
+        if req.status != RequestStatus::Pending || req.step != step {
+            return Err(StoreError::Conflict { current: req.step });
+        }
+        let kind = req.chain.get(step as usize).copied().ok_or(StoreError::Conflict { current: req.step })?;
+        tx.execute(
+            "INSERT INTO approval_decisions (request_id, step, step_kind, approver_id, approved, comment, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&request_id, &step, &kind.as_str(), &approver_id, &approved, &comment, &now],
+        )
+        .await?;
+        let (status, next_step, grant) = next_state(&req, approved);
+        let closed = (status != RequestStatus::Pending).then_some(now);
+        let row = tx
+            .query_one(
+                &format!("UPDATE access_requests SET status = $2, step = $3, closed_at = $4 WHERE id = $1 RETURNING {REQUEST_COLUMNS}"),
+                &[&request_id, &status.as_str(), &next_step, &closed],
+            )
+            .await?;
+        if grant {
+            tx.execute(
+                "INSERT INTO grants (user_id, archive_id, actions, request_id, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&req.requester_id, &req.archive_id, &actions_text(&req.actions), &request_id, &now, &grant_expires_at],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(request_from_row(&row))
+    }
+
+    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, now: DateTime<Utc>) -> Result<AccessRequest> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                &format!("UPDATE access_requests SET status = 'cancelled', closed_at = $3 WHERE id = $1 AND requester_id = $2 AND status = 'pending' RETURNING {REQUEST_COLUMNS}"),
+                &[&request_id, &requester_id, &now],
+            )
+            .await?;
+        match row {
+            Some(r) => Ok(request_from_row(&r)),
+            None => match self.get_access_request(request_id).await? {
+                Some(r) if r.requester_id == requester_id => Err(StoreError::Conflict { current: r.step }),
+                _ => Err(StoreError::NotFound),
+            },
+        }
+    }
+
+    async fn active_grants(&self, user_id: UserId, archive_id: Option<ArchiveId>, now: DateTime<Utc>) -> Result<Vec<Grant>> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached(
+                "SELECT id, user_id, archive_id, actions, request_id, granted_at, expires_at, revoked_at FROM grants
+                 WHERE user_id = $1 AND ($2::BIGINT IS NULL OR archive_id = $2) AND expires_at > $3 AND revoked_at IS NULL ORDER BY expires_at",
+            )
+            .await?;
+        Ok(c.query(&st, &[&user_id, &archive_id, &now])
+            .await?
+            .iter()
+            .map(|r| Grant {
+                id: r.get(0),
+                user_id: r.get(1),
+                archive_id: r.get(2),
+                actions: parse_actions(r.get(3)),
+                request_id: r.get(4),
+                granted_at: r.get(5),
+                expires_at: r.get(6),
+                revoked_at: r.get(7),
+            })
+            .collect())
     }
 
     /// COPY-based: ids are reserved from the identity sequence first, so contacts and entries can

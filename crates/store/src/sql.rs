@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use dangan_core::policy::ListScope;
+
 use crate::{ArchiveFilter, ArchiveQuery, SortOrder};
 
 #[derive(Debug, Clone)]
@@ -88,6 +90,9 @@ pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: V
         params.push(Param::Time(v));
         conds.push(format!("updated_at < ${}", params.len()));
     }
+    if let Some(scope) = &f.scope {
+        conds.extend(scope_conditions(scope));
+    }
     if conds.is_empty() {
         String::new()
     } else {
@@ -132,4 +137,41 @@ pub(crate) fn count_query(f: &ArchiveFilter) -> (String, Vec<Param>) {
     let mut params = Vec::new();
     let where_ = filter_clause(f, &mut params, Vec::new());
     (format!("SELECT COUNT(*) FROM archives{where_}"), params)
+}
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// The access policy's list scope as SQL (the twin of `ListScope::admits`). Ids are integers
+/// formatted into the text, so nothing user-typed reaches the SQL here.
+pub(crate) fn scope_conditions(scope: &ListScope) -> Vec<String> {
+    let mut conds = Vec::new();
+    if !scope.all {
+        let mut any = Vec::new();
+        if scope.company {
+            any.push("tier = 'company'".to_string());
+        }
+        if !scope.dept_tier_depts.is_empty() {
+            any.push(format!("(tier = 'department' AND dept_id IN ({}))", id_list(&scope.dept_tier_depts)));
+        }
+        let mut personal = Vec::new();
+        if let Some(owner) = scope.owner {
+            personal.push(format!("owner_id = {owner}"));
+        }
+        if !scope.personal_tier_depts.is_empty() {
+            personal.push(format!("dept_id IN ({})", id_list(&scope.personal_tier_depts)));
+        }
+        if !personal.is_empty() {
+            any.push(format!("(tier = 'personal' AND ({}))", personal.join(" OR ")));
+        }
+        if !scope.granted.is_empty() {
+            any.push(format!("id IN ({})", id_list(&scope.granted)));
+        }
+        conds.push(if any.is_empty() { "1 = 0".to_string() } else { format!("({})", any.join(" OR ")) });
+    }
+    if !scope.top_secret {
+        conds.push("secrecy <> 'top_secret'".to_string());
+    }
+    conds
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use dangan_core::numbering::NumberScheme;
+use dangan_core::policy::ApprovalStep;
 use dangan_core::*;
 use deadpool::unmanaged::Pool;
 use rusqlite::types::{ToSqlOutput, Value};
@@ -18,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -198,6 +199,29 @@ fn attachment_from_row(r: &Row) -> rusqlite::Result<Attachment> {
         created_by: r.get(6)?,
         created_at: from_micros(r.get(7)?),
     })
+}
+
+const REQUEST_COLUMNS: &str = "id, archive_id, requester_id, purpose, sections, actions, hours, chain, step, status, created_at, closed_at";
+
+fn request_from_row(r: &Row) -> rusqlite::Result<AccessRequest> {
+    Ok(AccessRequest {
+        id: r.get(0)?,
+        archive_id: r.get(1)?,
+        requester_id: r.get(2)?,
+        purpose: r.get(3)?,
+        sections: split_list(&r.get::<_, String>(4)?),
+        actions: parse_actions(&r.get::<_, String>(5)?),
+        hours: r.get(6)?,
+        chain: parse_chain(&r.get::<_, String>(7)?),
+        step: r.get(8)?,
+        status: RequestStatus::parse(&r.get::<_, String>(9)?).unwrap_or(RequestStatus::Cancelled),
+        created_at: from_micros(r.get(10)?),
+        closed_at: r.get::<_, Option<i64>>(11)?.map(from_micros),
+    })
+}
+
+fn request_by_id(c: &Connection, id: i64) -> Result<Option<AccessRequest>> {
+    Ok(c.prepare_cached(&format!("SELECT {REQUEST_COLUMNS} FROM access_requests WHERE id = ?1"))?.query_row([id], request_from_row).optional()?)
 }
 
 /// Advances the period's counter and returns the new value (inside the caller's transaction).
@@ -609,6 +633,128 @@ impl Store for SqliteStore {
             Ok(c.prepare_cached("SELECT id, archive_id, sha256, filename, content_type, size, created_by, created_at FROM attachments WHERE id = ?1")?
                 .query_row([id], attachment_from_row)
                 .optional()?)
+        })
+        .await
+    }
+
+    async fn create_access_request(&self, r: &NewAccessRequest, now: DateTime<Utc>) -> Result<AccessRequest> {
+        let r = r.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO access_requests (archive_id, requester_id, purpose, sections, actions, hours, chain, step, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 'pending', ?8)",
+                params![r.archive_id, r.requester_id, r.purpose, r.sections.join(","), actions_text(&r.actions), r.hours, chain_text(&r.chain), micros(now)],
+            )?;
+            request_by_id(tx, tx.last_insert_rowid())?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn get_access_request(&self, id: i64) -> Result<Option<AccessRequest>> {
+        self.read(move |c| request_by_id(c, id)).await
+    }
+
+    async fn list_access_requests(&self, q: &RequestQuery) -> Result<Vec<AccessRequest>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM access_requests WHERE (?1 IS NULL OR requester_id = ?1) AND (?2 IS NULL OR archive_id = ?2)
+                 AND (?3 IS NULL OR status = ?3) ORDER BY id DESC LIMIT ?4"
+            ))?;
+            let rows = st.query_map(params![q.requester_id, q.archive_id, q.status.map(|s| s.as_str()), q.limit.clamp(1, 1000)], request_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn list_decisions(&self, request_id: i64) -> Result<Vec<ApprovalRecord>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached("SELECT request_id, step, step_kind, approver_id, approved, comment, decided_at FROM approval_decisions WHERE request_id = ?1 ORDER BY step")?;
+            let rows = st.query_map([request_id], |r| {
+                Ok(ApprovalRecord {
+                    request_id: r.get(0)?,
+                    step: r.get(1)?,
+                    step_kind: ApprovalStep::parse(&r.get::<_, String>(2)?).unwrap_or(ApprovalStep::GeneralManager),
+                    approver_id: r.get(3)?,
+                    approved: r.get(4)?,
+                    comment: r.get(5)?,
+                    decided_at: from_micros(r.get(6)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn decide_access_request(
+        &self,
+        request_id: i64,
+        step: i64,
+        approver_id: UserId,
+        approved: bool,
+        comment: &str,
+        now: DateTime<Utc>,
+        grant_expires_at: DateTime<Utc>,
+    ) -> Result<AccessRequest> {
+        let comment = comment.to_string();
+        self.write(move |tx| {
+            let req = request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)?;
+            if req.status != RequestStatus::Pending || req.step != step {
+                return Err(StoreError::Conflict { current: req.step });
+            }
+            let kind = req.chain.get(step as usize).copied().ok_or(StoreError::Conflict { current: req.step })?;
+            tx.execute(
+                "INSERT INTO approval_decisions (request_id, step, step_kind, approver_id, approved, comment, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![request_id, step, kind.as_str(), approver_id, approved, comment, micros(now)],
+            )?;
+            let (status, next_step, grant) = next_state(&req, approved);
+            let closed = (status != RequestStatus::Pending).then(|| micros(now));
+            tx.execute("UPDATE access_requests SET status = ?2, step = ?3, closed_at = ?4 WHERE id = ?1", params![request_id, status.as_str(), next_step, closed])?;
+            if grant {
+                tx.execute(
+                    "INSERT INTO grants (user_id, archive_id, actions, request_id, granted_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![req.requester_id, req.archive_id, actions_text(&req.actions), request_id, micros(now), micros(grant_expires_at)],
+                )?;
+            }
+            request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, now: DateTime<Utc>) -> Result<AccessRequest> {
+        self.write(move |tx| {
+            let req = request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)?;
+            if req.requester_id != requester_id {
+                return Err(StoreError::NotFound);
+            }
+            if req.status != RequestStatus::Pending {
+                return Err(StoreError::Conflict { current: req.step });
+            }
+            tx.execute("UPDATE access_requests SET status = 'cancelled', closed_at = ?2 WHERE id = ?1", params![request_id, micros(now)])?;
+            request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn active_grants(&self, user_id: UserId, archive_id: Option<ArchiveId>, now: DateTime<Utc>) -> Result<Vec<Grant>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, user_id, archive_id, actions, request_id, granted_at, expires_at, revoked_at FROM grants
+                 WHERE user_id = ?1 AND (?2 IS NULL OR archive_id = ?2) AND expires_at > ?3 AND revoked_at IS NULL ORDER BY expires_at",
+            )?;
+            let rows = st.query_map(params![user_id, archive_id, micros(now)], |r| {
+                Ok(Grant {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    archive_id: r.get(2)?,
+                    actions: parse_actions(&r.get::<_, String>(3)?),
+                    request_id: r.get(4)?,
+                    granted_at: from_micros(r.get(5)?),
+                    expires_at: from_micros(r.get(6)?),
+                    revoked_at: r.get::<_, Option<i64>>(7)?.map(from_micros),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }

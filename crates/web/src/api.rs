@@ -41,6 +41,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/departments", get(list_departments).post(create_department))
         .route("/api/v1/templates", get(list_templates))
+        .route("/api/v1/archives/{id}/access-requests", post(request_access))
+        .route("/api/v1/access-requests", get(list_requests))
+        .route("/api/v1/access-requests/{id}", get(get_request))
+        .route("/api/v1/access-requests/{id}/decision", post(decide_request))
+        .route("/api/v1/access-requests/{id}/cancel", post(cancel_request))
+        .route("/api/v1/grants", get(my_grants))
 }
 
 #[derive(OpenApi)]
@@ -49,11 +55,13 @@ pub fn routes() -> Router<AppState> {
     paths(
         login, logout, me, create_token, list_archives, create_archive, get_archive, get_archive_by_no, update_archive, list_versions,
         list_contacts, add_contact, update_contact, list_entries, add_entry, list_attachments, upload_attachment, download_attachment,
-        list_users, create_user, list_departments, create_department, list_templates
+        list_users, create_user, list_departments, create_department, list_templates,
+        request_access, list_requests, get_request, decide_request, cancel_request, my_grants
     ),
     components(schemas(
         Problem, crate::problem::FieldProblem, LoginRequest, LoginResponse, TokenRequest, ArchivePage, UpdateArchive, Archive, ArchiveData, ArchiveSummary,
-        Contact, ContactData, TimelineEntry, EntryData, EntryDetails, Attachment, User, Department, NewUserRequest, NewDepartmentRequest, VersionView
+        Contact, ContactData, TimelineEntry, EntryData, EntryDetails, Attachment, User, Department, NewUserRequest, NewDepartmentRequest, VersionView,
+        AccessRequestBody, DecisionBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -107,7 +115,7 @@ async fn logout(State(s): State<AppState>, u: ApiUser, headers: HeaderMap) -> Ap
 /// The current user.
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = User), (status = 401, body = Problem)))]
 async fn me(u: ApiUser) -> Json<User> {
-    Json(u.user)
+    Json(u.user.user)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -120,7 +128,7 @@ pub struct TokenRequest {
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest, responses((status = 201, body = LoginResponse)))]
 async fn create_token(State(s): State<AppState>, u: ApiUser, Json(req): Json<TokenRequest>) -> ApiResult<(StatusCode, Json<LoginResponse>)> {
     let token = s.app.create_api_token(&u.user, &req.name).await.map_err(fail(u.lang))?;
-    Ok((StatusCode::CREATED, Json(LoginResponse { token, user: u.user })))
+    Ok((StatusCode::CREATED, Json(LoginResponse { token, user: u.user.user })))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -172,6 +180,7 @@ impl ListParams {
             name_contains: nonempty(&self.q),
             updated_from: None,
             updated_to: None,
+            scope: None,
         }
     }
     pub fn sort(&self) -> Result<SortOrder, AppError> {
@@ -378,4 +387,85 @@ async fn create_department(State(s): State<AppState>, u: ApiUser, Json(req): Jso
 #[utoipa::path(get, path = "/api/v1/templates", responses((status = 200, description = "templates with their fields (key, labels, type, required)")))]
 async fn list_templates(_u: ApiUser) -> Json<&'static [dangan_core::templates::IndustryTemplate]> {
     Json(dangan_core::templates::TEMPLATES)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AccessRequestBody {
+    /// 查阅用途 — required.
+    pub purpose: String,
+    /// Sections wanted (基本信息, 联系人, 信用, 往来记录, 附件); empty for all.
+    #[serde(default)]
+    pub sections: Vec<String>,
+    /// Actions wanted besides reading: read_unmasked, print, export, download_attachment.
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// How long, in hours (capped: 4 h for 秘密 archives by default).
+    #[serde(default = "default_hours")]
+    pub hours: i64,
+}
+
+fn default_hours() -> i64 {
+    4
+}
+
+/// Files a request to view an archive (查阅申请); it goes through the approval chain.
+#[utoipa::path(post, path = "/api/v1/archives/{id}/access-requests", params(("id" = i64, Path)), request_body = AccessRequestBody,
+    responses((status = 201, description = "the request, pending at its first approval step"), (status = 422, body = Problem)))]
+async fn request_access(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(b): Json<AccessRequestBody>) -> ApiResult<(StatusCode, Json<dangan_app::store::AccessRequest>)> {
+    let mut actions = Vec::new();
+    for a in &b.actions {
+        actions.push(dangan_core::policy::Action::parse(a).ok_or_else(|| from_app_error(AppError::BadRequest(format!("unknown action {a:?}")), u.lang))?);
+    }
+    let r = s.app.request_access(&u.user, id, &b.purpose, b.sections, actions, b.hours).await.map_err(fail(u.lang))?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RequestListParams {
+    /// `mine` (default): my requests; `inbox`: requests waiting for my decision.
+    pub view: Option<String>,
+}
+
+/// My requests, or my approval inbox (审批待办).
+#[utoipa::path(get, path = "/api/v1/access-requests", params(RequestListParams), responses((status = 200, description = "requests with their decisions")))]
+async fn list_requests(State(s): State<AppState>, u: ApiUser, Query(q): Query<RequestListParams>) -> ApiResult<Json<Vec<dangan_app::access::RequestView>>> {
+    let list = match q.view.as_deref().unwrap_or("mine") {
+        "inbox" => s.app.approval_inbox(&u.user).await,
+        "mine" => s.app.my_requests(&u.user).await,
+        other => Err(AppError::BadRequest(format!("unknown view {other:?} (mine or inbox)"))),
+    };
+    Ok(Json(list.map_err(fail(u.lang))?))
+}
+
+/// One request with its decisions (requester, approvers and the archivist).
+#[utoipa::path(get, path = "/api/v1/access-requests/{id}", params(("id" = i64, Path)), responses((status = 200, description = "the request"), (status = 404, body = Problem)))]
+async fn get_request(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<dangan_app::access::RequestView>> {
+    Ok(Json(s.app.get_request(&u.user, id).await.map_err(fail(u.lang))?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DecisionBody {
+    pub approve: bool,
+    /// Required when rejecting.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Approves or rejects the request's current step; the last approval creates the grant.
+#[utoipa::path(post, path = "/api/v1/access-requests/{id}/decision", params(("id" = i64, Path)), request_body = DecisionBody,
+    responses((status = 200, description = "the request after the decision"), (status = 403, body = Problem), (status = 409, body = Problem, description = "someone decided this step first")))]
+async fn decide_request(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(b): Json<DecisionBody>) -> ApiResult<Json<dangan_app::store::AccessRequest>> {
+    Ok(Json(s.app.decide_request(&u.user, id, b.approve, &b.comment).await.map_err(fail(u.lang))?))
+}
+
+/// Withdraws my pending request.
+#[utoipa::path(post, path = "/api/v1/access-requests/{id}/cancel", params(("id" = i64, Path)), responses((status = 200, description = "the cancelled request")))]
+async fn cancel_request(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<dangan_app::store::AccessRequest>> {
+    Ok(Json(s.app.cancel_request(&u.user, id).await.map_err(fail(u.lang))?))
+}
+
+/// My active grants (time-limited, not transferable), soonest to expire first.
+#[utoipa::path(get, path = "/api/v1/grants", responses((status = 200, description = "active grants")))]
+async fn my_grants(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<Vec<dangan_app::store::Grant>>> {
+    Ok(Json(s.app.my_grants(&u.user).await.map_err(fail(u.lang))?))
 }

@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use dangan_app::{App, AppError};
+use dangan_app::{App, AppError, Principal};
 use dangan_core::User;
 
 pub mod api;
@@ -93,9 +93,20 @@ pub fn request_lang(headers: &HeaderMap) -> &'static str {
     "zh-CN"
 }
 
+/// The client's address: the TCP peer (the server must be served with connect info).
+pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// The principal of a request: its user and whether it comes from the archive room.
+pub fn principal(state: &AppState, parts: &Parts, user: User) -> Principal {
+    let in_room = client_ip(parts).is_some_and(|ip| dangan_app::access::in_networks(ip, &state.app.settings.archive_room_networks));
+    Principal::new(user, in_room)
+}
+
 /// The logged-in user of an API request; rejects with a 401 problem document.
 pub struct ApiUser {
-    pub user: User,
+    pub user: Principal,
     pub lang: &'static str,
 }
 
@@ -105,7 +116,7 @@ impl FromRequestParts<AppState> for ApiUser {
         let lang = request_lang(&parts.headers);
         let token = request_token(&parts.headers).unwrap_or_default();
         match state.app.authenticate(&token).await {
-            Ok(Some(user)) => Ok(ApiUser { user, lang }),
+            Ok(Some(user)) => Ok(ApiUser { user: principal(state, parts, user), lang }),
             Ok(None) => Err(problem::from_app_error(AppError::Unauthenticated, lang)),
             Err(e) => Err(problem::from_app_error(e, lang)),
         }
@@ -114,5 +125,5 @@ impl FromRequestParts<AppState> for ApiUser {
 
 pub async fn serve(app: App, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

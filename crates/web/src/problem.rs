@@ -33,11 +33,14 @@ pub struct Problem {
     /// With 409: the archive's version now; re-read it and re-apply the change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// With needs-approval: the archive to file an access request for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive_id: Option<i64>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, title: &str) -> Self {
-        Problem { type_: format!("https://dangan.dev/problems/{kind}"), title: title.into(), status: status.as_u16(), detail: None, errors: Vec::new(), current_version: None }
+        Problem { type_: format!("https://dangan.dev/problems/{kind}"), title: title.into(), status: status.as_u16(), detail: None, errors: Vec::new(), current_version: None, archive_id: None }
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
@@ -78,7 +81,12 @@ pub fn from_app_error(e: AppError, lang: &str) -> Response {
         }
         AppError::Unauthenticated => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", t("err.unauthenticated")),
         AppError::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", t("err.forbidden")),
-        AppError::NeedsApproval => Problem::new(StatusCode::FORBIDDEN, "needs-approval", t("err.needs_approval")),
+        AppError::NeedsApproval { archive_id, archive_no } => {
+            let mut p = Problem::new(StatusCode::FORBIDDEN, "needs-approval", t("err.needs_approval"));
+            p.detail = Some(format!("{archive_no}: POST /api/v1/archives/{archive_id}/access-requests"));
+            p.archive_id = Some(archive_id);
+            p
+        }
         AppError::LockedOut { until } => Problem::new(StatusCode::TOO_MANY_REQUESTS, "locked-out", t("err.locked")).detail(until.to_rfc3339()),
         AppError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, "bad-request", t("err.bad_request")).detail(d),
         AppError::Duplicate(d) => Problem::new(StatusCode::CONFLICT, "duplicate", t("err.duplicate")).detail(d),

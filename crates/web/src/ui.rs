@@ -78,7 +78,7 @@ fn csrf_for(token: &str) -> String {
 
 /// The logged-in user of a page; redirects to the login page otherwise.
 pub struct UiUser {
-    pub user: User,
+    pub user: dangan_app::Principal,
     pub tr: Tr,
     pub csrf: String,
     pub path: String,
@@ -92,7 +92,7 @@ impl FromRequestParts<AppState> for UiUser {
         let login = || Redirect::to(&format!("/login?next={}", urlencoding::encode(&path))).into_response();
         let Some(token) = request_token(&parts.headers) else { return Err(login()) };
         match state.app.authenticate(&token).await {
-            Ok(Some(user)) => Ok(UiUser { user, tr, csrf: csrf_for(&token), path }),
+            Ok(Some(user)) => Ok(UiUser { user: crate::principal(state, parts, user), tr, csrf: csrf_for(&token), path }),
             Ok(None) => Err(login()),
             Err(e) => Err(error_page(tr, e)),
         }
@@ -153,7 +153,7 @@ fn error_page(tr: Tr, e: AppError) -> Response {
     let (status, key) = match &e {
         AppError::NotFound => (StatusCode::NOT_FOUND, "err.not_found"),
         AppError::Forbidden => (StatusCode::FORBIDDEN, "err.forbidden"),
-        AppError::NeedsApproval => (StatusCode::FORBIDDEN, "err.needs_approval"),
+        AppError::NeedsApproval { .. } => (StatusCode::FORBIDDEN, "err.needs_approval"),
         AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "err.unauthenticated"),
         AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "err.too_large"),
         AppError::UnsupportedType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "err.unsupported_type"),

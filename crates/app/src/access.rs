@@ -1,0 +1,271 @@
+//! Access control in the application: building the policy's `Actor` (departments managed,
+//! archive room), the one `authorize` call every service makes, list scopes, and the approval
+//! workflow (查阅审批) that creates time-limited grants.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use dangan_core::policy::{self, Action, Actor, ApprovalStep, Decision, GrantScope, ListScope, Protection};
+use dangan_core::validate::{ErrorCode, FieldError};
+use dangan_core::{Archive, ArchiveId, DeptId, Role, Secrecy};
+use dangan_store::{AccessRequest, ApprovalRecord, Grant, NewAccessRequest, RequestQuery, RequestStatus};
+use serde::Serialize;
+
+use crate::{protection_of, App, AppError, Principal, Result};
+
+/// Departments change rarely and every decision needs the tree; keep it for a short while.
+const DEPARTMENT_CACHE_TTL: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+pub(crate) struct DepartmentCache {
+    tree: Mutex<Option<(Instant, Vec<(DeptId, Option<DeptId>)>)>>,
+}
+
+impl DepartmentCache {
+    pub(crate) fn clear(&self) {
+        *self.tree.lock().expect("department cache") = None;
+    }
+}
+
+/// Is `ip` in one of the networks designated as the archive room?
+pub fn in_networks(ip: IpAddr, networks: &[ipnet::IpNet]) -> bool {
+    networks.iter().any(|n| n.contains(&ip))
+}
+
+/// A request, its decisions so far, and what the viewer may do with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestView {
+    #[serde(flatten)]
+    pub request: AccessRequest,
+    pub archive_no: String,
+    pub decisions: Vec<ApprovalRecord>,
+    /// The viewer may decide the current step.
+    pub can_decide: bool,
+}
+
+impl App {
+    async fn department_tree(&self) -> Result<Vec<(DeptId, Option<DeptId>)>> {
+        if let Some((at, tree)) = self.departments.tree.lock().expect("department cache").as_ref() {
+            if at.elapsed() < DEPARTMENT_CACHE_TTL {
+                return Ok(tree.clone());
+            }
+        }
+        let tree: Vec<_> = self.store.list_departments().await?.into_iter().map(|d| (d.id, d.parent_id)).collect();
+        *self.departments.tree.lock().expect("department cache") = Some((Instant::now(), tree.clone()));
+        Ok(tree)
+    }
+
+    /// The policy's view of the principal.
+    pub async fn actor(&self, p: &Principal) -> Result<Actor> {
+        let managed_depts = match p.user.dept_id {
+            Some(d) if p.user.roles.iter().any(|r| policy::is_manager_role(*r)) => policy::subtree(d, &self.department_tree().await?),
+            _ => Vec::new(),
+        };
+        Ok(Actor {
+            user_id: p.user.id,
+            dept_id: p.user.dept_id,
+            roles: p.user.roles.clone(),
+            active: p.user.active,
+            managed_depts,
+            in_archive_room: p.in_archive_room,
+        })
+    }
+
+    /// The one choke point for one archive: the policy's decision, with the principal's active
+    /// grants when the tier alone does not allow it. A user who may not even see the archive
+    /// listed gets NotFound, so a refusal reveals nothing.
+    pub async fn authorize(&self, p: &Principal, action: Action, archive: &Archive) -> Result<()> {
+        let actor = self.actor(p).await?;
+        let prot = protection_of(&archive.data);
+        let mut grant = None;
+        let mut decision = policy::decide(&actor, action, Some(&prot), None);
+        if decision != Decision::Allow {
+            let grants = self.store.active_grants(p.user.id, Some(archive.id), Utc::now()).await?;
+            if !grants.is_empty() {
+                let scope = GrantScope { actions: grants.iter().flat_map(|g| g.actions.iter().copied()).collect() };
+                decision = policy::decide(&actor, action, Some(&prot), Some(&scope));
+                grant = Some(scope);
+            }
+        }
+        match decision {
+            Decision::Allow => Ok(()),
+            Decision::NeedsApproval => Err(AppError::NeedsApproval { archive_id: archive.id, archive_no: archive.archive_no.clone() }),
+            Decision::Deny => {
+                let listed = policy::decide(&actor, Action::List, Some(&prot), grant.as_ref()) == Decision::Allow;
+                Err(if listed && action != Action::List { AppError::Forbidden } else { AppError::NotFound })
+            }
+        }
+    }
+
+    /// The decision alone (no error), e.g. to choose between masked and unmasked display.
+    pub async fn allows(&self, p: &Principal, action: Action, archive: &Archive) -> Result<bool> {
+        match self.authorize(p, action, archive).await {
+            Ok(()) => Ok(true),
+            Err(AppError::NeedsApproval { .. } | AppError::Forbidden | AppError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Actions not about one archive (create, list).
+    pub async fn authorize_general(&self, p: &Principal, action: Action) -> Result<()> {
+        match policy::decide(&self.actor(p).await?, action, None, None) {
+            Decision::Allow => Ok(()),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+
+    /// What the principal may see in lists, counts and search.
+    pub async fn list_scope(&self, p: &Principal) -> Result<ListScope> {
+        let actor = self.actor(p).await?;
+        let granted: Vec<ArchiveId> = self
+            .store
+            .active_grants(p.user.id, None, Utc::now())
+            .await?
+            .into_iter()
+            .filter(|g| g.actions.contains(&Action::Read))
+            .map(|g| g.archive_id)
+            .collect();
+        let mut scope = policy::list_scope(&actor, granted);
+        // An executive managing every department sees every tier: say so plainly, so the query
+        // is a plain scan rather than a long OR.
+        if scope.company && !scope.all {
+            let all: Vec<DeptId> = self.department_tree().await?.into_iter().map(|(id, _)| id).collect();
+            if all.iter().all(|d| scope.dept_tier_depts.contains(d) && scope.personal_tier_depts.contains(d)) {
+                scope.all = true;
+            }
+        }
+        Ok(scope)
+    }
+
+    /// Files a request to view an archive (查阅申请): purpose, sections, actions, and how long.
+    pub async fn request_access(&self, p: &Principal, archive_id: ArchiveId, purpose: &str, sections: Vec<String>, actions: Vec<Action>, hours: i64) -> Result<AccessRequest> {
+        let archive = self.store.get_archive(archive_id).await?.ok_or(AppError::NotFound)?;
+        let prot = protection_of(&archive.data);
+        if prot.secrecy == Secrecy::TopSecret {
+            // 绝密 archives are not opened through the system, so there is nothing to grant.
+            return Err(AppError::Forbidden);
+        }
+        let purpose = purpose.trim();
+        if purpose.is_empty() {
+            return Err(AppError::Validation(vec![FieldError::new("purpose", ErrorCode::Required)]));
+        }
+        let mut actions: Vec<Action> = actions.into_iter().filter(|a| a.grantable()).collect();
+        if !actions.contains(&Action::Read) {
+            actions.insert(0, Action::Read);
+        }
+        actions.dedup();
+        let hours = hours.clamp(1, self.max_grant_hours(&prot));
+        let req = NewAccessRequest {
+            archive_id,
+            requester_id: p.user.id,
+            purpose: purpose.to_string(),
+            sections: sections.into_iter().map(|s| s.trim().replace(',', "，")).filter(|s| !s.is_empty()).collect(),
+            actions,
+            hours,
+            chain: policy::approval_chain(&prot),
+        };
+        Ok(self.store.create_access_request(&req, Utc::now()).await?)
+    }
+
+    fn max_grant_hours(&self, prot: &Protection) -> i64 {
+        let s = &self.settings.policy;
+        if prot.secrecy == Secrecy::Secret {
+            s.secret_grant_max_hours
+        } else {
+            s.grant_max_hours
+        }
+    }
+
+    /// Can the principal decide the request's current step?
+    async fn can_decide(&self, p: &Principal, req: &AccessRequest, prot: &Protection) -> Result<bool> {
+        if req.status != RequestStatus::Pending || req.requester_id == p.user.id {
+            return Ok(false);
+        }
+        let Some(step) = req.chain.get(req.step as usize) else { return Ok(false) };
+        Ok(step.decided_by(&self.actor(p).await?, prot))
+    }
+
+    /// Approves or rejects the current step; the last approval creates the grant.
+    pub async fn decide_request(&self, p: &Principal, request_id: i64, approve: bool, comment: &str) -> Result<AccessRequest> {
+        let req = self.store.get_access_request(request_id).await?.ok_or(AppError::NotFound)?;
+        let archive = self.store.get_archive(req.archive_id).await?.ok_or(AppError::NotFound)?;
+        let prot = protection_of(&archive.data);
+        if !self.can_decide(p, &req, &prot).await? {
+            return Err(AppError::Forbidden);
+        }
+        if !approve && comment.trim().is_empty() {
+            // A rejection says why, so the requester knows what to change.
+            return Err(AppError::Validation(vec![FieldError::new("comment", ErrorCode::Required)]));
+        }
+        let now = Utc::now();
+        let expires = now + chrono::Duration::hours(req.hours.clamp(1, self.max_grant_hours(&prot)));
+        Ok(self.store.decide_access_request(request_id, req.step, p.user.id, approve, comment.trim(), now, expires).await?)
+    }
+
+    pub async fn cancel_request(&self, p: &Principal, request_id: i64) -> Result<AccessRequest> {
+        Ok(self.store.cancel_access_request(request_id, p.user.id, Utc::now()).await?)
+    }
+
+    async fn request_view(&self, p: &Principal, req: AccessRequest) -> Result<RequestView> {
+        let archive = self.store.get_archive(req.archive_id).await?.ok_or(AppError::NotFound)?;
+        let prot = protection_of(&archive.data);
+        let can_decide = self.can_decide(p, &req, &prot).await?;
+        let decisions = self.store.list_decisions(req.id).await?;
+        Ok(RequestView { request: req, archive_no: archive.archive_no, decisions, can_decide })
+    }
+
+    /// One request, for its requester, anyone who can approve a step of it, and the archivist.
+    pub async fn get_request(&self, p: &Principal, request_id: i64) -> Result<RequestView> {
+        let req = self.store.get_access_request(request_id).await?.ok_or(AppError::NotFound)?;
+        let archive = self.store.get_archive(req.archive_id).await?.ok_or(AppError::NotFound)?;
+        let prot = protection_of(&archive.data);
+        let actor = self.actor(p).await?;
+        let involved = req.requester_id == p.user.id || p.user.has_role(Role::Archivist) || req.chain.iter().any(|s| s.decided_by(&actor, &prot));
+        if !involved {
+            return Err(AppError::NotFound);
+        }
+        self.request_view(p, req).await
+    }
+
+    /// The principal's own requests, newest first.
+    pub async fn my_requests(&self, p: &Principal) -> Result<Vec<RequestView>> {
+        let reqs = self.store.list_access_requests(&RequestQuery { requester_id: Some(p.user.id), limit: 200, ..Default::default() }).await?;
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            out.push(self.request_view(p, r).await?);
+        }
+        Ok(out)
+    }
+
+    /// Pending requests whose current step the principal may decide (审批待办).
+    pub async fn approval_inbox(&self, p: &Principal) -> Result<Vec<RequestView>> {
+        let pending = self.store.list_access_requests(&RequestQuery { status: Some(RequestStatus::Pending), limit: 1000, ..Default::default() }).await?;
+        let mut out = Vec::new();
+        for r in pending {
+            let view = self.request_view(p, r).await?;
+            if view.can_decide {
+                out.push(view);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The principal's active grants, soonest to expire first.
+    pub async fn my_grants(&self, p: &Principal) -> Result<Vec<Grant>> {
+        Ok(self.store.active_grants(p.user.id, None, Utc::now()).await?)
+    }
+}
+
+/// The approval steps in order, for display.
+pub fn step_label(step: ApprovalStep, lang: &str) -> &'static str {
+    match (step, lang) {
+        (ApprovalStep::ArchiveManager, "en") => "Responsible manager",
+        (ApprovalStep::GeneralManager, "en") => "General manager",
+        (ApprovalStep::ArchiveManager, "zh-TW") => "主管經理",
+        (ApprovalStep::GeneralManager, "zh-TW") => "總經理",
+        (ApprovalStep::ArchiveManager, _) => "主管经理",
+        (ApprovalStep::GeneralManager, _) => "总经理",
+    }
+}
