@@ -143,6 +143,13 @@ impl App {
     pub async fn request_access(&self, p: &Principal, archive_id: ArchiveId, purpose: &str, sections: Vec<String>, actions: Vec<Action>, hours: i64) -> Result<AccessRequest> {
         let archive = self.store.get_archive(archive_id).await?.ok_or(AppError::NotFound)?;
         let prot = protection_of(&archive.data);
+        // Only an archive the policy would open after approval can be asked for (judged as if
+        // from the archive room, where 机密 archives are read); anything else stays unknown.
+        let mut in_room = self.actor(p).await?;
+        in_room.in_archive_room = true;
+        if policy::decide(&in_room, Action::Read, Some(&prot), None) == Decision::Deny {
+            return Err(AppError::NotFound);
+        }
         if prot.secrecy == Secrecy::TopSecret {
             // 绝密 archives are not opened through the system, so there is nothing to grant.
             return Err(AppError::Forbidden);

@@ -74,6 +74,7 @@ impl App {
         let now = Utc::now();
         let today = now.date_naive();
         let generator = std::sync::Arc::new(DemoGenerator::new(DEMO_SEED, today, owners));
+        let app = self.clone();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<BulkArchive>>(2);
         let producer = tokio::task::spawn_blocking(move || {
             let mut i = start;
@@ -82,7 +83,8 @@ impl App {
                 let n = (end - i).min(BATCH as u64);
                 let batch: Vec<BulkArchive> = (i..i + n)
                     .map(|idx| {
-                        let a = generator.archive(idx);
+                        let mut a = generator.archive(idx);
+                        app.seal(&mut a.data);
                         let seconds = (idx.wrapping_mul(7919) % 86_400) as u32;
                         let time = NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0).unwrap_or_default();
                         // Archives dated today must not claim a time later than now.

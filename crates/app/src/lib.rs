@@ -77,6 +77,8 @@ pub struct Settings {
     /// Networks designated as the archive room (机密 archives are read only from there).
     pub archive_room_networks: Vec<ipnet::IpNet>,
     pub policy: dangan_core::policy::PolicySettings,
+    /// Encrypts ID numbers and health data at rest; the key comes from configuration.
+    pub crypto: Arc<crypto::FieldCrypto>,
 }
 
 impl Settings {
@@ -90,6 +92,8 @@ impl Settings {
             lockout_minutes: 15,
             archive_room_networks: Vec::new(),
             policy: Default::default(),
+            // A fresh key: right for tests and throwaway data; the binary loads the configured one.
+            crypto: Arc::new(crypto::FieldCrypto::from_key_hex(&crypto::FieldCrypto::generate_key_hex()).expect("generated key")),
         }
     }
 }
@@ -146,6 +150,31 @@ pub fn protection_of(d: &ArchiveData) -> Protection {
     Protection { owner_id: d.owner_id, dept_id: d.dept_id, tier: d.tier, secrecy: d.secrecy }
 }
 
+fn masked(mut a: Archive) -> Archive {
+    dangan_core::mask::mask_archive(&mut a.data);
+    a
+}
+
+fn masked_contact(mut c: Contact) -> Contact {
+    dangan_core::mask::mask_contact(&mut c.data);
+    c
+}
+
+/// 绝密 archives are listed (to the archivist, who keeps the register) by number only: the
+/// summary keeps what identifies the file — id, number, tier, secrecy, custody — and drops its
+/// content (name, phone, classification).
+fn redact_top_secret(s: &mut ArchiveSummary) {
+    if s.secrecy == Secrecy::TopSecret {
+        s.name = String::new();
+        s.mobile = None;
+        s.grade = None;
+        s.credit_grade = None;
+        s.industry = None;
+        s.province = None;
+        s.city = None;
+    }
+}
+
 fn check(errors: Vec<FieldError>) -> Result<()> {
     if errors.is_empty() {
         Ok(())
@@ -161,6 +190,23 @@ impl App {
 
     fn now() -> DateTime<Utc> {
         Utc::now()
+    }
+
+    /// Encrypts what is kept encrypted at rest and records the ID number's lookup hash.
+    pub fn seal(&self, data: &mut ArchiveData) {
+        let index = self.settings.crypto.seal_archive(data);
+        if let Some(p) = data.person.as_mut() {
+            p.id_number_index = index;
+        }
+    }
+
+    /// Decrypts a stored document; the lookup hash is not for clients.
+    pub(crate) fn open(&self, data: &mut ArchiveData) -> Result<()> {
+        self.settings.crypto.open_archive(data).map_err(|e| AppError::Internal(format!("cannot decrypt a stored archive (wrong encryption key?): {e}")))?;
+        if let Some(p) = data.person.as_mut() {
+            p.id_number_index = None;
+        }
+        Ok(())
     }
 
     async fn dept_code(&self, dept_id: Option<DeptId>) -> Result<String> {
@@ -183,32 +229,47 @@ impl App {
 
     pub async fn create_archive(&self, user: &Principal, data: ArchiveData) -> Result<Archive> {
         self.authorize_general(user, Action::Create).await?;
-        let data = self.prepare(user, data)?;
+        let mut data = self.prepare(user, data)?;
+        self.seal(&mut data);
         let now = Self::now();
         let numbering = Numbering { scheme: self.settings.number_scheme.clone(), dept_code: self.dept_code(data.dept_id).await?, date: now.date_naive() };
-        Ok(self.store.create_archive(&data, &numbering, user.id, now).await?)
+        let mut created = self.store.create_archive(&data, &numbering, user.id, now).await?;
+        self.open(&mut created.data)?;
+        Ok(masked(created))
     }
 
     /// The archive alone, after the policy allowed `action` on it.
     pub async fn archive_for(&self, user: &Principal, id: ArchiveId, action: Action) -> Result<Archive> {
-        let archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
+        let mut archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
         self.authorize(user, action, &archive).await?;
+        self.open(&mut archive.data)?;
         Ok(archive)
     }
 
+    /// The archive as shown by default: sensitive fields masked (138****1234).
     pub async fn get_archive(&self, user: &Principal, id: ArchiveId) -> Result<Archive> {
-        self.archive_for(user, id, Action::Read).await
+        Ok(masked(self.archive_for(user, id, Action::Read).await?))
+    }
+
+    /// The archive with sensitive fields in clear, for those the policy allows (查看明文).
+    pub async fn get_archive_unmasked(&self, user: &Principal, id: ArchiveId) -> Result<Archive> {
+        self.archive_for(user, id, Action::ReadUnmasked).await
     }
 
     pub async fn get_archive_by_no(&self, user: &Principal, archive_no: &str) -> Result<Archive> {
-        let archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
+        let mut archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
         self.authorize(user, Action::Read, &archive).await?;
-        Ok(archive)
+        self.open(&mut archive.data)?;
+        Ok(masked(archive))
     }
 
-    pub async fn view_archive(&self, user: &Principal, id: ArchiveId) -> Result<ArchiveView> {
-        let archive = self.get_archive(user, id).await?;
-        let (contacts, entries, attachments) = tokio::try_join!(self.store.list_contacts(id), self.store.list_entries(id), self.store.list_attachments(id))?;
+    /// The archive page's data; masked unless `unmasked` is asked for and allowed.
+    pub async fn view_archive(&self, user: &Principal, id: ArchiveId, unmasked: bool) -> Result<ArchiveView> {
+        let archive = if unmasked { self.get_archive_unmasked(user, id).await? } else { self.get_archive(user, id).await? };
+        let (mut contacts, entries, attachments) = tokio::try_join!(self.store.list_contacts(id), self.store.list_entries(id), self.store.list_attachments(id))?;
+        if !unmasked {
+            contacts.iter_mut().for_each(|c| dangan_core::mask::mask_contact(&mut c.data));
+        }
         Ok(ArchiveView { archive, contacts, entries, attachments })
     }
 
@@ -218,14 +279,34 @@ impl App {
         if current.version != version {
             return Err(AppError::Conflict { current: current.version });
         }
-        let data = self.prepare(user, data)?;
+        let mut data = data;
+        dangan_core::mask::restore_masked(&mut data, &current.data);
+        let mut data = self.prepare(user, data)?;
+        self.seal(&mut data);
         let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-        Ok(self.store.update_archive(id, version, &data, user.id, Self::now(), reason.as_deref()).await?)
+        let mut updated = self.store.update_archive(id, version, &data, user.id, Self::now(), reason.as_deref()).await?;
+        self.open(&mut updated.data)?;
+        Ok(masked(updated))
     }
 
     pub async fn versions(&self, user: &Principal, id: ArchiveId) -> Result<Vec<VersionRecord>> {
         self.archive_for(user, id, Action::Read).await?;
-        Ok(self.store.list_versions(id).await?)
+        let mut versions = self.store.list_versions(id).await?;
+        for v in versions.iter_mut() {
+            self.open(&mut v.data)?;
+            dangan_core::mask::mask_archive(&mut v.data);
+        }
+        Ok(versions)
+    }
+
+    /// Every version in clear, for the editor (merging after an edit conflict needs the values).
+    pub async fn versions_for_edit(&self, user: &Principal, id: ArchiveId) -> Result<Vec<VersionRecord>> {
+        self.archive_for(user, id, Action::Edit).await?;
+        let mut versions = self.store.list_versions(id).await?;
+        for v in versions.iter_mut() {
+            self.open(&mut v.data)?;
+        }
+        Ok(versions)
     }
 
     pub async fn list_archives(&self, user: &Principal, filter: ArchiveFilter, sort: SortOrder, cursor: Option<&str>, limit: u32, with_total: bool) -> Result<Page<ArchiveSummary>> {
@@ -239,6 +320,8 @@ impl App {
         let limit = limit.clamp(1, 200);
         let query = ArchiveQuery { filter: filter.clone(), sort, after, limit: limit + 1 };
         let mut items = self.store.list_archives(&query).await?;
+        items.iter_mut().for_each(redact_top_secret);
+        items.iter_mut().for_each(|a| dangan_core::mask::mask_summary_mobile(&mut a.mobile));
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|r| Cursor::after(r, sort).encode())
@@ -253,14 +336,17 @@ impl App {
         self.archive_for(user, archive_id, Action::Edit).await?;
         contact.normalize();
         check(validate::validate_contact(&contact, ""))?;
-        Ok(self.store.add_contact(archive_id, &contact, user.id, Self::now()).await?)
+        Ok(masked_contact(self.store.add_contact(archive_id, &contact, user.id, Self::now()).await?))
     }
 
     pub async fn update_contact(&self, user: &Principal, archive_id: ArchiveId, contact_id: i64, mut contact: ContactData) -> Result<Contact> {
         self.archive_for(user, archive_id, Action::Edit).await?;
+        if let Some(current) = self.store.list_contacts(archive_id).await?.into_iter().find(|c| c.id == contact_id) {
+            dangan_core::mask::restore_masked_contact(&mut contact, &current.data);
+        }
         contact.normalize();
         check(validate::validate_contact(&contact, ""))?;
-        Ok(self.store.update_contact(archive_id, contact_id, &contact, user.id, Self::now()).await?)
+        Ok(masked_contact(self.store.update_contact(archive_id, contact_id, &contact, user.id, Self::now()).await?))
     }
 
     pub async fn add_entry(&self, user: &Principal, archive_id: ArchiveId, mut entry: EntryData) -> Result<TimelineEntry> {

@@ -62,6 +62,8 @@ enum Target {
     Fixed(String),
     /// `prefix{id}suffix` with id uniform in `lo..=hi`.
     RandomId { prefix: String, suffix: String, lo: i64, hi: i64 },
+    /// `prefix{id}` with id drawn from a list.
+    AnyOf { prefix: String, ids: Arc<Vec<i64>> },
 }
 
 impl Target {
@@ -69,6 +71,7 @@ impl Target {
         match self {
             Target::Fixed(p) => p.clone(),
             Target::RandomId { prefix, suffix, lo, hi } => format!("{prefix}{}{suffix}", r.gen_range(*lo..=*hi)),
+            Target::AnyOf { prefix, ids } => format!("{prefix}{}", ids[r.gen_range(0..ids.len())]),
         }
     }
     fn lua(&self) -> String {
@@ -76,6 +79,10 @@ impl Target {
             Target::Fixed(p) => format!("request = function() return wrk.format(\"GET\", \"{p}\") end\n"),
             Target::RandomId { prefix, suffix, lo, hi } => format!(
                 "math.randomseed(os.time())\nrequest = function() return wrk.format(\"GET\", \"{prefix}\" .. math.random({lo}, {hi}) .. \"{suffix}\") end\n"
+            ),
+            Target::AnyOf { prefix, ids } => format!(
+                "math.randomseed(os.time())\nids = {{{}}}\nrequest = function() return wrk.format(\"GET\", \"{prefix}\" .. ids[math.random(#ids)]) end\n",
+                ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
             ),
         }
     }
@@ -220,6 +227,17 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
         + (total as i64) / 2;
     let max_id = mid + (total as i64) / 2;
     let min_id = (max_id - total as i64 + 1).max(1);
+    // Archives the measured users may read (普通 secrecy), spread over the whole id range.
+    let readable_gm = sample_ids(&app, min_id, max_id, dangan_store::ArchiveFilter { secrecy: Some(dangan_core::Secrecy::Normal), ..Default::default() }).await?;
+    let sales = app.store.find_login("xiaoshou1").await?.ok_or("demo salesperson xiaoshou1 missing")?.user;
+    let readable_sales = sample_ids(
+        &app,
+        min_id,
+        max_id,
+        dangan_store::ArchiveFilter { secrecy: Some(dangan_core::Secrecy::Normal), tier: Some(dangan_core::Tier::Personal), owner_id: Some(sales.id), ..Default::default() },
+    )
+    .await?;
+    let authz = authorize_cost(&app, &sales, &readable_sales).await?;
     drop(app);
 
     // Start the server as its own process so its memory is measured alone.
@@ -252,15 +270,24 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let login: serde_json::Value = client.post(format!("{base}/api/v1/auth/login")).json(&serde_json::json!({"username": "admin", "password": password})).send().await?.json().await?;
-    let token = login["token"].as_str().ok_or("login failed")?.to_string();
+    let login = |user: &'static str| {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/auth/login");
+        async move {
+            let v: serde_json::Value = client.post(url).json(&serde_json::json!({"username": user, "password": password})).send().await?.json().await?;
+            v["token"].as_str().map(str::to_string).ok_or_else(|| format!("login as {user} failed").into())
+        }
+    };
+    let token: String = login("admin").await.map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
+    let sales_token: String = login("xiaoshou1").await.map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
     let (rss_idle, _) = rss_kib(pid);
 
     let (c, s) = (args.connections, args.seconds);
     let use_wrk = wrk_available();
     let random = |prefix: &str, suffix: &str, lo: i64, hi: i64| Target::RandomId { prefix: prefix.into(), suffix: suffix.into(), lo, hi };
+    let any_of = |ids: &Vec<i64>| Target::AnyOf { prefix: "/api/v1/archives/".into(), ids: Arc::new(ids.clone()) };
     let plan = [
-        ("GET /archives/{id}", random("/api/v1/archives/", "", min_id, max_id)),
+        ("GET /archives/{id}", any_of(&readable_gm)),
         ("list first page (50)", Target::Fixed("/api/v1/archives?limit=50".into())),
         ("list deep page (keyset, 50)", random("/api/v1/archives?limit=50&cursor=i", "", min_id, mid)),
         ("list filtered grade=A", Target::Fixed("/api/v1/archives?limit=50&grade=A".into())),
@@ -271,6 +298,10 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     for (label, target) in plan {
         rows.push(load(label, &base, &token, c, s, target, use_wrk).await?);
     }
+    // The same as a salesperson, whose every request goes through the full tier check and whose
+    // lists carry the access scope in their WHERE clause.
+    rows.push(load("GET as salesperson (own)", &base, &sales_token, c, s, any_of(&readable_sales), use_wrk).await?);
+    rows.push(load("list as salesperson (scoped)", &base, &sales_token, c, s, Target::Fixed("/api/v1/archives?limit=50".into()), use_wrk).await?);
     let (rss, hwm) = rss_kib(pid);
     let _ = child.kill().await;
 
@@ -288,6 +319,11 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
         println!("{}", r.row());
     }
     println!();
+    println!(
+        "authorization in-process (salesperson, own archive): authorize() mean {:.2} µs, p99 {:.2} µs; list_scope() mean {:.2} µs",
+        authz.0, authz.1, authz.2
+    );
+    println!();
     println!("server RSS: {:.1} MiB idle after start, {:.1} MiB after the runs, peak {:.1} MiB", rss_idle as f64 / 1024.0, rss as f64 / 1024.0, hwm as f64 / 1024.0);
     if let Some(name) = pg_db.filter(|_| !args.reuse) {
         let (client, conn) = tokio_postgres_connect(&args.pg).await?;
@@ -303,4 +339,47 @@ async fn tokio_postgres_connect(url: &str) -> CliResult<(tokio_postgres::Client,
 
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// Up to ~20,000 ids matching `filter`, taken as pages from 200 random points of the id range.
+async fn sample_ids(app: &dangan_app::App, min_id: i64, max_id: i64, filter: dangan_store::ArchiveFilter) -> CliResult<Vec<i64>> {
+    let mut ids = Vec::new();
+    let mut r = rand::thread_rng();
+    for _ in 0..200 {
+        let after = dangan_store::Cursor { id: r.gen_range(min_id..=max_id + 1), updated_micros: None };
+        let q = dangan_store::ArchiveQuery { filter: filter.clone(), sort: dangan_store::SortOrder::CreatedDesc, after: Some(after), limit: 100 };
+        ids.extend(app.store.list_archives(&q).await?.iter().map(|a| a.id));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err("no readable archives to measure".into());
+    }
+    Ok(ids)
+}
+
+/// The cost of the access decision itself, measured in-process: (authorize mean µs, p99 µs,
+/// list_scope mean µs) for a salesperson on archives they own.
+async fn authorize_cost(app: &dangan_app::App, user: &dangan_core::User, ids: &[i64]) -> CliResult<(f64, f64, f64)> {
+    let p = dangan_app::Principal::new(user.clone(), false);
+    let mut archives = Vec::new();
+    for id in ids.iter().take(200) {
+        archives.push(app.store.get_archive(*id).await?.ok_or("archive vanished")?);
+    }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
+    let started = Instant::now();
+    let n = 20_000;
+    for i in 0..n {
+        let t = Instant::now();
+        app.authorize(&p, dangan_core::policy::Action::Read, &archives[i % archives.len()]).await?;
+        hist.saturating_record(t.elapsed().as_nanos() as u64);
+    }
+    let mean = started.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let p99 = hist.value_at_quantile(0.99) as f64 / 1000.0;
+    let t = Instant::now();
+    for _ in 0..1000 {
+        app.list_scope(&p).await?;
+    }
+    let scope = t.elapsed().as_secs_f64() * 1e6 / 1000.0;
+    Ok((mean, p99, scope))
 }

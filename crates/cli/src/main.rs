@@ -26,6 +26,7 @@ mod bench;
     DANGAN_DEMO            serve: demo archives to load on first start (default 0)\n  \
     DANGAN_NUMBER_PATTERN  archive number pattern (default KH-{YYYY}-{SEQ:6})\n  \
     DANGAN_ARCHIVE_ROOM_NETWORKS  CIDRs of the archive room (机密 archives are read only there)\n  \
+    DANGAN_ENCRYPTION_KEY  key for ID numbers and health data at rest (default: dangan.key in the data dir)\n  \
     DANGAN_MAX_ATTACHMENT_MB, DANGAN_LOG")]
 struct Cli {
     #[command(flatten)]
@@ -52,6 +53,11 @@ struct Global {
     /// 机密 archives are read only from these addresses.
     #[arg(long, env = "DANGAN_ARCHIVE_ROOM_NETWORKS", default_value = "", global = true, hide_default_value = true)]
     archive_room_networks: String,
+    /// Key (64 hex digits) that encrypts ID numbers and health data at rest. Without it, a key
+    /// file `dangan.key` in the data dir is used (created on first start). Servers sharing a
+    /// PostgreSQL database must all be given the same key.
+    #[arg(long, env = "DANGAN_ENCRYPTION_KEY", hide_env_values = true, global = true)]
+    encryption_key: Option<String>,
     /// Log filter (e.g. info, dangan=debug).
     #[arg(long, env = "DANGAN_LOG", default_value = "info", global = true)]
     log: String,
@@ -137,7 +143,34 @@ pub(crate) async fn open_app(g: &Global) -> CliResult<App> {
         .filter(|n| !n.is_empty())
         .map(|n| n.parse::<ipnet::IpNet>().or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| format!("--archive-room-networks: not a network: {n}")))
         .collect::<Result<_, _>>()?;
+    let key = match g.encryption_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) => k.to_string(),
+        None => {
+            if !g.database_url.trim().is_empty() {
+                tracing::warn!("no DANGAN_ENCRYPTION_KEY: using the key file in the data dir; every server sharing this database needs the same key");
+            }
+            key_file(&g.data_dir.join("dangan.key"))?
+        }
+    };
+    settings.crypto = std::sync::Arc::new(dangan_app::crypto::FieldCrypto::from_key_hex(&key).map_err(|e| format!("encryption key: {e}"))?);
     Ok(App::new(store, settings))
+}
+
+/// The key in `path`, created (readable by the owner only) when missing.
+fn key_file(path: &std::path::Path) -> CliResult<String> {
+    if let Ok(k) = std::fs::read_to_string(path) {
+        return Ok(k.trim().to_string());
+    }
+    let key = dangan_app::crypto::FieldCrypto::generate_key_hex();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    let mut f = options.open(path).map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
+    f.write_all(key.as_bytes())?;
+    f.sync_all()?;
+    Ok(key)
 }
 
 fn progress_bar(total: u64) -> indicatif::ProgressBar {

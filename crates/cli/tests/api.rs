@@ -366,8 +366,13 @@ async fn create_organization_archive_and_read_it_back() {
         assert_eq!(a["version"], 1, "[{e}]");
         // Normalized as stored.
         assert_eq!(a["name"], "福州闽江测试科技有限公司", "[{e}]");
-        assert_eq!(a["mobile"], "13812345678", "[{e}]");
-        assert_eq!(a["organization"]["uscc"], GOOD_USCC, "[{e}]");
+        // Sensitive fields are shown masked by default; in clear only when asked for and allowed
+        // (the creator owns the archive).
+        assert_eq!(a["mobile"], "138****5678", "[{e}] masked by default");
+        let clear = api.get_json(&format!("/api/v1/archives/{id}?unmasked=true")).await;
+        assert_eq!(clear["mobile"], "13812345678", "[{e}] normalized as stored, in clear for the owner");
+        assert_eq!(clear["email"], "info@example.com", "[{e}]");
+        assert_eq!(a["organization"]["uscc"], GOOD_USCC, "[{e}] the credit code is public registration data, not masked");
         assert_eq!(a["organization"]["registered_capital"], "5000000.00", "[{e}]");
         assert_eq!(a["kind"], "organization", "[{e}]");
         assert_eq!(a["classification"]["grade"], "A", "[{e}]");
@@ -461,7 +466,9 @@ async fn invalid_archives_are_refused_with_bilingual_field_errors() {
         let mut good = person.clone();
         good["person"]["id_number"] = json!("11010519491231002x");
         let created = api.create_archive(&good).await;
-        assert_eq!(created["person"]["id_number"], "11010519491231002X", "[{e}]");
+        assert_eq!(created["person"]["id_number"], "110105********002X", "[{e}] ID numbers are shown masked");
+        let clear = api.get_json(&format!("/api/v1/archives/{}?unmasked=true", created["id"])).await;
+        assert_eq!(clear["person"]["id_number"], "11010519491231002X", "[{e}] stored normalized (upper-case X)");
 
         // Malformed or mistyped JSON: a client error, never 500, and nothing is created.
         let cases: &[(&str, &str)] = &[
@@ -736,7 +743,10 @@ async fn contacts_and_timeline_corrections() {
         assert_eq!(r.status, 201, "[{e}] add contact: {}", r.text());
         let c1 = r.json.clone();
         assert_eq!(c1["archive_id"], id, "[{e}]");
-        assert_eq!(c1["mobile"], "13900001111", "[{e}] mobile normalized");
+        assert_eq!(c1["mobile"], "139****1111", "[{e}] contact phones are shown masked");
+        let clear = api.get_json(&format!("/api/v1/archives/{id}/contacts?unmasked=true")).await;
+        assert_eq!(clear[0]["mobile"], "13900001111", "[{e}] mobile normalized as stored");
+        assert_eq!(clear[0]["email"], "wang@example.com", "[{e}]");
         let r = send(api.post(&format!("/api/v1/archives/{id}/contacts")).json(&json!({"name": "李会计", "mobile": "1390000"}))).await;
         assert_eq!(r.status, 422, "[{e}] bad contact mobile: {}", r.text());
         assert!(r.is_problem(), "[{e}]");

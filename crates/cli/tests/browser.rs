@@ -456,7 +456,8 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert!(number.starts_with("KH-"), "archive number {number:?}");
     let basic = text(c, "#basic").await;
     assert!(basic.contains("2023-03-04"), "founding date shown as 2023-03-04: {basic}");
-    assert!(basic.contains("91350100M000100Y43") && basic.contains("13812345678"), "saved values shown: {basic}");
+    assert!(basic.contains("91350100M000100Y43") && basic.contains("138****5678"), "saved values shown, the mobile masked: {basic}");
+    assert!(!basic.contains("13812345678"), "the mobile is not shown in clear by default: {basic}");
     eprintln!("[{tag}] (4) create ok: {number}");
 
     // (5) Edit: new name, version 2, history lists v2 and v1.
@@ -509,7 +510,7 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert_eq!(path(c).await, format!("/archives/{id}"), "saving again after the conflict works");
     assert!(text(c, "#archive-name").await.contains(&mine));
     assert!(text(c, ".page-head .muted").await.contains("版本 4"));
-    let saved: Value = http.get(s.url(&format!("/api/v1/archives/{id}"))).bearer_auth(&token).send().await.expect("GET archive").json().await.expect("archive json");
+    let saved: Value = http.get(s.url(&format!("/api/v1/archives/{id}?unmasked=true"))).bearer_auth(&token).send().await.expect("GET archive").json().await.expect("archive json");
     assert_eq!(saved["address"], json!(their_address), "re-saving after the conflict keeps the other person's change");
     eprintln!("[{tag}] (6) conflict ok");
 
@@ -530,7 +531,7 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     type_into(c, "#contacts details.add input[name='mobile']", "13900001111").await;
     click_nav(c, "#contacts details.add button[type=submit]").await;
     let contacts = text(c, "#contacts table").await;
-    assert!(contacts.contains("李晓梅") && contacts.contains("13900001111"), "contact listed: {contacts}");
+    assert!(contacts.contains("李晓梅") && contacts.contains("139****1111"), "contact listed, phone masked: {contacts}");
     assert_eq!(text(c, "#contacts table th:first-child").await, "姓名", "a contact has a 姓名, not a 客户名称");
     shots.take(c, "06b-contacts").await;
     eprintln!("[{tag}] (7) timeline and contact ok");
@@ -551,4 +552,225 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert!(text(c, "h1").await.contains("客户档案"));
     assert_eq!(find(c, "html").await.attr("lang").await.unwrap().as_deref(), Some("zh-CN"));
     eprintln!("[{tag}] (8) language ok");
+}
+
+// ---------------------------------------------------------------- the access-approval flow (查阅审批)
+
+/// The demo company (its staff share the admin's password) exists once demo data is loaded.
+const ACCESS_DEMO_ARCHIVES: u64 = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn access_approval_flow_in_headless_chromium_on_both_engines() {
+    let started = Instant::now();
+    let Some((mut driver, client)) = start_browser().await else { return };
+    let dir = artifacts_dir();
+    let mut passed = Vec::new();
+    {
+        let server = TestServer::start(Engine::Sqlite, ACCESS_DEMO_ARCHIVES).await.expect("sqlite server");
+        run_access_flow(&client, &server, &dir).await;
+        client.delete_all_cookies().await.expect("clear cookies");
+        passed.push("SQLite");
+    }
+    if let Some(server) = TestServer::start(Engine::Postgres, ACCESS_DEMO_ARCHIVES).await {
+        run_access_flow(&client, &server, &dir).await;
+        client.delete_all_cookies().await.expect("clear cookies");
+        passed.push("PostgreSQL");
+    }
+    client.close().await.expect("close the browser session");
+    driver.session = None;
+    drop(driver);
+    eprintln!("access approval flow passed on {} in {:.1} s; screenshots in {}", passed.join(" and "), started.elapsed().as_secs_f64(), dir.display());
+}
+
+/// The approval flow on one server; on failure leaves `<engine>-access-FAILED.png`.
+async fn run_access_flow(c: &Client, s: &TestServer, dir: &Path) {
+    let tag = match s.engine {
+        Engine::Sqlite => "sqlite-access",
+        Engine::Postgres => "postgres-access",
+    };
+    let shots = Shots { dir: dir.to_path_buf(), tag };
+    let _ = std::fs::remove_file(dir.join(format!("{tag}-FAILED.png")));
+    let t = Instant::now();
+    if let Err(panic) = AssertUnwindSafe(access_flow(c, s, &shots)).catch_unwind().await {
+        let failed = dir.join(format!("{tag}-FAILED.png"));
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(&failed, png);
+        }
+        eprintln!("[{tag}] access flow FAILED on {}; screenshot {}", here(c).await, failed.display());
+        std::panic::resume_unwind(panic);
+    }
+    eprintln!("[{tag}] access flow passed in {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// Logs in through the login page as one of the demo staff.
+async fn login_as(c: &Client, s: &TestServer, username: &str, display_name: &str) {
+    goto(c, &s.url("/login")).await;
+    type_into(c, "#username", username).await;
+    type_into(c, "#password", ADMIN_PASSWORD).await;
+    click_nav(c, "form[action='/login'] button[type=submit]").await;
+    assert_eq!(path(c).await, "/archives", "{username} logs in and lands on the list");
+    let who = text(c, ".topbar .who").await;
+    assert!(who.contains(display_name), "the top bar names {display_name}: {who:?}");
+}
+
+async fn logout(c: &Client) {
+    click_nav(c, ".topbar form[action='/logout'] button[type=submit]").await;
+    assert_eq!(path(c).await, "/login", "logging out shows the login page");
+}
+
+async fn access_flow(c: &Client, s: &TestServer, shots: &Shots) {
+    let tag = shots.tag;
+    set_viewport(c, DESKTOP).await;
+    let http = reqwest::Client::new();
+
+    // (1) 张明 (xiaoshou1, 销售一部) creates a personal archive of normal secrecy through the API.
+    let name = format!("厦门鹭岛受限测试贸易有限公司（{tag}）");
+    let mobile = "13877776666";
+    let owner = s.token("xiaoshou1", ADMIN_PASSWORD).await;
+    let body = json!({"kind": "organization", "name": name, "mobile": mobile, "tier": "personal", "secrecy": "normal"});
+    let res = http.post(s.url("/api/v1/archives")).bearer_auth(&owner).json(&body).send().await.expect("POST archive");
+    assert_eq!(res.status(), 201, "xiaoshou1 creates an archive: {}", res.text().await.unwrap_or_default());
+    let created: Value = res.json().await.expect("archive json");
+    let id = created["id"].as_i64().expect("archive id");
+    let archive_no = created["archive_no"].as_str().expect("archive number").to_string();
+    assert_eq!(created["tier"], "personal");
+    assert_eq!(created["secrecy"], "normal");
+    eprintln!("[{tag}] (1) archive {archive_no} created by xiaoshou1");
+
+    // (2) 陈磊 (xiaoshou3, 销售二部) opens it: the restricted page with the number, the reason and
+    // the request form, and nothing of the content.
+    login_as(c, s, "xiaoshou3", "陈磊").await;
+    assert!(exists(c, "a#menu-access[href='/access']").await, "查阅审批 is a real menu link");
+    goto(c, &s.url(&format!("/archives/{id}"))).await;
+    assert_eq!(text(c, "#archive-no").await, archive_no, "the restricted page shows the archive number");
+    assert!(text(c, "#restricted-reason").await.contains("需要审批后才能查阅"), "the reason is given");
+    assert!(text(c, "#request-form h2").await.contains("申请查阅"));
+    let source = c.source().await.expect("page source");
+    assert!(!source.contains(&name) && !source.contains(mobile), "the restricted page leaks nothing of the archive");
+    assert!(!exists(c, "#archive-name").await && !exists(c, "#basic").await, "no archive sections on the restricted page");
+    let hours: Vec<String> = texts(c, "#hours option").await;
+    assert_eq!(hours, ["1 小时", "2 小时", "4 小时", "8 小时", "24 小时", "72 小时"], "duration choices");
+    let sections = texts(c, "#request-form .checks label").await;
+    for want in ["基本信息", "联系人", "信用", "往来记录", "附件", "查看明文", "打印", "导出", "下载附件"] {
+        assert!(sections.iter().any(|l| l == want), "the form offers {want}: {sections:?}");
+    }
+    shots.take(c, "01-restricted").await;
+    assert_no_sideways_scroll(c, "the restricted page").await;
+    set_viewport(c, PHONE).await;
+    shots.take(c, "01c-restricted-phone").await;
+    assert_no_sideways_scroll(c, "the restricted page on a phone").await;
+    set_viewport(c, DESKTOP).await;
+
+    // A purpose of blanks is refused under the field; what was ticked and chosen stays.
+    type_into(c, "#purpose", "   ").await;
+    click(c, "#request-form input[name=sections][value='往来记录']").await;
+    click(c, "#request-form input[name=actions][value='print']").await;
+    find(c, "#hours").await.select_by_value("8").await.expect("choose 8 hours");
+    click_nav(c, "#submit-request").await;
+    assert_eq!(path(c).await, format!("/archives/{id}/access-requests"), "a refused request is shown again, not filed");
+    assert!(text(c, "#err-purpose").await.contains("请填写查阅用途"), "inline error under 查阅用途");
+    assert_eq!(find(c, "#request-form input[name=sections][value='往来记录']").await.prop("checked").await.unwrap().as_deref(), Some("true"), "ticked section kept");
+    assert_eq!(find(c, "#request-form input[name=actions][value='print']").await.prop("checked").await.unwrap().as_deref(), Some("true"), "ticked action kept");
+    assert_eq!(value(c, "#hours").await, "8", "the duration is kept");
+    shots.take(c, "01b-restricted-error").await;
+
+    // Filed properly: the request's page, waiting for the responsible manager.
+    let purpose = "下周二上门回访，需了解双方往来记录";
+    type_into(c, "#purpose", purpose).await;
+    click(c, "#request-form input[name=sections][value='基本信息']").await;
+    click_nav(c, "#submit-request").await;
+    let request_path = path(c).await;
+    let rid: i64 = request_path.strip_prefix("/access/requests/").and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("filing lands on the request page, not {request_path}"));
+    assert!(text(c, "#flash").await.contains("申请已提交"), "confirmation after filing");
+    assert_eq!(text(c, "#request-status").await, "待审批");
+    assert_eq!(text(c, "#request-step").await, "主管经理");
+    assert_eq!(text(c, "#request-purpose").await, purpose);
+    assert_eq!(text(c, "#request-sections").await, "基本信息、往来记录");
+    assert_eq!(text(c, "#request-actions").await, "查阅、打印");
+    assert!(exists(c, "#menu-access.active").await, "查阅审批 is the active menu item");
+    let chain = texts(c, "#chain .step-head b").await;
+    assert_eq!(chain, ["主管经理", "总经理"], "the approval chain");
+    shots.take(c, "02-request-pending").await;
+
+    // Opening the archive again shows the pending request instead of a second form.
+    goto(c, &s.url(&format!("/archives/{id}"))).await;
+    assert!(exists(c, "#pending-request").await && !exists(c, "#request-form").await, "a pending request replaces the form");
+    assert_eq!(text(c, "#pending-status").await, "待审批");
+    assert_eq!(find(c, "#view-request").await.attr("href").await.unwrap().as_deref(), Some(format!("/access/requests/{rid}").as_str()));
+    goto(c, &s.url("/access?tab=mine")).await;
+    let mine = text(c, &format!("#mine-{rid}")).await;
+    assert!(mine.contains(&archive_no) && mine.contains("待审批") && mine.contains("撤回"), "我的申请 lists it as pending: {mine}");
+    logout(c).await;
+    eprintln!("[{tag}] (2) request #{rid} filed by xiaoshou3");
+
+    // (3) 王海涛 (jingli1, manager of 销售一部) finds it under 待我审批.
+    login_as(c, s, "jingli1", "王海涛").await;
+    click_nav(c, "#menu-access").await;
+    assert_eq!(path(c).await, "/access");
+    assert!(exists(c, "#menu-access.active").await && exists(c, "#tab-inbox.active").await, "the inbox tab opens first when work is waiting");
+    let row = format!("#inbox-{rid}");
+    let cells = text(c, &row).await;
+    for want in [archive_no.as_str(), "陈磊", purpose, "8 小时", "主管经理"] {
+        assert!(cells.contains(want), "inbox row shows {want}: {cells}");
+    }
+    shots.take(c, "03-inbox").await;
+    assert_no_sideways_scroll(c, "the inbox").await;
+    // Rejecting needs a comment: refused in the row, nothing decided.
+    click_nav(c, &format!("{row} button[name=approve][value='0']")).await;
+    assert!(text(c, &format!("#err-comment-{rid}")).await.contains("驳回时请填写审批意见"), "inline error for a rejection without comment");
+    assert!(exists(c, &row).await, "the request is still waiting");
+    shots.take(c, "03b-inbox-reject-needs-comment").await;
+    type_into(c, &format!("{row} input[name=comment]"), "同意，注意客户信息保密").await;
+    click_nav(c, &format!("{row} button[name=approve][value='1']")).await;
+    assert!(text(c, "#flash").await.contains("已同意"), "confirmation after approving");
+    assert!(!exists(c, &row).await, "the approved step leaves jingli1's inbox");
+    logout(c).await;
+    eprintln!("[{tag}] (3) jingli1 approved");
+
+    // (4) 周建华 (zongjingli) approves the second step from the request's page.
+    login_as(c, s, "zongjingli", "周建华").await;
+    goto(c, &s.url("/access")).await;
+    assert!(text(c, &row).await.contains("总经理"), "the request waits for the general manager");
+    click_nav(c, &format!("{row} td:first-child a")).await;
+    assert_eq!(path(c).await, format!("/access/requests/{rid}"));
+    type_into(c, "#comment", "同意").await;
+    click_nav(c, "#approve").await;
+    assert_eq!(path(c).await, format!("/access/requests/{rid}"), "deciding on the request page stays there");
+    assert_eq!(text(c, "#request-status").await, "已批准");
+    let chain = text(c, "#chain").await;
+    assert!(chain.contains("王海涛") && chain.contains("周建华") && chain.contains("同意，注意客户信息保密"), "the chain shows both decisions: {chain}");
+    assert!(!exists(c, "#decide").await, "nothing left to decide");
+    shots.take(c, "04-request-approved").await;
+    logout(c).await;
+    eprintln!("[{tag}] (4) zongjingli approved");
+
+    // (5) 陈磊 now reads the archive, and 我的授权 lists it with the time left.
+    login_as(c, s, "xiaoshou3", "陈磊").await;
+    goto(c, &s.url(&format!("/archives/{id}"))).await;
+    assert!(text(c, "#archive-name").await.contains(&name), "the granted archive opens with its name");
+    goto(c, &s.url("/access")).await;
+    click_nav(c, "#tab-grants").await;
+    assert!(exists(c, "#tab-grants.active").await);
+    let grant = format!("#grants-table tr[data-archive='{id}']");
+    let link = find(c, &format!("{grant} td:first-child a")).await;
+    assert_eq!(link.text().await.unwrap(), archive_no);
+    assert_eq!(link.attr("href").await.unwrap().as_deref(), Some(format!("/archives/{id}").as_str()));
+    assert!(text(c, &grant).await.contains(&name), "the grant row names the customer");
+    let left = text(c, &format!("{grant} .time-left")).await;
+    assert!(left == "剩余 7小时59分" || left == "剩余 8小时0分", "time left on an 8-hour grant: {left:?}");
+    assert!(text(c, &grant).await.contains("查阅、打印"), "the granted actions");
+    shots.take(c, "05-grants").await;
+    // The same tab in English, then back to Chinese.
+    click_nav(c, ".topbar .langs a[href^='/lang?to=en']").await;
+    assert_eq!(here(c).await, s.url("/access?tab=grants"), "switching language stays on the tab");
+    let left_en = text(c, &format!("{grant} .time-left")).await;
+    assert!(left_en.ends_with(" min left") && left_en.contains(" h "), "time left in English: {left_en:?}");
+    assert!(text(c, &grant).await.contains("Read, Print"), "granted actions in English");
+    assert!(text(c, "#tab-grants").await.contains("My grants"));
+    shots.take(c, "05b-grants-en").await;
+    click_nav(c, ".topbar .langs a[href^='/lang?to=zh-CN']").await;
+    click_nav(c, &format!("{grant} td:first-child a")).await;
+    assert_eq!(path(c).await, format!("/archives/{id}"));
+    assert!(text(c, "#archive-name").await.contains(&name));
+    eprintln!("[{tag}] (5) grant ok: {left}");
 }

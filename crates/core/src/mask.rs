@@ -645,3 +645,67 @@ mod tests {
         }
     }
 }
+
+/// A client that read a masked archive and sends it back unchanged must not overwrite the real
+/// values with stars: every sensitive field of `new` that equals the masked form of `current`'s
+/// value takes `current`'s value again. Fields the client really changed are kept.
+pub fn restore_masked(new: &mut ArchiveData, current: &ArchiveData) {
+    let mut masked = current.clone();
+    mask_archive(&mut masked);
+    fn restore(new: &mut Option<String>, masked: &Option<String>, current: &Option<String>) {
+        if new.is_some() && new == masked && masked != current {
+            *new = current.clone();
+        }
+    }
+    restore(&mut new.mobile, &masked.mobile, &current.mobile);
+    restore(&mut new.landline, &masked.landline, &current.landline);
+    restore(&mut new.email, &masked.email, &current.email);
+    restore(&mut new.address, &masked.address, &current.address);
+    if let (Some(np), Some(mp), Some(cp)) = (new.person.as_mut(), masked.person.as_ref(), current.person.as_ref()) {
+        restore(&mut np.id_number, &mp.id_number, &cp.id_number);
+    }
+    for (key, value) in new.custom.iter_mut() {
+        if let (Some(m), Some(c)) = (masked.custom.get(key), current.custom.get(key)) {
+            if value == m && m != c {
+                *value = c.clone();
+            }
+        }
+    }
+}
+
+/// The same for a contact.
+pub fn restore_masked_contact(new: &mut ContactData, current: &ContactData) {
+    let mut masked = current.clone();
+    mask_contact(&mut masked);
+    for (n, m, c) in [
+        (&mut new.mobile, &masked.mobile, &current.mobile),
+        (&mut new.landline, &masked.landline, &current.landline),
+        (&mut new.email, &masked.email, &current.email),
+        (&mut new.wechat, &masked.wechat, &current.wechat),
+    ] {
+        if n.is_some() && n == m && m != c {
+            *n = c.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use super::*;
+    use crate::model::{CustomerKind, PersonInfo};
+
+    #[test]
+    fn masked_values_sent_back_do_not_overwrite() {
+        let mut current = ArchiveData::new(CustomerKind::Person, "张伟");
+        current.mobile = Some("13812341234".into());
+        current.address = Some("北京市朝阳区建国路88号".into());
+        current.person = Some(PersonInfo { id_number: Some("11010519491231002X".into()), ..Default::default() });
+        let mut sent = current.clone();
+        mask_archive(&mut sent);
+        sent.address = Some("上海市浦东新区世纪大道1号".into()); // a real change
+        restore_masked(&mut sent, &current);
+        assert_eq!(sent.mobile.as_deref(), Some("13812341234"));
+        assert_eq!(sent.person.unwrap().id_number.as_deref(), Some("11010519491231002X"));
+        assert_eq!(sent.address.as_deref(), Some("上海市浦东新区世纪大道1号"));
+    }
+}

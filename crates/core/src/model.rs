@@ -254,9 +254,14 @@ pub struct PersonInfo {
     pub birth_date: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_type: Option<IdType>,
-    /// ID number; masked on display and encrypted at rest once access control lands.
+    /// ID number: shown masked, encrypted at rest (`enc:v1:…` in the stored document).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_number: Option<String>,
+    /// Keyed hash of the ID number for exact lookup (set by the server when it encrypts the ID;
+    /// never shown to clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub id_number_index: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub occupation: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -475,6 +475,7 @@ pub(crate) struct ArchiveColumns<'a> {
     pub secrecy: &'static str,
     pub mobile: Option<&'a str>,
     pub uscc: Option<&'a str>,
+    pub id_hash: Option<&'a str>,
 }
 
 impl<'a> ArchiveColumns<'a> {
@@ -495,6 +496,7 @@ impl<'a> ArchiveColumns<'a> {
             secrecy: d.secrecy.as_str(),
             mobile: d.mobile.as_deref(),
             uscc: d.uscc(),
+            id_hash: d.person.as_ref().and_then(|p| p.id_number_index.as_deref()),
         }
     }
 }

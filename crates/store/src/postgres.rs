@@ -20,7 +20,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 
@@ -160,11 +160,11 @@ async fn insert_archive(c: &impl GenericClient, archive_no: &str, data: &Archive
     let row = c
         .query_one(
             "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
-                owner_id, dept_id, tier, secrecy, mobile, uscc, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $17, $18, $17, $18) RETURNING id",
+                owner_id, dept_id, tier, secrecy, mobile, uscc, id_hash, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $19, 1, $17, $18, $17, $18, $17, $18) RETURNING id",
             &[
                 &archive_no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &actor, &at,
+                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &actor, &at, &col.id_hash,
             ],
         )
         .await?;
@@ -353,11 +353,11 @@ impl Store for PgStore {
         .await?;
         tx.execute(
             "UPDATE archives SET kind = $2, name = $3, grade = $4, credit_grade = $5, blacklisted = $6, status = $7, industry = $8, province = $9,
-                city = $10, owner_id = $11, dept_id = $12, tier = $13, secrecy = $14, mobile = $15, uscc = $16, version = $17,
+                city = $10, owner_id = $11, dept_id = $12, tier = $13, secrecy = $14, mobile = $15, uscc = $16, id_hash = $21, version = $17,
                 updated_by = $18, updated_at = $19, version_by = $18, version_at = $19, change_reason = $20 WHERE id = $1",
             &[
                 &id, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &next, &actor, &now, &reason,
+                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &next, &actor, &now, &reason, &col.id_hash,
             ],
         )
         .await?;
@@ -684,13 +684,13 @@ impl Store for PgStore {
         let sink = tx
             .copy_in(
                 "COPY archives (id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy,
-                 mobile, uscc, version, version_by, version_at, created_by, created_at, updated_by, updated_at) FROM STDIN BINARY",
+                 mobile, uscc, id_hash, version, version_by, version_at, created_by, created_at, updated_by, updated_at) FROM STDIN BINARY",
             )
             .await?;
         let types = [
             Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::BOOL, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8,
-            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ,
-            Type::INT8, Type::TIMESTAMPTZ,
+            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT8,
+            Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ,
         ];
         let w = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(w);
@@ -704,7 +704,7 @@ impl Store for PgStore {
             w.as_mut()
                 .write(&[
                     &ids[i], &no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                    &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &one, &actor, &a.created_at, &actor,
+                    &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &col.id_hash, &one, &actor, &a.created_at, &actor,
                     &a.created_at, &actor, &a.created_at,
                 ])
                 .await?;

@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -243,12 +243,12 @@ fn insert_archive_json(tx: &Transaction, archive_no: &str, data: &ArchiveData, j
     let c = ArchiveColumns::of(data);
     tx.prepare_cached(
         "INSERT INTO archives (archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city,
-            owner_id, dept_id, tier, secrecy, mobile, uscc, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 1, ?17, ?18, ?17, ?18, ?17, ?18)",
+            owner_id, dept_id, tier, secrecy, mobile, uscc, id_hash, version, version_by, version_at, created_by, created_at, updated_by, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?19, 1, ?17, ?18, ?17, ?18, ?17, ?18)",
     )?
     .execute(params![
         archive_no, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
-        c.mobile, c.uscc, actor, at
+        c.mobile, c.uscc, actor, at, c.id_hash
     ])?;
     let id = tx.last_insert_rowid();
     tx.prepare_cached("INSERT INTO archive_documents (archive_id, data) VALUES (?1, ?2)")?.execute(params![id, json])?;
@@ -472,12 +472,12 @@ impl Store for SqliteStore {
             .execute([id])?;
             tx.prepare_cached(
                 "UPDATE archives SET kind = ?2, name = ?3, grade = ?4, credit_grade = ?5, blacklisted = ?6, status = ?7, industry = ?8, province = ?9,
-                    city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, version = ?18,
+                    city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, id_hash = ?22, version = ?18,
                     updated_by = ?19, updated_at = ?20, version_by = ?19, version_at = ?20, change_reason = ?21 WHERE id = ?1",
             )?
             .execute(params![
                 id, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
-                c.mobile, c.uscc, json, next, actor, at, reason
+                c.mobile, c.uscc, json, next, actor, at, reason, c.id_hash
             ])?;
             tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![id, json])?;
             get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)

@@ -181,6 +181,7 @@ fn rich_person() -> ArchiveData {
         id_number: Some("33010619860228002X".into()),
         occupation: Some("教师".into()),
         employer: None,
+        id_number_index: None,
     });
     d.classification.province = Some("江苏省".into());
     d.classification.grade = Some(Grade::C);

@@ -216,10 +216,19 @@ async fn create_archive(State(s): State<AppState>, u: ApiUser, Json(data): Json<
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/archives/{}", a.id))], Json(a)).into_response())
 }
 
-/// One archive.
-#[utoipa::path(get, path = "/api/v1/archives/{id}", params(("id" = i64, Path)), responses((status = 200, body = Archive), (status = 404, body = Problem)))]
-async fn get_archive(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Archive>> {
-    Ok(Json(s.app.get_archive(&u.user, id).await.map_err(fail(u.lang))?))
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnmaskParam {
+    /// Show ID numbers, phones, emails and addresses in clear (needs the permission or a grant;
+    /// recorded). Masked (138****1234) by default.
+    pub unmasked: Option<bool>,
+}
+
+/// One archive; sensitive fields masked unless `unmasked=true` is asked for and allowed.
+#[utoipa::path(get, path = "/api/v1/archives/{id}", params(("id" = i64, Path), UnmaskParam), responses((status = 200, body = Archive), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_archive(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Query(q): Query<UnmaskParam>) -> ApiResult<Json<Archive>> {
+    let a = if q.unmasked.unwrap_or(false) { s.app.get_archive_unmasked(&u.user, id).await } else { s.app.get_archive(&u.user, id).await };
+    Ok(Json(a.map_err(fail(u.lang))?))
 }
 
 /// One archive by its number (档号).
@@ -262,10 +271,10 @@ async fn list_versions(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64
     Ok(Json(v.into_iter().map(|r| VersionView { version: r.version, data: r.data, changed_by: r.changed_by, changed_at: r.changed_at, reason: r.reason }).collect()))
 }
 
-/// The archive's contacts.
-#[utoipa::path(get, path = "/api/v1/archives/{id}/contacts", params(("id" = i64, Path)), responses((status = 200, body = [Contact])))]
-async fn list_contacts(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<Contact>>> {
-    Ok(Json(s.app.view_archive(&u.user, id).await.map_err(fail(u.lang))?.contacts))
+/// The archive's contacts (masked unless `unmasked=true` is asked for and allowed).
+#[utoipa::path(get, path = "/api/v1/archives/{id}/contacts", params(("id" = i64, Path), UnmaskParam), responses((status = 200, body = [Contact])))]
+async fn list_contacts(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Query(q): Query<UnmaskParam>) -> ApiResult<Json<Vec<Contact>>> {
+    Ok(Json(s.app.view_archive(&u.user, id, q.unmasked.unwrap_or(false)).await.map_err(fail(u.lang))?.contacts))
 }
 
 /// Adds a contact.
@@ -284,7 +293,7 @@ async fn update_contact(State(s): State<AppState>, u: ApiUser, Path((id, cid)): 
 /// The timeline, newest first; corrected entries carry `superseded_by`.
 #[utoipa::path(get, path = "/api/v1/archives/{id}/entries", params(("id" = i64, Path)), responses((status = 200, body = [TimelineEntry])))]
 async fn list_entries(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<TimelineEntry>>> {
-    Ok(Json(s.app.view_archive(&u.user, id).await.map_err(fail(u.lang))?.entries))
+    Ok(Json(s.app.view_archive(&u.user, id, false).await.map_err(fail(u.lang))?.entries))
 }
 
 /// Appends a timeline entry. To correct an entry, name it in `supersedes` and give a `correction_reason`.
@@ -297,7 +306,7 @@ async fn add_entry(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, J
 /// The archive's attachments (metadata).
 #[utoipa::path(get, path = "/api/v1/archives/{id}/attachments", params(("id" = i64, Path)), responses((status = 200, body = [Attachment])))]
 async fn list_attachments(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Vec<Attachment>>> {
-    Ok(Json(s.app.view_archive(&u.user, id).await.map_err(fail(u.lang))?.attachments))
+    Ok(Json(s.app.view_archive(&u.user, id, false).await.map_err(fail(u.lang))?.attachments))
 }
 
 /// Uploads an attachment as multipart field `file`.

@@ -14,6 +14,7 @@ use axum::Router;
 use dangan_app::{App, AppError, Principal};
 use dangan_core::User;
 
+pub mod access_ui;
 pub mod api;
 pub mod i18n;
 pub mod problem;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .merge(api::routes())
         .merge(ui::routes())
+        .merge(access_ui::routes())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
         .with_state(state)

@@ -48,7 +48,7 @@ async fn css() -> Response {
 }
 
 /// China Standard Time, for display: the users read local office time.
-fn cst(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+pub(crate) fn cst(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
 }
 
@@ -100,7 +100,7 @@ impl FromRequestParts<AppState> for UiUser {
 }
 
 impl UiUser {
-    fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), Response> {
+    pub(crate) fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), Response> {
         if form.get("_csrf").map(String::as_str) == Some(self.csrf.as_str()) {
             Ok(())
         } else {
@@ -118,10 +118,12 @@ pub struct Chrome {
     pub path: String,
     pub langs: Vec<(&'static str, &'static str, bool)>,
     pub search: String,
+    /// The left-menu item to mark active: `archives` or `access`.
+    pub menu: &'static str,
 }
 
 impl Chrome {
-    async fn of(s: &AppState, u: &UiUser) -> Chrome {
+    pub(crate) async fn of(s: &AppState, u: &UiUser) -> Chrome {
         let dept_name = match u.user.dept_id {
             Some(id) => s.app.departments().await.ok().and_then(|ds| ds.into_iter().find(|d| d.id == id)).map(|d| d.name).unwrap_or_default(),
             None => String::new(),
@@ -134,6 +136,7 @@ impl Chrome {
             path: u.path.clone(),
             langs: LANGS.iter().map(|(code, name)| (*code, *name, *code == u.tr.lang)).collect(),
             search: String::new(),
+            menu: "archives",
         }
     }
     pub fn path_enc(&self) -> String {
@@ -149,7 +152,7 @@ struct ErrorPage {
     message: String,
 }
 
-fn error_page(tr: Tr, e: AppError) -> Response {
+pub(crate) fn error_page(tr: Tr, e: AppError) -> Response {
     let (status, key) = match &e {
         AppError::NotFound => (StatusCode::NOT_FOUND, "err.not_found"),
         AppError::Forbidden => (StatusCode::FORBIDDEN, "err.forbidden"),
@@ -172,7 +175,7 @@ fn error_page(tr: Tr, e: AppError) -> Response {
     (status, render(&ErrorPage { tr, status: status.as_u16(), message })).into_response()
 }
 
-fn render<T: Template>(t: &T) -> Response {
+pub(crate) fn render<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("template error: {e}")).into_response(),
@@ -541,6 +544,7 @@ fn data_from_form(m: &FormMap) -> (ArchiveData, Vec<FieldError>) {
                 id_number: opt_text(m, "person.id_number"),
                 occupation: opt_text(m, "person.occupation"),
                 employer: opt_text(m, "person.employer"),
+                id_number_index: None,
             })
         }
         CustomerKind::Organization => {
@@ -953,7 +957,7 @@ async fn edit_submit(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, 
 /// note showing the saved value. Nothing is saved until the user saves again, so nobody's change
 /// is lost silently.
 async fn merge_after_conflict(s: &AppState, u: &UiUser, id: i64, base_version: i64, typed: FormMap) -> Result<FormState, AppError> {
-    let versions = s.app.versions(&u.user, id).await?;
+    let versions = s.app.versions_for_edit(&u.user, id).await?;
     let current = versions.last().ok_or(AppError::NotFound)?;
     let base = versions.iter().find(|v| v.version == base_version).unwrap_or(current);
     let (base_form, current_form) = (form_from_data(&base.data), form_from_data(&current.data));
@@ -1057,8 +1061,10 @@ fn changed_fields(tr: Tr, old: &ArchiveData, new: &ArchiveData) -> String {
 }
 
 async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) -> Response {
-    let v = match s.app.view_archive(&u.user, id).await {
+    let v = match s.app.view_archive(&u.user, id, false).await {
         Ok(v) => v,
+        // Not readable without approval: the number, the reason and the request form (查阅申请).
+        Err(AppError::NeedsApproval { archive_id, archive_no }) => return crate::access_ui::restricted_page(&s, &u, archive_id, archive_no).await,
         Err(e) => return error_page(u.tr, e),
     };
     let versions = s.app.versions(&u.user, id).await.unwrap_or_default();

@@ -82,6 +82,12 @@ impl TestServer {
     pub async fn admin_token(&self) -> String {
         self.token("admin", ADMIN_PASSWORD).await
     }
+
+    /// The PostgreSQL database URL of this server (`None` on SQLite), for tests that must reach
+    /// under the API (e.g. to age a grant instead of waiting for it to expire).
+    pub fn database_url(&self) -> Option<String> {
+        self._db.as_ref().map(|db| db.url.clone())
+    }
 }
 
 impl Drop for TestServer {
