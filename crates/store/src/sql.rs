@@ -123,13 +123,31 @@ pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
             }
         }
     }
-    let where_ = filter_clause(&q.filter, &mut params, extra);
     let order = match q.sort {
         SortOrder::CreatedDesc => "id DESC",
         SortOrder::CreatedAsc => "id ASC",
         SortOrder::UpdatedDesc => "updated_at DESC, id DESC",
     };
     let limit = q.limit.clamp(1, 1000);
+    let branches = q.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
+    if branches.len() > 1 {
+        // A scope of several parts ("my department's archives OR the ones I own OR …"): one
+        // ordered, limited query per part, each able to use its own index, merged. A single
+        // query with the OR would make the planners collect every visible row and sort them.
+        let mut rest = q.filter.clone();
+        if let Some(scope) = rest.scope.as_mut() {
+            scope.all = true;
+        }
+        let where_ = filter_clause(&rest, &mut params, extra);
+        let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
+        let parts: Vec<String> = branches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS} FROM archives{where_}{joiner} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
+            .collect();
+        return (format!("SELECT * FROM ({}) AS visible ORDER BY {order} LIMIT {limit}", parts.join(" UNION ")), params);
+    }
+    let where_ = filter_clause(&q.filter, &mut params, extra);
     (format!("SELECT {SUMMARY_COLUMNS} FROM archives{where_} ORDER BY {order} LIMIT {limit}"), params)
 }
 
@@ -143,31 +161,36 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
 
-/// The access policy's list scope as SQL (the twin of `ListScope::admits`). Ids are integers
-/// formatted into the text, so nothing user-typed reaches the SQL here.
+/// The parts of a scope that admit archives, each a condition (empty when the scope is `all`).
+/// Ids are integers formatted into the text, so nothing user-typed reaches the SQL here.
+fn scope_branches(scope: &ListScope) -> Vec<String> {
+    let mut any = Vec::new();
+    if scope.all {
+        return any;
+    }
+    if scope.company {
+        any.push("tier = 'company'".to_string());
+    }
+    if !scope.dept_tier_depts.is_empty() {
+        any.push(format!("(tier = 'department' AND dept_id IN ({}))", id_list(&scope.dept_tier_depts)));
+    }
+    if let Some(owner) = scope.owner {
+        any.push(format!("(tier = 'personal' AND owner_id = {owner})"));
+    }
+    if !scope.personal_tier_depts.is_empty() {
+        any.push(format!("(tier = 'personal' AND dept_id IN ({}))", id_list(&scope.personal_tier_depts)));
+    }
+    if !scope.granted.is_empty() {
+        any.push(format!("id IN ({})", id_list(&scope.granted)));
+    }
+    any
+}
+
+/// The access policy's list scope as SQL conditions (the twin of `ListScope::admits`).
 pub(crate) fn scope_conditions(scope: &ListScope) -> Vec<String> {
     let mut conds = Vec::new();
     if !scope.all {
-        let mut any = Vec::new();
-        if scope.company {
-            any.push("tier = 'company'".to_string());
-        }
-        if !scope.dept_tier_depts.is_empty() {
-            any.push(format!("(tier = 'department' AND dept_id IN ({}))", id_list(&scope.dept_tier_depts)));
-        }
-        let mut personal = Vec::new();
-        if let Some(owner) = scope.owner {
-            personal.push(format!("owner_id = {owner}"));
-        }
-        if !scope.personal_tier_depts.is_empty() {
-            personal.push(format!("dept_id IN ({})", id_list(&scope.personal_tier_depts)));
-        }
-        if !personal.is_empty() {
-            any.push(format!("(tier = 'personal' AND ({}))", personal.join(" OR ")));
-        }
-        if !scope.granted.is_empty() {
-            any.push(format!("id IN ({})", id_list(&scope.granted)));
-        }
+        let any = scope_branches(scope);
         conds.push(if any.is_empty() { "1 = 0".to_string() } else { format!("({})", any.join(" OR ")) });
     }
     if !scope.top_secret {
