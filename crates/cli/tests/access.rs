@@ -13,8 +13,8 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use common::{Engine, TestServer};
-use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use common::{send, Engine, Resp, TestServer, PNG_1X1};
+use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{json, Value};
 
@@ -25,47 +25,11 @@ const STAFF: &[&str] = &[
     "admin", "zongjingli", "fuzong", "zongjian", "jingli1", "jingli2", "xiaoshou1", "xiaoshou2", "xiaoshou3", "xiaoshou4", "kefu1", "caiwu1", "dangan1", "shenji1",
 ];
 
-/// A 1×1 PNG: signature, IHDR, IDAT, IEND.
-const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00,
-    0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D,
-    0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
-];
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    bytes: Vec<u8>,
-    json: Value,
-}
-
-impl Resp {
-    fn content_type(&self) -> &str {
-        self.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
-    }
-    fn is_problem(&self) -> bool {
-        self.content_type().starts_with("application/problem+json")
-    }
-    fn problem_type(&self) -> &str {
-        self.json["type"].as_str().unwrap_or("")
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
-    }
-}
-
-async fn send(rb: RequestBuilder) -> Resp {
-    let res = rb.send().await.expect("request failed");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = res.bytes().await.expect("body").to_vec();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Resp { status, headers, bytes, json }
-}
 
 fn urlencode(s: &str) -> String {
     s.bytes()
