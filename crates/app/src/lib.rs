@@ -18,6 +18,7 @@ pub mod attachments;
 pub mod auth;
 pub mod crypto;
 pub mod demo;
+pub mod loans;
 
 pub use dangan_store as store;
 

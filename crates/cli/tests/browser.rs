@@ -458,6 +458,12 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert!(basic.contains("2023-03-04"), "founding date shown as 2023-03-04: {basic}");
     assert!(basic.contains("91350100M000100Y43") && basic.contains("138****5678"), "saved values shown, the mobile masked: {basic}");
     assert!(!basic.contains("13812345678"), "the mobile is not shown in clear by default: {basic}");
+    // The owner may see it in clear on request (查看明文), and hide it again.
+    click_nav(c, "#unmask").await;
+    let clear = text(c, "#basic").await;
+    assert!(clear.contains("13812345678"), "查看明文 shows the mobile in clear: {clear}");
+    click_nav(c, "#mask").await;
+    assert!(text(c, "#basic").await.contains("138****5678"), "隐藏 masks it again");
     eprintln!("[{tag}] (4) create ok: {number}");
 
     // (5) Edit: new name, version 2, history lists v2 and v1.

@@ -366,6 +366,71 @@ pub(crate) fn next_state(req: &AccessRequest, approved: bool) -> (RequestStatus,
     }
 }
 
+/// What is lent: the paper original (原件) or electronic access (an approved grant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoanKind {
+    Paper,
+    Electronic,
+}
+
+impl LoanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoanKind::Paper => "paper",
+            LoanKind::Electronic => "electronic",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [LoanKind::Paper, LoanKind::Electronic].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// One line of the borrowing register (借阅登记). The borrower is fixed at lending: a loan is
+/// never transferred to another person (不得转借).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Loan {
+    pub id: i64,
+    pub archive_id: ArchiveId,
+    pub borrower_id: UserId,
+    pub kind: LoanKind,
+    /// 借阅用途
+    pub purpose: String,
+    /// The archivist who recorded the loan.
+    pub lent_by: UserId,
+    pub lent_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub returned_at: Option<DateTime<Utc>>,
+    /// Checked back complete (完好归还) or not; `None` while open.
+    pub returned_complete: Option<bool>,
+    /// The archivist who checked it back.
+    pub checked_by: Option<UserId>,
+    pub return_note: String,
+    /// For an electronic loan, the grant (from an approved request) it records.
+    pub grant_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLoan {
+    pub archive_id: ArchiveId,
+    pub borrower_id: UserId,
+    pub kind: LoanKind,
+    pub purpose: String,
+    pub lent_by: UserId,
+    pub due_at: DateTime<Utc>,
+    pub grant_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoanQuery {
+    pub borrower_id: Option<UserId>,
+    /// Only loans not yet returned.
+    pub open_only: bool,
+    /// Only open loans due before this instant (overdue then).
+    pub overdue_at: Option<DateTime<Utc>>,
+    pub limit: u32,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionRecord {
     pub archive_id: ArchiveId,
@@ -448,6 +513,14 @@ pub trait Store: Send + Sync + 'static {
     async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, now: DateTime<Utc>) -> Result<AccessRequest>;
     /// Unexpired, unrevoked grants of a user (on one archive, or on all).
     async fn active_grants(&self, user_id: UserId, archive_id: Option<ArchiveId>, now: DateTime<Utc>) -> Result<Vec<Grant>>;
+
+    // --- borrowing register (借阅登记) ---
+    async fn create_loan(&self, l: &NewLoan, now: DateTime<Utc>) -> Result<Loan>;
+    /// Checks a loan back in; refused with `Conflict` when it was already returned.
+    async fn return_loan(&self, id: i64, checked_by: UserId, complete: bool, note: &str, now: DateTime<Utc>) -> Result<Loan>;
+    /// Soonest due first, then by id.
+    async fn list_loans(&self, q: &LoanQuery) -> Result<Vec<Loan>>;
+    async fn get_loan(&self, id: i64) -> Result<Option<Loan>>;
 
     // --- bulk ---
     /// Loads many archives in one transaction, numbering each by its creation date.

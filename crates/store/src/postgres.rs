@@ -20,7 +20,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 
@@ -140,6 +140,26 @@ fn attachment_from_row(r: &Row) -> Attachment {
         size: r.get(5),
         created_by: r.get(6),
         created_at: r.get(7),
+    }
+}
+
+const LOAN_COLUMNS: &str = "id, archive_id, borrower_id, kind, purpose, lent_by, lent_at, due_at, returned_at, returned_complete, checked_by, return_note, grant_id";
+
+fn loan_from_row(r: &Row) -> Loan {
+    Loan {
+        id: r.get(0),
+        archive_id: r.get(1),
+        borrower_id: r.get(2),
+        kind: LoanKind::parse(r.get(3)).unwrap_or(LoanKind::Paper),
+        purpose: r.get(4),
+        lent_by: r.get(5),
+        lent_at: r.get(6),
+        due_at: r.get(7),
+        returned_at: r.get(8),
+        returned_complete: r.get(9),
+        checked_by: r.get(10),
+        return_note: r.get(11),
+        grant_id: r.get(12),
     }
 }
 
@@ -657,6 +677,59 @@ impl Store for PgStore {
 
     /// COPY-based: ids are reserved from the identity sequence first, so contacts and entries can
     /// reference their archive without a round trip per row.
+    async fn create_loan(&self, l: &NewLoan, now: DateTime<Utc>) -> Result<Loan> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_one(
+                &format!(
+                    "INSERT INTO loans (archive_id, borrower_id, kind, purpose, lent_by, lent_at, due_at, grant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {LOAN_COLUMNS}"
+                ),
+                &[&l.archive_id, &l.borrower_id, &l.kind.as_str(), &l.purpose, &l.lent_by, &now, &l.due_at, &l.grant_id],
+            )
+            .await?;
+        Ok(loan_from_row(&row))
+    }
+
+    async fn return_loan(&self, id: i64, checked_by: UserId, complete: bool, note: &str, now: DateTime<Utc>) -> Result<Loan> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                &format!(
+                    "UPDATE loans SET returned_at = $2, returned_complete = $3, checked_by = $4, return_note = $5 WHERE id = $1 AND returned_at IS NULL RETURNING {LOAN_COLUMNS}"
+                ),
+                &[&id, &now, &complete, &checked_by, &note],
+            )
+            .await?;
+        match row {
+            Some(r) => Ok(loan_from_row(&r)),
+            None => match self.get_loan(id).await? {
+                Some(_) => Err(StoreError::Conflict { current: 1 }),
+                None => Err(StoreError::NotFound),
+            },
+        }
+    }
+
+    async fn list_loans(&self, q: &LoanQuery) -> Result<Vec<Loan>> {
+        let c = self.pool.get().await?;
+        let limit = q.limit.clamp(1, 1000) as i64;
+        Ok(c.query(
+            &format!(
+                "SELECT {LOAN_COLUMNS} FROM loans WHERE ($1::BIGINT IS NULL OR borrower_id = $1) AND (NOT $2 OR returned_at IS NULL)
+                 AND ($3::TIMESTAMPTZ IS NULL OR (returned_at IS NULL AND due_at < $3)) ORDER BY due_at, id LIMIT $4"
+            ),
+            &[&q.borrower_id, &q.open_only, &q.overdue_at, &limit],
+        )
+        .await?
+        .iter()
+        .map(loan_from_row)
+        .collect())
+    }
+
+    async fn get_loan(&self, id: i64) -> Result<Option<Loan>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(&format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = $1"), &[&id]).await?.map(|r| loan_from_row(&r)))
+    }
+
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
         if batch.is_empty() {
             return Ok(0);

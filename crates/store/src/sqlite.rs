@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -222,6 +222,30 @@ fn request_from_row(r: &Row) -> rusqlite::Result<AccessRequest> {
 
 fn request_by_id(c: &Connection, id: i64) -> Result<Option<AccessRequest>> {
     Ok(c.prepare_cached(&format!("SELECT {REQUEST_COLUMNS} FROM access_requests WHERE id = ?1"))?.query_row([id], request_from_row).optional()?)
+}
+
+const LOAN_COLUMNS: &str = "id, archive_id, borrower_id, kind, purpose, lent_by, lent_at, due_at, returned_at, returned_complete, checked_by, return_note, grant_id";
+
+fn loan_from_row(r: &Row) -> rusqlite::Result<Loan> {
+    Ok(Loan {
+        id: r.get(0)?,
+        archive_id: r.get(1)?,
+        borrower_id: r.get(2)?,
+        kind: LoanKind::parse(&r.get::<_, String>(3)?).unwrap_or(LoanKind::Paper),
+        purpose: r.get(4)?,
+        lent_by: r.get(5)?,
+        lent_at: from_micros(r.get(6)?),
+        due_at: from_micros(r.get(7)?),
+        returned_at: r.get::<_, Option<i64>>(8)?.map(from_micros),
+        returned_complete: r.get(9)?,
+        checked_by: r.get(10)?,
+        return_note: r.get(11)?,
+        grant_id: r.get(12)?,
+    })
+}
+
+fn loan_by_id(c: &Connection, id: i64) -> Result<Option<Loan>> {
+    Ok(c.prepare_cached(&format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = ?1"))?.query_row([id], loan_from_row).optional()?)
 }
 
 /// Advances the period's counter and returns the new value (inside the caller's transaction).
@@ -757,6 +781,51 @@ impl Store for SqliteStore {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
+    }
+
+    async fn create_loan(&self, l: &NewLoan, now: DateTime<Utc>) -> Result<Loan> {
+        let l = l.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO loans (archive_id, borrower_id, kind, purpose, lent_by, lent_at, due_at, grant_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![l.archive_id, l.borrower_id, l.kind.as_str(), l.purpose, l.lent_by, micros(now), micros(l.due_at), l.grant_id],
+            )?;
+            loan_by_id(tx, tx.last_insert_rowid())?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn return_loan(&self, id: i64, checked_by: UserId, complete: bool, note: &str, now: DateTime<Utc>) -> Result<Loan> {
+        let note = note.to_string();
+        self.write(move |tx| {
+            let loan = loan_by_id(tx, id)?.ok_or(StoreError::NotFound)?;
+            if loan.returned_at.is_some() {
+                return Err(StoreError::Conflict { current: 1 });
+            }
+            tx.execute(
+                "UPDATE loans SET returned_at = ?2, returned_complete = ?3, checked_by = ?4, return_note = ?5 WHERE id = ?1 AND returned_at IS NULL",
+                params![id, micros(now), complete, checked_by, note],
+            )?;
+            loan_by_id(tx, id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn list_loans(&self, q: &LoanQuery) -> Result<Vec<Loan>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {LOAN_COLUMNS} FROM loans WHERE (?1 IS NULL OR borrower_id = ?1) AND (?2 = 0 OR returned_at IS NULL)
+                 AND (?3 IS NULL OR (returned_at IS NULL AND due_at < ?3)) ORDER BY due_at, id LIMIT ?4"
+            ))?;
+            let rows = st.query_map(params![q.borrower_id, q.open_only, q.overdue_at.map(micros), q.limit.clamp(1, 1000)], loan_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn get_loan(&self, id: i64) -> Result<Option<Loan>> {
+        self.read(move |c| loan_by_id(c, id)).await
     }
 
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {

@@ -21,6 +21,7 @@ use dangan_core::{
     OrganizationInfo, PersonInfo, RetentionClass, Role, Secrecy, Tier,
 };
 use dangan_store::{
+    LoanKind, LoanQuery, NewLoan,
     ArchiveFilter, ArchiveQuery, BulkArchive, Cursor, NewAttachment, NewUser, Numbering, SessionKind, SortOrder, Store, StoreError, VersionRecord,
 };
 
@@ -77,6 +78,7 @@ contract!(
     contacts_and_attachments,
     identity,
     bulk_load,
+    loans,
 );
 
 // =============================================================================================
@@ -1066,4 +1068,50 @@ async fn bulk_load(store: Arc<dyn Store>) {
     assert_gapless(&format!("KH-{last_year}"), year_rows.iter().map(|r| seq_of(&r.archive_no, last_year)).collect());
     assert_eq!(year_rows.len() as u64, last_n + 1 + 20);
     assert_eq!(year_rows.last().unwrap().archive_no, format!("KH-{last_year}-{:06}", last_n + 21));
+}
+
+// =============================================================================================
+// Borrowing register (借阅登记)
+// =============================================================================================
+
+async fn loans(store: Arc<dyn Store>) {
+    let da = store.create_department("档案室", "DA", None).await.unwrap();
+    let user = |name: &str, role: Role| NewUser { username: name.into(), display_name: name.into(), password_hash: None, dept_id: Some(da.id), roles: vec![role] };
+    let archivist = store.create_user(&user("dangan", Role::Archivist), at(0)).await.unwrap();
+    let alice = store.create_user(&user("alice", Role::Salesperson), at(0)).await.unwrap();
+    let bob = store.create_user(&user("bob", Role::Salesperson), at(0)).await.unwrap();
+    let archive = store.create_archive(&rich_person(), &numbering(day(2026, 3, 2)), archivist.id, at(0)).await.unwrap();
+
+    let new = |borrower: i64, kind: LoanKind, due: DateTime<Utc>| NewLoan {
+        archive_id: archive.id,
+        borrower_id: borrower,
+        kind,
+        purpose: "合同核对".into(),
+        lent_by: archivist.id,
+        due_at: due,
+        grant_id: None,
+    };
+    let l1 = store.create_loan(&new(alice.id, LoanKind::Paper, at(100)), at(10)).await.unwrap();
+    let l2 = store.create_loan(&new(alice.id, LoanKind::Electronic, at(50)), at(10)).await.unwrap();
+    let l3 = store.create_loan(&new(bob.id, LoanKind::Paper, at(500)), at(10)).await.unwrap();
+    assert_eq!((l1.borrower_id, l1.kind, l1.lent_by, l1.lent_at, l1.due_at), (alice.id, LoanKind::Paper, archivist.id, at(10), at(100)));
+    assert_eq!((l1.returned_at, l1.returned_complete, l1.checked_by, l1.return_note.as_str(), l1.grant_id), (None, None, None, "", None));
+    assert_eq!(store.get_loan(l1.id).await.unwrap(), Some(l1.clone()));
+    assert_eq!(store.get_loan(l3.id + 1000).await.unwrap(), None);
+
+    let ids = |v: Vec<dangan_store::Loan>| v.into_iter().map(|l| l.id).collect::<Vec<_>>();
+    let all = LoanQuery { limit: 100, ..Default::default() };
+    assert_eq!(ids(store.list_loans(&all).await.unwrap()), vec![l2.id, l1.id, l3.id], "soonest due first");
+    assert_eq!(ids(store.list_loans(&LoanQuery { borrower_id: Some(alice.id), ..all.clone() }).await.unwrap()), vec![l2.id, l1.id]);
+    assert_eq!(ids(store.list_loans(&LoanQuery { overdue_at: Some(at(200)), ..all.clone() }).await.unwrap()), vec![l2.id, l1.id]);
+
+    let r = store.return_loan(l2.id, archivist.id, false, "缺第3页", at(300)).await.unwrap();
+    assert_eq!((r.returned_at, r.returned_complete, r.checked_by, r.return_note.as_str()), (Some(at(300)), Some(false), Some(archivist.id), "缺第3页"));
+    assert!(matches!(store.return_loan(l2.id, archivist.id, true, "", at(400)).await, Err(StoreError::Conflict { .. })), "returned twice");
+    assert!(matches!(store.return_loan(l3.id + 1000, archivist.id, true, "", at(400)).await, Err(StoreError::NotFound)));
+    assert_eq!(store.get_loan(l2.id).await.unwrap(), Some(r), "the second return changed nothing");
+
+    assert_eq!(ids(store.list_loans(&LoanQuery { open_only: true, ..all.clone() }).await.unwrap()), vec![l1.id, l3.id]);
+    assert_eq!(ids(store.list_loans(&LoanQuery { overdue_at: Some(at(200)), ..all.clone() }).await.unwrap()), vec![l1.id], "a returned loan is not overdue");
+    assert_eq!(ids(store.list_loans(&all).await.unwrap()).len(), 3, "returned loans stay in the register");
 }

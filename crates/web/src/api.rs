@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/access-requests/{id}/decision", post(decide_request))
         .route("/api/v1/access-requests/{id}/cancel", post(cancel_request))
         .route("/api/v1/grants", get(my_grants))
+        .route("/api/v1/loans", get(list_loans).post(lend))
+        .route("/api/v1/loans/{id}", get(get_loan))
+        .route("/api/v1/loans/{id}/return", post(return_loan))
+        .route("/api/v1/reminders/overdue-loans", get(overdue_loans))
 }
 
 #[derive(OpenApi)]
@@ -56,12 +60,13 @@ pub fn routes() -> Router<AppState> {
         login, logout, me, create_token, list_archives, create_archive, get_archive, get_archive_by_no, update_archive, list_versions,
         list_contacts, add_contact, update_contact, list_entries, add_entry, list_attachments, upload_attachment, download_attachment,
         list_users, create_user, list_departments, create_department, list_templates,
-        request_access, list_requests, get_request, decide_request, cancel_request, my_grants
+        request_access, list_requests, get_request, decide_request, cancel_request, my_grants,
+        lend, list_loans, get_loan, return_loan, overdue_loans
     ),
     components(schemas(
         Problem, crate::problem::FieldProblem, LoginRequest, LoginResponse, TokenRequest, ArchivePage, UpdateArchive, Archive, ArchiveData, ArchiveSummary,
         Contact, ContactData, TimelineEntry, EntryData, EntryDetails, Attachment, User, Department, NewUserRequest, NewDepartmentRequest, VersionView,
-        AccessRequestBody, DecisionBody
+        AccessRequestBody, DecisionBody, LendBody, ReturnBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -477,4 +482,70 @@ async fn cancel_request(State(s): State<AppState>, u: ApiUser, Path(id): Path<i6
 #[utoipa::path(get, path = "/api/v1/grants", responses((status = 200, description = "active grants")))]
 async fn my_grants(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<Vec<dangan_app::store::Grant>>> {
     Ok(Json(s.app.my_grants(&u.user).await.map_err(fail(u.lang))?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LendBody {
+    pub archive_id: i64,
+    /// The borrower (an active user); fixed for the life of the loan (不得转借).
+    pub borrower_id: i64,
+    /// `paper` (原件) or `electronic` (电子授权).
+    pub kind: String,
+    /// 借阅用途
+    pub purpose: String,
+    /// 应还日期
+    pub due_at: chrono::DateTime<chrono::Utc>,
+    /// For an electronic loan: the borrower's active grant on the archive, if any.
+    #[serde(default)]
+    pub grant_id: Option<i64>,
+}
+
+/// Records a loan in the borrowing register (借阅登记); archivist only.
+#[utoipa::path(post, path = "/api/v1/loans", request_body = LendBody,
+    responses((status = 201, description = "the loan"), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn lend(State(s): State<AppState>, u: ApiUser, Json(b): Json<LendBody>) -> ApiResult<(StatusCode, Json<dangan_app::loans::LoanView>)> {
+    let kind = dangan_app::store::LoanKind::parse(&b.kind)
+        .ok_or_else(|| from_app_error(AppError::BadRequest(format!("unknown loan kind {:?} (paper or electronic)", b.kind)), u.lang))?;
+    let loan = s.app.lend(&u.user, b.archive_id, b.borrower_id, kind, &b.purpose, b.due_at, b.grant_id).await.map_err(fail(u.lang))?;
+    Ok((StatusCode::CREATED, Json(loan)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LoanListParams {
+    /// Only loans not yet returned.
+    #[serde(default)]
+    pub open: bool,
+}
+
+/// The borrowing register: all loans for the archivist, one's own for anyone else; soonest due first.
+#[utoipa::path(get, path = "/api/v1/loans", params(LoanListParams), responses((status = 200, description = "loans, each with `overdue` and `flag_incomplete`")))]
+async fn list_loans(State(s): State<AppState>, u: ApiUser, Query(q): Query<LoanListParams>) -> ApiResult<Json<Vec<dangan_app::loans::LoanView>>> {
+    Ok(Json(s.app.loans(&u.user, q.open).await.map_err(fail(u.lang))?))
+}
+
+/// One loan (its borrower and the archivist).
+#[utoipa::path(get, path = "/api/v1/loans/{id}", params(("id" = i64, Path)), responses((status = 200, description = "the loan"), (status = 404, body = Problem)))]
+async fn get_loan(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Json<dangan_app::loans::LoanView>> {
+    Ok(Json(s.app.get_loan(&u.user, id).await.map_err(fail(u.lang))?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReturnBody {
+    /// Returned complete (完好归还); an incomplete return is flagged.
+    pub complete: bool,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Checks a loan back in (archivist only).
+#[utoipa::path(post, path = "/api/v1/loans/{id}/return", params(("id" = i64, Path)), request_body = ReturnBody,
+    responses((status = 200, description = "the returned loan"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "already returned")))]
+async fn return_loan(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(b): Json<ReturnBody>) -> ApiResult<Json<dangan_app::loans::LoanView>> {
+    Ok(Json(s.app.return_loan(&u.user, id, b.complete, &b.note).await.map_err(fail(u.lang))?))
+}
+
+/// Reminders of overdue loans (催还) for me: level 1 to the borrower; level 2 (over 3 days) also to the archivist and the borrower's department managers.
+#[utoipa::path(get, path = "/api/v1/reminders/overdue-loans", responses((status = 200, description = "reminders: `loan`, `level`, `days_overdue`")))]
+async fn overdue_loans(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<Vec<dangan_app::loans::LoanReminder>>> {
+    Ok(Json(s.app.overdue_reminders(&u.user, chrono::Utc::now()).await.map_err(fail(u.lang))?))
 }

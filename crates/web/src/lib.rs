@@ -17,6 +17,7 @@ use dangan_core::User;
 pub mod access_ui;
 pub mod api;
 pub mod i18n;
+pub mod loans_ui;
 pub mod problem;
 pub mod ui;
 
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
         .merge(api::routes())
         .merge(ui::routes())
         .merge(access_ui::routes())
+        .merge(loans_ui::routes())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
         .with_state(state)

@@ -1009,6 +1009,8 @@ pub struct VersionRow {
 #[template(path = "view.html")]
 struct ViewPage {
     c: Chrome,
+    unmasked: bool,
+    can_unmask: bool,
     v: ArchiveView,
     kind: String,
     grade: String,
@@ -1060,8 +1062,15 @@ fn changed_fields(tr: Tr, old: &ArchiveData, new: &ArchiveData) -> String {
     keys.iter().map(|k| validate::field_label(k, tr.lang)).collect::<Vec<_>>().join("、")
 }
 
-async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) -> Response {
-    let v = match s.app.view_archive(&u.user, id, false).await {
+#[derive(Deserialize, Default)]
+struct ViewParams {
+    /// `1`: show sensitive fields in clear (查看明文), if the policy allows it.
+    unmasked: Option<String>,
+}
+
+async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Query(q): Query<ViewParams>) -> Response {
+    let unmasked = q.unmasked.as_deref() == Some("1");
+    let v = match s.app.view_archive(&u.user, id, unmasked).await {
         Ok(v) => v,
         // Not readable without approval: the number, the reason and the request form (查阅申请).
         Err(AppError::NeedsApproval { archive_id, archive_no }) => return crate::access_ui::restricted_page(&s, &u, archive_id, archive_no).await,
@@ -1222,8 +1231,12 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) ->
         let changed = if i == 0 { tr.t("view.created_version").to_string() } else { changed_fields(tr, &versions[i - 1].data, &r.data) };
         version_rows.push(VersionRow { version: r.version, by: who(r.changed_by), at: fmt_time(r.changed_at), reason: r.reason.clone().unwrap_or_default(), changed });
     }
+    // Offer 查看明文 only to those the policy lets see clear values.
+    let can_unmask = !unmasked && s.app.allows(&u.user, dangan_core::policy::Action::ReadUnmasked, &v.archive).await.unwrap_or(false);
     let page = ViewPage {
         c: Chrome::of(&s, &u).await,
+        unmasked,
+        can_unmask,
         kind: d.kind.label(lang).into(),
         grade: c.grade.map(|g| g.label(lang).to_string()).unwrap_or_default(),
         grade_class: grade_class(c.grade).into(),
