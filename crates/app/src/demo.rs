@@ -100,15 +100,24 @@ impl App {
             Ok::<_, dangan_store::StoreError>(())
         });
         let scheme = self.settings.number_scheme.clone();
+        self.store.begin_bulk_load().await?;
         let mut done = 0;
-        while let Some(mut batch) = rx.recv().await {
-            // Numbers are allocated in creation order, as they would have been on paper.
-            batch.sort_by_key(|b| b.created_at);
-            done += self.store.bulk_load(batch, &scheme, "", actor).await? as u64;
-            progress(done);
+        let loaded: Result<()> = async {
+            while let Some(mut batch) = rx.recv().await {
+                // Numbers are allocated in creation order, as they would have been on paper.
+                batch.sort_by_key(|b| b.created_at);
+                done += self.store.bulk_load(batch, &scheme, "", actor).await? as u64;
+                progress(done);
+            }
+            Ok(())
         }
-        producer.await.map_err(|e| crate::AppError::Internal(e.to_string()))??;
+        .await;
+        drop(rx);
+        let produced = producer.await.map_err(|e| crate::AppError::Internal(e.to_string()));
+        // Whatever happened, put back what the load set aside (deferred indexes, cache).
         self.store.end_bulk_load().await?;
+        loaded?;
+        produced??;
         Ok(done)
     }
 }

@@ -257,10 +257,10 @@ pub struct PersonInfo {
     /// ID number: shown masked, encrypted at rest (`enc:v1:…` in the stored document).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_number: Option<String>,
-    /// Keyed hash of the ID number for exact lookup (set by the server when it encrypts the ID;
-    /// never shown to clients).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(read_only)]
+    /// Keyed hash of the ID number for exact lookup, set by the server when it encrypts the ID
+    /// and kept only in the `archives.id_hash` column: never read from clients, never written
+    /// into documents or responses.
+    #[serde(skip)]
     pub id_number_index: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub occupation: Option<String>,

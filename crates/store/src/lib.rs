@@ -525,6 +525,11 @@ pub trait Store: Send + Sync + 'static {
     // --- bulk ---
     /// Loads many archives in one transaction, numbering each by its creation date.
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize>;
+    /// Called once before a series of `bulk_load`s (an engine may prepare, e.g. defer indexes
+    /// while the archive table is empty).
+    async fn begin_bulk_load(&self) -> Result<()> {
+        Ok(())
+    }
     /// Called once after the last `bulk_load` of a series, to return resources it kept.
     async fn end_bulk_load(&self) -> Result<()> {
         Ok(())

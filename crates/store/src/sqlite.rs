@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -248,6 +248,20 @@ fn loan_by_id(c: &Connection, id: i64) -> Result<Option<Loan>> {
     Ok(c.prepare_cached(&format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = ?1"))?.query_row([id], loan_from_row).optional()?)
 }
 
+/// Recreates the indexes a bulk load deferred (at its end, or at start after an interruption).
+fn restore_deferred_indexes(tx: &Transaction) -> Result<()> {
+    let defs: Vec<(String, String)> =
+        tx.prepare("SELECT name, sql FROM deferred_indexes")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    for (name, sql) in defs {
+        let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)", [&name], |r| r.get(0))?;
+        if !exists {
+            tx.execute_batch(&sql)?;
+        }
+        tx.execute("DELETE FROM deferred_indexes WHERE name = ?1", [&name])?;
+    }
+    Ok(())
+}
+
 /// Advances the period's counter and returns the new value (inside the caller's transaction).
 fn next_number(tx: &Transaction, period: &str) -> Result<u64> {
     let v: i64 = tx
@@ -326,6 +340,9 @@ impl Store for SqliteStore {
                 }
                 tx.commit()?;
             }
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            restore_deferred_indexes(&tx)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -870,7 +887,34 @@ impl Store for SqliteStore {
         .await
     }
 
+    /// Loading into an empty archive table: drop its secondary indexes (and those of the
+    /// tables hanging off it) and build them once at the end, sorted, instead of updating them row
+    /// by row. Their definitions are kept in `deferred_indexes` in the same transaction, so an
+    /// interrupted load gets them back at the next start (`migrate`).
+    async fn begin_bulk_load(&self) -> Result<()> {
+        self.write(|tx| {
+            let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM archives)", [], |r| r.get(0))?;
+            if !empty {
+                return Ok(());
+            }
+            let defs: Vec<(String, String)> = tx
+                .prepare(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                     AND tbl_name IN ('archives', 'contacts', 'timeline_entries')",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (name, sql) in defs {
+                tx.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?1, ?2)", params![name, sql])?;
+                tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn end_bulk_load(&self) -> Result<()> {
+        self.write(|tx| restore_deferred_indexes(tx)).await?;
         // Fresh statistics after a large load, so the planner picks the selective index.
         Self::with_conn(&self.writer, |c| Ok(c.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory; ANALYZE;"))?)).await
     }

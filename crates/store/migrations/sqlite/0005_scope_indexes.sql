@@ -1,0 +1,13 @@
+-- Access scopes list "department-tier archives of these departments" and "personal archives
+-- of this owner / these departments" newest first: partial indexes answer each part in order
+-- without reading rows of the other tiers.
+CREATE INDEX archives_department_tier ON archives(dept_id, id) WHERE tier = 'department';
+CREATE INDEX archives_personal_owner ON archives(owner_id, id) WHERE tier = 'personal';
+CREATE INDEX archives_personal_dept ON archives(dept_id, id) WHERE tier = 'personal';
+
+-- Secondary indexes dropped for a bulk load into an empty database, recreated when it ends (and
+-- at the next start, should the load have been interrupted).
+CREATE TABLE deferred_indexes (
+    name TEXT PRIMARY KEY,
+    sql  TEXT NOT NULL
+);
