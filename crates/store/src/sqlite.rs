@@ -919,3 +919,32 @@ impl Store for SqliteStore {
         Self::with_conn(&self.writer, |c| Ok(c.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory; ANALYZE;"))?)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_count(path: &Path) -> i64 {
+        Connection::open(path).unwrap().query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'archives'", [], |r| r.get(0)).unwrap()
+    }
+
+    /// A bulk load into an empty database sets the secondary indexes aside; if it is interrupted
+    /// (no `end_bulk_load`), the next start puts them back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deferred_indexes_come_back_after_an_interrupted_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dangan.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.migrate().await.unwrap();
+        let all = index_count(&path);
+        store.begin_bulk_load().await.unwrap();
+        assert!(index_count(&path) < all, "secondary indexes are deferred during the load");
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        reopened.migrate().await.unwrap();
+        assert_eq!(index_count(&path), all, "the next start recreates them");
+        reopened.begin_bulk_load().await.unwrap();
+        reopened.end_bulk_load().await.unwrap();
+        assert_eq!(index_count(&path), all, "end_bulk_load recreates them");
+    }
+}
