@@ -282,6 +282,19 @@ impl App {
         }
         let mut data = data;
         dangan_core::mask::restore_masked(&mut data, &current.data);
+        // A document without owner or department keeps the archive's, rather than passing it to
+        // whoever saved it.
+        if data.owner_id.is_none() {
+            data.owner_id = current.data.owner_id;
+        }
+        if data.dept_id.is_none() {
+            data.dept_id = current.data.dept_id;
+        }
+        // Who holds an archive and how it is protected is not an ordinary edit: changing the
+        // owner, department, tier or secrecy needs the right to transfer it.
+        if protection_of(&data) != protection_of(&current.data) {
+            self.authorize(user, Action::TransferOwner, &current).await?;
+        }
         let mut data = self.prepare(user, data)?;
         self.seal(&mut data);
         let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());

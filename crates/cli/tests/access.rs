@@ -795,3 +795,29 @@ async fn denied_responses_are_problems_without_content() {
         }
     }
 }
+
+/// A manager who saves a department archive with a document that omits owner and department
+/// (and carries the masked phone it was shown) changes neither: the archive stays its owner's,
+/// in its department, with its real phone number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_a_partial_document_keeps_owner_department_and_real_values() {
+    for s in common::servers(DEMO).await {
+        let w = World::new(&s).await;
+        let e = w.e();
+        let a = w.create("xiaoshou1", archive("权限测试戊·保存不夺主", 9001, "department", "normal", Some(w.dept("XS1")))).await;
+        let shown = w.ok("jingli1", Method::GET, &format!("/api/v1/archives/{}", a.id), None).await;
+        assert!(shown["mobile"].as_str().unwrap().contains("****"), "[{e}] the manager is shown the masked phone");
+        let mut body = shown.clone();
+        for k in ["id", "archive_no", "created_by", "created_at", "updated_by", "updated_at", "owner_id", "dept_id"] {
+            body.as_object_mut().unwrap().remove(k);
+        }
+        body["name"] = json!("权限测试戊·保存不夺主（已更名）");
+        let r = w.call("jingli1", Method::PUT, &format!("/api/v1/archives/{}", a.id), Some(&body)).await;
+        assert_eq!(r.status, 200, "[{e}] the department's manager edits: {}", r.text());
+        let clear = w.ok("jingli1", Method::GET, &format!("/api/v1/archives/{}?unmasked=true", a.id), None).await;
+        assert_eq!(clear["owner_id"].as_i64(), Some(w.uid("xiaoshou1")), "[{e}] the owner is kept");
+        assert_eq!(clear["dept_id"].as_i64(), Some(w.dept("XS1")), "[{e}] the department is kept");
+        assert_eq!(clear["mobile"], a.body["mobile"], "[{e}] the masked phone sent back did not overwrite the real one");
+        assert_eq!(clear["name"], "权限测试戊·保存不夺主（已更名）", "[{e}] the real change was saved");
+    }
+}
