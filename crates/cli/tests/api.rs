@@ -189,10 +189,12 @@ async fn auth_is_required_and_lockout_and_tokens_work() {
         let e = eng(&s);
         let c = Client::new();
 
-        // Public endpoints.
+        // Only the health check is public; the OpenAPI document needs a login like the rest.
         let r = send(c.get(s.url("/healthz"))).await;
         assert_eq!(r.status, 200, "[{e}] healthz");
         let r = send(c.get(s.url("/api/openapi.json"))).await;
+        assert_eq!(r.status, 401, "[{e}] openapi without a token");
+        let r = send(c.get(s.url("/api/openapi.json")).bearer_auth(s.admin_token().await)).await;
         assert_eq!(r.status, 200, "[{e}] openapi");
         assert!(r.content_type().starts_with("application/json"), "[{e}] openapi content type {}", r.content_type());
         assert!(r.json["openapi"].as_str().unwrap_or("").starts_with("3."), "[{e}] openapi version {}", r.json["openapi"]);

@@ -82,8 +82,12 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+/// The OpenAPI document, for logged-in users (only the login page and /healthz are public).
+/// Built once: it does not change while the server runs.
+async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().expect("OpenAPI document serializes"));
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
 }
 
 #[derive(Deserialize, ToSchema)]
