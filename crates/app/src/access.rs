@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use dangan_core::audit::AuditAction;
 use dangan_core::policy::{self, Action, Actor, ApprovalStep, Decision, GrantScope, ListScope, Protection};
 use dangan_core::validate::{ErrorCode, FieldError};
 use dangan_core::{Archive, ArchiveId, DeptId, Role, Secrecy};
@@ -77,9 +78,16 @@ impl App {
     /// grants when the tier alone does not allow it. A user who may not even see the archive
     /// listed gets NotFound, so a refusal reveals nothing.
     pub async fn authorize(&self, p: &Principal, action: Action, archive: &Archive) -> Result<()> {
+        self.authorize_basis(p, action, archive).await.map(|_| ())
+    }
+
+    /// As `authorize`, saying what allowed it: "" for the principal's own rights, or
+    /// `grant:<id>,…` for the grants it took (recorded in the audit trail).
+    pub async fn authorize_basis(&self, p: &Principal, action: Action, archive: &Archive) -> Result<String> {
         let actor = self.actor(p).await?;
         let prot = protection_of(&archive.data);
         let mut grant = None;
+        let mut basis = String::new();
         let mut decision = policy::decide(&actor, action, Some(&prot), None);
         if decision != Decision::Allow {
             let grants = self.store.active_grants(p.user.id, Some(archive.id), Utc::now()).await?;
@@ -87,10 +95,11 @@ impl App {
                 let scope = GrantScope { actions: grants.iter().flat_map(|g| g.actions.iter().copied()).collect() };
                 decision = policy::decide(&actor, action, Some(&prot), Some(&scope));
                 grant = Some(scope);
+                basis = grants.iter().filter(|g| g.actions.contains(&action)).map(|g| format!("grant:{}", g.id)).collect::<Vec<_>>().join(",");
             }
         }
         match decision {
-            Decision::Allow => Ok(()),
+            Decision::Allow => Ok(basis),
             Decision::NeedsApproval => Err(AppError::NeedsApproval { archive_id: archive.id, archive_no: archive.archive_no.clone() }),
             Decision::Deny => {
                 let listed = policy::decide(&actor, Action::List, Some(&prot), grant.as_ref()) == Decision::Allow;
@@ -173,7 +182,7 @@ impl App {
             hours,
             chain: policy::approval_chain(&prot),
         };
-        Ok(self.store.create_access_request(&req, Utc::now()).await?)
+        Ok(self.store.create_access_request(&req, &self.event(p, AuditAction::AccessRequest)).await?)
     }
 
     fn max_grant_hours(&self, prot: &Protection) -> i64 {
@@ -206,13 +215,13 @@ impl App {
             // A rejection says why, so the requester knows what to change.
             return Err(AppError::Validation(vec![FieldError::new("comment", ErrorCode::Required)]));
         }
-        let now = Utc::now();
-        let expires = now + chrono::Duration::hours(req.hours.clamp(1, self.max_grant_hours(&prot)));
-        Ok(self.store.decide_access_request(request_id, req.step, p.user.id, approve, comment.trim(), now, expires).await?)
+        let event = self.event(p, if approve { AuditAction::AccessApprove } else { AuditAction::AccessReject });
+        let expires = event.at + chrono::Duration::hours(req.hours.clamp(1, self.max_grant_hours(&prot)));
+        Ok(self.store.decide_access_request(request_id, req.step, p.user.id, approve, comment.trim(), expires, &event).await?)
     }
 
     pub async fn cancel_request(&self, p: &Principal, request_id: i64) -> Result<AccessRequest> {
-        Ok(self.store.cancel_access_request(request_id, p.user.id, Utc::now()).await?)
+        Ok(self.store.cancel_access_request(request_id, p.user.id, &self.event(p, AuditAction::AccessCancel)).await?)
     }
 
     async fn request_view(&self, p: &Principal, req: AccessRequest) -> Result<RequestView> {

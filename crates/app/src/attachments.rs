@@ -82,13 +82,15 @@ impl App {
             created_by: user.id,
             created_at: Utc::now(),
         };
-        Ok(self.store.add_attachment(&meta).await?)
+        Ok(self.store.add_attachment(&meta, &self.event(user, dangan_core::audit::AuditAction::AttachmentAdd)).await?)
     }
 
     /// The attachment's record and content, after the policy allowed the download.
     pub async fn open_attachment(&self, user: &crate::Principal, attachment_id: i64) -> Result<(Attachment, Vec<u8>)> {
         let att = self.store.get_attachment(attachment_id).await?.ok_or(AppError::NotFound)?;
-        self.archive_for(user, att.archive_id, Action::DownloadAttachment).await?;
+        let archive = self.store.get_archive(att.archive_id).await?.ok_or(AppError::NotFound)?;
+        let what = format!("attachment:{}:{}", att.id, att.filename);
+        self.archive_checked(user, archive, Action::DownloadAttachment, Some(&[what.as_str()])).await?;
         let bytes = tokio::fs::read(self.attachment_path(&att.sha256)).await.map_err(|e| AppError::Internal(format!("attachment file missing: {e}")))?;
         Ok((att, bytes))
     }

@@ -126,7 +126,7 @@ impl App {
             }
             None => random_password(),
         };
-        let dept = self.store.create_department("总公司", "HQ", None).await?;
+        let dept = self.store.create_department("总公司", "HQ", None, &self.system_event(dangan_core::audit::AuditAction::DepartmentCreate, "setup")).await?;
         let new = NewUser {
             username: ADMIN_USERNAME.into(),
             display_name: "系统管理员".into(),
@@ -135,11 +135,12 @@ impl App {
             // Until the access-control issue separates duties, the first account can do everything.
             roles: vec![Role::SystemAdmin, Role::GeneralManager],
         };
-        self.store.create_user(&new, Utc::now()).await?;
+        self.store.create_user(&new, &self.system_event(dangan_core::audit::AuditAction::UserCreate, "setup")).await?;
         Ok(Some((ADMIN_USERNAME.into(), password)))
     }
 
-    pub async fn add_user(&self, username: &str, display_name: &str, password: Option<&str>, dept_id: Option<DeptId>, roles: Vec<Role>) -> Result<User> {
+    /// Creates a user; `by` is the administrator doing it (None: the command line).
+    pub async fn add_user(&self, by: Option<&crate::Principal>, username: &str, display_name: &str, password: Option<&str>, dept_id: Option<DeptId>, roles: Vec<Role>) -> Result<User> {
         let username = username.trim();
         if username.is_empty() || username.len() > 64 || username.chars().any(|c| c.is_whitespace()) {
             return Err(AppError::BadRequest("username must be 1–64 characters without spaces / 用户名须为1–64个字符且不含空格".into()));
@@ -157,27 +158,45 @@ impl App {
             None => None,
         };
         let new = NewUser { username: username.into(), display_name: if display_name.trim().is_empty() { username.into() } else { display_name.trim().into() }, password_hash, dept_id, roles };
-        Ok(self.store.create_user(&new, Utc::now()).await?)
+        Ok(self.store.create_user(&new, &self.event_by(by, dangan_core::audit::AuditAction::UserCreate)).await?)
     }
 
-    pub async fn set_password(&self, user_id: UserId, password: &str) -> Result<()> {
+    pub async fn set_password(&self, by: Option<&crate::Principal>, user_id: UserId, password: &str) -> Result<()> {
         check_password_strength(password)?;
-        self.store.set_password(user_id, &hash_password(password).await?).await?;
+        self.store.set_password(user_id, &hash_password(password).await?, &self.event_by(by, dangan_core::audit::AuditAction::PasswordSet)).await?;
         self.sessions.clear();
         Ok(())
     }
 
     /// Checks a password and opens a session (`SessionKind::Browser`) or issues a token.
     /// After `max_failed_logins` failures the account is locked for `lockout_minutes`.
-    pub async fn login(&self, username: &str, password: &str, kind: SessionKind) -> Result<LoginOk> {
+    /// Every attempt is audited: a failure with the name typed (and why), a success as a login.
+    pub async fn login(&self, username: &str, password: &str, kind: SessionKind, client: &crate::audit::ClientInfo) -> Result<LoginOk> {
         let now = Utc::now();
+        let failed = |user: Option<&User>, why: &str| {
+            let mut e = match user {
+                Some(u) => self.event(&crate::Principal::new(u.clone(), false).with_client(client.clone()), dangan_core::audit::AuditAction::LoginFailed),
+                None => {
+                    let mut e = self.system_event(dangan_core::audit::AuditAction::LoginFailed, "");
+                    e.client_addr = client.addr.map(|a| a.to_string()).unwrap_or_default();
+                    e.user_agent = client.user_agent.clone();
+                    e
+                }
+            };
+            e.username = username.trim().chars().take(64).collect();
+            e.outcome = dangan_core::audit::Outcome::Failed;
+            e.detail = serde_json::json!({ "reason": why }).to_string();
+            e
+        };
         let found = self.store.find_login(username.trim()).await?;
         let Some(login) = found else {
             verify_password(password, None).await;
+            self.record(failed(None, "unknown user")).await?;
             return Err(AppError::Unauthenticated);
         };
         if let Some(until) = login.locked_until {
             if until > now {
+                self.record(failed(Some(&login.user), "locked")).await?;
                 return Err(AppError::LockedOut { until });
             }
         }
@@ -185,6 +204,7 @@ impl App {
             let failures = login.failed_logins + 1;
             let lock = (failures >= self.settings.max_failed_logins).then(|| now + Duration::minutes(self.settings.lockout_minutes));
             self.store.record_login(login.user.id, false, lock).await?;
+            self.record(failed(Some(&login.user), if login.user.active { "wrong password" } else { "inactive" })).await?;
             return Err(match lock {
                 Some(until) => AppError::LockedOut { until },
                 None => AppError::Unauthenticated,
@@ -197,13 +217,16 @@ impl App {
             SessionKind::ApiToken => None,
         };
         self.store.create_session(&token_hash(&token), login.user.id, kind, None, now, expires).await?;
+        let p = crate::Principal::new(login.user.clone(), false).with_client(client.clone());
+        self.record(self.event(&p, dangan_core::audit::AuditAction::Login).with_detail(serde_json::json!({ "kind": kind.as_str() }))).await?;
         Ok(LoginOk { user: login.user, token })
     }
 
     /// A named bearer token for scripts, for an already authenticated user.
-    pub async fn create_api_token(&self, user: &User, name: &str) -> Result<String> {
+    pub async fn create_api_token(&self, p: &crate::Principal, name: &str) -> Result<String> {
         let token = random_token();
-        self.store.create_session(&token_hash(&token), user.id, SessionKind::ApiToken, Some(name), Utc::now(), None).await?;
+        self.store.create_session(&token_hash(&token), p.user.id, SessionKind::ApiToken, Some(name), Utc::now(), None).await?;
+        self.record(self.event(p, dangan_core::audit::AuditAction::TokenCreated).with_detail(serde_json::json!({ "name": name }))).await?;
         Ok(token)
     }
 
@@ -223,9 +246,14 @@ impl App {
         Ok(user)
     }
 
-    pub async fn logout(&self, token: &str) -> Result<()> {
+    pub async fn logout(&self, token: &str, client: &crate::audit::ClientInfo) -> Result<()> {
+        let user = self.authenticate(token).await?;
         let hash = token_hash(token);
         self.sessions.remove(&hash);
-        Ok(self.store.delete_session(&hash).await?)
+        self.store.delete_session(&hash).await?;
+        if let Some(u) = user {
+            self.record(self.event(&crate::Principal::new(u, false).with_client(client.clone()), dangan_core::audit::AuditAction::Logout)).await?;
+        }
+        Ok(())
     }
 }

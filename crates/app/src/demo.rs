@@ -46,19 +46,19 @@ impl App {
     pub async fn ensure_demo_company(&self, password: Option<&str>) -> Result<Vec<(i64, i64)>> {
         let mut depts: Vec<Department> = self.store.list_departments().await?;
         if !depts.iter().any(|d| d.code == "HQ") {
-            depts.push(self.store.create_department("总公司", "HQ", None).await?);
+            depts.push(self.store.create_department("总公司", "HQ", None, &self.system_event(dangan_core::audit::AuditAction::DepartmentCreate, "demo")).await?);
         }
         for (name, code, parent) in DEMO_DEPARTMENTS {
             if !depts.iter().any(|d| d.code == *code) {
                 let parent_id = parent.and_then(|p| depts.iter().find(|d| d.code == p).map(|d| d.id));
-                depts.push(self.store.create_department(name, code, parent_id).await?);
+                depts.push(self.store.create_department(name, code, parent_id, &self.system_event(dangan_core::audit::AuditAction::DepartmentCreate, "demo")).await?);
             }
         }
         let mut users: Vec<User> = self.store.list_users().await?;
         for (username, name, code, role) in DEMO_USERS {
             if !users.iter().any(|u| u.username == *username) {
                 let dept = depts.iter().find(|d| d.code == *code).map(|d| d.id);
-                users.push(self.add_user(username, name, password, dept, vec![*role]).await?);
+                users.push(self.add_user(None, username, name, password, dept, vec![*role]).await?);
             }
         }
         Ok(users
@@ -106,7 +106,9 @@ impl App {
             while let Some(mut batch) = rx.recv().await {
                 // Numbers are allocated in creation order, as they would have been on paper.
                 batch.sort_by_key(|b| b.created_at);
-                done += self.store.bulk_load(batch, &scheme, "", actor).await? as u64;
+                let mut event = self.system_event(dangan_core::audit::AuditAction::ArchiveBulkCreate, "demo");
+                event.user_id = Some(actor);
+                done += self.store.bulk_load(batch, &scheme, "", &event).await? as u64;
                 progress(done);
             }
             Ok(())

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use dangan_core::audit::AuditAction;
+use dangan_core::history::{self, FieldChange};
 use dangan_core::numbering::NumberScheme;
 use dangan_core::policy::{Action, Protection};
 use dangan_core::validate::{self, FieldError};
@@ -15,6 +17,7 @@ use serde::Serialize;
 
 pub mod access;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod demo;
@@ -80,6 +83,9 @@ pub struct Settings {
     pub policy: dangan_core::policy::PolicySettings,
     /// Encrypts ID numbers and health data at rest; the key comes from configuration.
     pub crypto: Arc<crypto::FieldCrypto>,
+    /// Record allowed archive reads in the audit trail. Always on in service; the benchmark
+    /// turns it off once to measure what auditing costs.
+    pub audit_reads: bool,
 }
 
 impl Settings {
@@ -95,6 +101,7 @@ impl Settings {
             policy: Default::default(),
             // A fresh key: right for tests and throwaway data; the binary loads the configured one.
             crypto: Arc::new(crypto::FieldCrypto::from_key_hex(&crypto::FieldCrypto::generate_key_hex()).expect("generated key")),
+            audit_reads: true,
         }
     }
 }
@@ -106,6 +113,7 @@ pub struct App {
     pub settings: Arc<Settings>,
     pub(crate) sessions: Arc<auth::SessionCache>,
     pub(crate) departments: Arc<access::DepartmentCache>,
+    pub(crate) audit_queue: Arc<audit::AuditQueue>,
 }
 
 /// An archive with everything shown on its page.
@@ -126,17 +134,24 @@ pub struct Page<T> {
     pub total: Option<i64>,
 }
 
-/// Who is asking and from where: the user, and whether the request comes from the archive room.
-/// Every service takes one; it derefs to the `User`.
+/// Who is asking and from where: the user, whether the request comes from the archive room,
+/// and the client (address, user agent) for the audit trail. Every service takes one; it derefs
+/// to the `User`.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: User,
     pub in_archive_room: bool,
+    pub client: audit::ClientInfo,
 }
 
 impl Principal {
     pub fn new(user: User, in_archive_room: bool) -> Self {
-        Principal { user, in_archive_room }
+        Principal { user, in_archive_room, client: Default::default() }
+    }
+
+    pub fn with_client(mut self, client: audit::ClientInfo) -> Self {
+        self.client = client;
+        self
     }
 }
 
@@ -176,6 +191,26 @@ fn redact_top_secret(s: &mut ArchiveSummary) {
     }
 }
 
+/// What changed between two documents, with sensitive values masked for display.
+fn masked_changes(before: &ArchiveData, after: &ArchiveData) -> Vec<FieldChange> {
+    let template = after.template.as_deref().or(before.template.as_deref());
+    let mask = |path: &str, v: Option<String>| v.map(|v| dangan_core::mask::mask_path_value(path, template, &v).unwrap_or(v));
+    history::diff(before, after)
+        .into_iter()
+        .map(|c| FieldChange { before: mask(&c.path, c.before), after: mask(&c.path, c.after), path: c.path })
+        .collect()
+}
+
+/// One version in the history: who, when, why, and what changed from the version before.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionSummary {
+    pub version: i64,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+    pub reason: Option<String>,
+    pub changes: Vec<FieldChange>,
+}
+
 fn check(errors: Vec<FieldError>) -> Result<()> {
     if errors.is_empty() {
         Ok(())
@@ -186,7 +221,13 @@ fn check(errors: Vec<FieldError>) -> Result<()> {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        App { store, settings: Arc::new(settings), sessions: Arc::new(auth::SessionCache::default()), departments: Arc::new(access::DepartmentCache::default()) }
+        App {
+            store,
+            settings: Arc::new(settings),
+            sessions: Arc::new(auth::SessionCache::default()),
+            departments: Arc::new(access::DepartmentCache::default()),
+            audit_queue: Arc::new(audit::AuditQueue::default()),
+        }
     }
 
     fn now() -> DateTime<Utc> {
@@ -234,15 +275,36 @@ impl App {
         self.seal(&mut data);
         let now = Self::now();
         let numbering = Numbering { scheme: self.settings.number_scheme.clone(), dept_code: self.dept_code(data.dept_id).await?, date: now.date_naive() };
-        let mut created = self.store.create_archive(&data, &numbering, user.id, now).await?;
+        let mut created = self.store.create_archive(&data, &numbering, &self.event(user, AuditAction::ArchiveCreate)).await?;
         self.open(&mut created.data)?;
         Ok(masked(created))
     }
 
-    /// The archive alone, after the policy allowed `action` on it.
+    /// The archive alone, after the policy allowed `action` on it. A refusal is recorded in the
+    /// audit trail; so is an allowed read-type action (read, unmask, export, print, download),
+    /// before the content is returned. Allowed changes are recorded by the write itself.
     pub async fn archive_for(&self, user: &Principal, id: ArchiveId, action: Action) -> Result<Archive> {
-        let mut archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
-        self.authorize(user, action, &archive).await?;
+        let archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
+        self.archive_checked(user, archive, action, None).await
+    }
+
+    /// As `archive_for`, for an archive already loaded; `fields` names what a read exposes.
+    pub(crate) async fn archive_checked(&self, user: &Principal, mut archive: Archive, action: Action, fields: Option<&[&str]>) -> Result<Archive> {
+        let basis = match self.authorize_basis(user, action, &archive).await {
+            Ok(basis) => basis,
+            Err(e) => {
+                self.record_refusal(user, action, &archive, &e).await?;
+                return Err(e);
+            }
+        };
+        if matches!(action, Action::Read | Action::ReadUnmasked | Action::Export | Action::Print | Action::DownloadAttachment) {
+            let mut e = self.event(user, audit::action_event(action)).with_archive(archive.id, &archive.archive_no);
+            e.basis = basis;
+            if let Some(f) = fields {
+                e = e.with_fields(f);
+            }
+            self.record(e).await?;
+        }
         self.open(&mut archive.data)?;
         Ok(archive)
     }
@@ -252,16 +314,19 @@ impl App {
         Ok(masked(self.archive_for(user, id, Action::Read).await?))
     }
 
-    /// The archive with sensitive fields in clear, for those the policy allows (查看明文).
+    /// The archive with sensitive fields in clear, for those the policy allows (查看明文). The
+    /// audit record names the sensitive fields that were shown.
     pub async fn get_archive_unmasked(&self, user: &Principal, id: ArchiveId) -> Result<Archive> {
-        self.archive_for(user, id, Action::ReadUnmasked).await
+        let archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
+        let mut probe = archive.data.clone();
+        self.open(&mut probe)?;
+        let fields = dangan_core::mask::sensitive_fields_present(&probe);
+        self.archive_checked(user, archive, Action::ReadUnmasked, Some(&fields)).await
     }
 
     pub async fn get_archive_by_no(&self, user: &Principal, archive_no: &str) -> Result<Archive> {
-        let mut archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
-        self.authorize(user, Action::Read, &archive).await?;
-        self.open(&mut archive.data)?;
-        Ok(masked(archive))
+        let archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
+        Ok(masked(self.archive_checked(user, archive, Action::Read, None).await?))
     }
 
     /// The archive page's data; masked unless `unmasked` is asked for and allowed.
@@ -274,8 +339,13 @@ impl App {
         Ok(ArchiveView { archive, contacts, entries, attachments })
     }
 
-    /// Saves `data` as the next version; refused with `Conflict` when `version` is stale.
+    /// Saves `data` as the next version; refused with `Conflict` when `version` is stale. A
+    /// correction of a key field (name, credit code, ID number) needs a reason.
     pub async fn update_archive(&self, user: &Principal, id: ArchiveId, version: i64, data: ArchiveData, reason: Option<String>) -> Result<Archive> {
+        self.save_version(user, id, version, data, reason, AuditAction::ArchiveUpdate).await
+    }
+
+    async fn save_version(&self, user: &Principal, id: ArchiveId, version: i64, data: ArchiveData, reason: Option<String>, action: AuditAction) -> Result<Archive> {
         let current = self.archive_for(user, id, Action::Edit).await?;
         if current.version != version {
             return Err(AppError::Conflict { current: current.version });
@@ -292,15 +362,87 @@ impl App {
         }
         // Who holds an archive and how it is protected is not an ordinary edit: changing the
         // owner, department, tier or secrecy needs the right to transfer it.
+        let mut action = action;
         if protection_of(&data) != protection_of(&current.data) {
-            self.authorize(user, Action::TransferOwner, &current).await?;
+            if let Err(e) = self.authorize(user, Action::TransferOwner, &current).await {
+                self.record_refusal(user, Action::TransferOwner, &current, &e).await?;
+                return Err(e);
+            }
+            if action == AuditAction::ArchiveUpdate {
+                action = AuditAction::ArchiveTransfer;
+            }
         }
-        let mut data = self.prepare(user, data)?;
-        self.seal(&mut data);
+        let data = self.prepare(user, data)?;
         let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-        let mut updated = self.store.update_archive(id, version, &data, user.id, Self::now(), reason.as_deref()).await?;
+        let changes = history::diff(&current.data, &data);
+        let corrected = history::corrected_key_fields(&changes);
+        if !corrected.is_empty() && reason.is_none() {
+            return Err(AppError::Validation(vec![FieldError::new("reason", validate::ErrorCode::KeyFieldReasonRequired)]));
+        }
+        let mut data = data;
+        self.seal(&mut data);
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        // The trail names the changed fields; their values stay in the versions (the trail is
+        // readable by more people than the archive, and holds no sensitive values).
+        let event = self.event(user, action).with_fields(&paths).with_detail(serde_json::json!({ "from_version": version, "reason": reason }));
+        let mut updated = self.store.update_archive(id, version, &data, reason.as_deref(), &event).await?;
         self.open(&mut updated.data)?;
         Ok(masked(updated))
+    }
+
+    /// The change history (变更历史): each version with who, when, why and what changed from the
+    /// one before; sensitive values in the changes are masked. Viewing it is audited.
+    pub async fn history(&self, user: &Principal, id: ArchiveId) -> Result<Vec<VersionSummary>> {
+        let archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
+        let mut versions = self.checked_versions(user, archive).await?;
+        versions.reverse();
+        let mut out = Vec::with_capacity(versions.len());
+        for (i, v) in versions.iter().enumerate() {
+            let changes = match versions.get(i + 1) {
+                Some(prev) => masked_changes(&prev.data, &v.data),
+                None => Vec::new(),
+            };
+            out.push(VersionSummary { version: v.version, changed_by: v.changed_by, changed_at: v.changed_at, reason: v.reason.clone(), changes });
+        }
+        Ok(out)
+    }
+
+    /// Field-level differences between two versions (in either order), sensitive values masked.
+    pub async fn compare_versions(&self, user: &Principal, id: ArchiveId, from: i64, to: i64) -> Result<Vec<FieldChange>> {
+        let archive = self.store.get_archive(id).await?.ok_or(AppError::NotFound)?;
+        let versions = self.checked_versions(user, archive).await?;
+        let find = |n: i64| versions.iter().find(|v| v.version == n).ok_or(AppError::NotFound);
+        Ok(masked_changes(&find(from)?.data, &find(to)?.data))
+    }
+
+    /// Restores an older version as a new version (nothing is overwritten); needs the right to
+    /// edit and a reason, and is audited as a restore.
+    pub async fn restore_version(&self, user: &Principal, id: ArchiveId, version: i64, reason: &str) -> Result<Archive> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::Validation(vec![FieldError::new("reason", validate::ErrorCode::Required)]));
+        }
+        let current = self.archive_for(user, id, Action::Edit).await?;
+        let mut versions = self.store.list_versions(id).await?;
+        let old = versions.iter_mut().find(|v| v.version == version).ok_or(AppError::NotFound)?;
+        self.open(&mut old.data)?;
+        let data = old.data.clone();
+        let reason = format!("恢复到版本 {version}：{reason}");
+        self.save_version(user, id, current.version, data, Some(reason), AuditAction::ArchiveRestore).await
+    }
+
+    /// Every version in clear, after the policy allowed reading the archive (audited).
+    async fn checked_versions(&self, user: &Principal, archive: Archive) -> Result<Vec<VersionRecord>> {
+        if let Err(e) = self.authorize(user, Action::Read, &archive).await {
+            self.record_refusal(user, Action::Read, &archive, &e).await?;
+            return Err(e);
+        }
+        self.record(self.event(user, AuditAction::VersionsRead).with_archive(archive.id, &archive.archive_no)).await?;
+        let mut versions = self.store.list_versions(archive.id).await?;
+        for v in versions.iter_mut() {
+            self.open(&mut v.data)?;
+        }
+        Ok(versions)
     }
 
     pub async fn versions(&self, user: &Principal, id: ArchiveId) -> Result<Vec<VersionRecord>> {
@@ -343,6 +485,13 @@ impl App {
             None
         };
         let total = if with_total { Some(self.store.count_archives(&filter).await?) } else { None };
+        // Who looked at which lists: the filter (the query) and how many rows were shown.
+        let mut shown = serde_json::to_value(&filter).unwrap_or_default();
+        if let Some(m) = shown.as_object_mut() {
+            m.retain(|_, v| !v.is_null());
+        }
+        let detail = serde_json::json!({ "filter": shown, "rows": items.len(), "total": total, "page": cursor.is_some_and(|c| !c.is_empty()) });
+        self.record(self.event(user, AuditAction::ArchiveList).with_detail(detail)).await?;
         Ok(Page { items, next_cursor, total })
     }
 
@@ -350,7 +499,7 @@ impl App {
         self.archive_for(user, archive_id, Action::Edit).await?;
         contact.normalize();
         check(validate::validate_contact(&contact, ""))?;
-        Ok(masked_contact(self.store.add_contact(archive_id, &contact, user.id, Self::now()).await?))
+        Ok(masked_contact(self.store.add_contact(archive_id, &contact, &self.event(user, AuditAction::ContactAdd)).await?))
     }
 
     pub async fn update_contact(&self, user: &Principal, archive_id: ArchiveId, contact_id: i64, mut contact: ContactData) -> Result<Contact> {
@@ -360,7 +509,7 @@ impl App {
         }
         contact.normalize();
         check(validate::validate_contact(&contact, ""))?;
-        Ok(masked_contact(self.store.update_contact(archive_id, contact_id, &contact, user.id, Self::now()).await?))
+        Ok(masked_contact(self.store.update_contact(archive_id, contact_id, &contact, &self.event(user, AuditAction::ContactUpdate)).await?))
     }
 
     pub async fn add_entry(&self, user: &Principal, archive_id: ArchiveId, mut entry: EntryData) -> Result<TimelineEntry> {
@@ -368,18 +517,19 @@ impl App {
         entry.summary = entry.summary.trim().to_string();
         entry.correction_reason = entry.correction_reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
         check(validate::validate_entry(&entry))?;
-        Ok(self.store.add_entry(archive_id, &entry, user.id, Self::now()).await?)
+        let action = if entry.supersedes.is_some() { AuditAction::EntryCorrect } else { AuditAction::EntryAdd };
+        Ok(self.store.add_entry(archive_id, &entry, &self.event(user, action)).await?)
     }
 
     /// Creates a department; a named parent must exist (refused as a bad request, not left to
     /// the foreign key, which each engine reports differently).
-    pub async fn add_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department> {
+    pub async fn add_department(&self, by: Option<&Principal>, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department> {
         if let Some(p) = parent_id {
             if !self.store.list_departments().await?.iter().any(|d| d.id == p) {
                 return Err(AppError::BadRequest(format!("unknown parent department {p} / 上级部门不存在")));
             }
         }
-        let d = self.store.create_department(name.trim(), code.trim(), parent_id).await?;
+        let d = self.store.create_department(name.trim(), code.trim(), parent_id, &self.event_by(by, AuditAction::DepartmentCreate)).await?;
         self.departments.clear();
         Ok(d)
     }

@@ -93,16 +93,18 @@ impl App {
             }
         }
         let loan = NewLoan { archive_id, borrower_id, kind, purpose: purpose.to_string(), lent_by: p.user.id, due_at, grant_id };
-        let now = Utc::now();
-        Ok(LoanView::of(self.store.create_loan(&loan, now).await?, now))
+        let event = self.event(p, dangan_core::audit::AuditAction::LoanLend);
+        let now = event.at;
+        Ok(LoanView::of(self.store.create_loan(&loan, &event).await?, now))
     }
 
     /// Checks a loan back in (archivist only): complete or not, with a note. A second return
     /// is refused (Conflict).
     pub async fn return_loan(&self, p: &Principal, id: i64, complete: bool, note: &str) -> Result<LoanView> {
         Self::require_archivist(p)?;
-        let now = Utc::now();
-        Ok(LoanView::of(self.store.return_loan(id, p.user.id, complete, note.trim(), now).await?, now))
+        let event = self.event(p, dangan_core::audit::AuditAction::LoanReturn);
+        let now = event.at;
+        Ok(LoanView::of(self.store.return_loan(id, complete, note.trim(), &event).await?, now))
     }
 
     /// One loan: its borrower or the archivist.

@@ -80,6 +80,25 @@ enum Command {
     User(UserCommand),
     /// Measure load rate, GET and list latency over HTTP, and server memory; prints a table.
     Bench(bench::BenchArgs),
+    /// The audit trail: verify its hash chain, export its head digest.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole hash chain and report the first record that was modified, deleted or
+    /// inserted out of order; also compare every exported head digest (audit-heads/ in the
+    /// data dir, and --head files) with the chain, which detects a rewrite of the whole chain.
+    /// Exits with status 2 when the chain is broken.
+    Verify {
+        /// More exported head files (lines `seq hash time`) to compare.
+        #[arg(long = "head")]
+        heads: Vec<PathBuf>,
+    },
+    /// Print the chain's head digest (`seq hash time`) and append it to audit-heads/ in the data
+    /// dir; keep a copy elsewhere (the server also exports one every day).
+    Head,
 }
 
 #[derive(Args)]
@@ -93,6 +112,10 @@ struct ServeArgs {
     /// Demo archives to load on first start (0 for none).
     #[arg(long, env = "DANGAN_DEMO", default_value_t = 0)]
     demo: u64,
+    /// Benchmark only: do not record allowed archive reads in the audit trail, to measure what
+    /// auditing costs. Never use in service.
+    #[arg(long, hide = true)]
+    bench_without_read_audit: bool,
 }
 
 #[derive(Subcommand)]
@@ -210,8 +233,92 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-async fn serve(g: &Global, args: ServeArgs) -> CliResult {
+/// Where exported audit head digests are kept (one file per day).
+fn heads_dir(g: &Global) -> PathBuf {
+    g.data_dir.join("audit-heads")
+}
+
+/// Appends the chain's current head to today's file in `audit-heads/`.
+async fn export_head(app: &App, g: &Global) -> CliResult<Option<dangan_core::audit::AuditHead>> {
+    let Some(head) = app.audit_head().await? else { return Ok(None) };
+    let dir = heads_dir(g);
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(format!("{}.txt", head.at.format("%Y-%m-%d")));
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&file)?;
+    writeln!(f, "{}", head.to_line())?;
+    f.sync_all()?;
+    Ok(Some(head))
+}
+
+fn read_heads(paths: &[PathBuf]) -> CliResult<Vec<dangan_core::audit::AuditHead>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            out.push(dangan_core::audit::AuditHead::parse_line(line).ok_or_else(|| format!("{}:{}: not a head line (seq hash time)", p.display(), i + 1))?);
+        }
+    }
+    Ok(out)
+}
+
+async fn audit_command(g: &Global, cmd: AuditCommand) -> CliResult {
     let app = open_app(g).await?;
+    match cmd {
+        AuditCommand::Head => match export_head(&app, g).await? {
+            Some(h) => println!("{}", h.to_line()),
+            None => println!("the audit trail is empty"),
+        },
+        AuditCommand::Verify { heads } => {
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(heads_dir(g)) {
+                Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect(),
+                Err(_) => Vec::new(),
+            };
+            files.sort();
+            files.extend(heads);
+            let heads = read_heads(&files)?;
+            let t = Instant::now();
+            let report = app.verify_audit(&heads).await?;
+            println!("checked {} records and {} exported heads in {:.2} s; head {} {}", report.checked, report.heads_checked, t.elapsed().as_secs_f64(), report.head_seq, report.head_hash);
+            if let Some(problem) = report.problem {
+                eprintln!("审计日志链条已损坏 THE AUDIT TRAIL IS BROKEN: {problem}");
+                std::process::exit(2);
+            }
+            println!("审计日志完整 the audit trail is intact");
+        }
+    }
+    Ok(())
+}
+
+/// Jobs a server runs beside requests: recording grant expiries (every minute) and exporting
+/// the audit chain's head (at start and every day).
+fn spawn_background_jobs(app: App, g: Global) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut last_export: Option<chrono::NaiveDate> = None;
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.sweep_expired_grants().await {
+                tracing::warn!("recording grant expiries failed: {e}");
+            }
+            let today = chrono::Utc::now().date_naive();
+            if last_export != Some(today) {
+                match export_head(&app, &g).await {
+                    Ok(_) => last_export = Some(today),
+                    Err(e) => tracing::warn!("exporting the audit head failed: {e}"),
+                }
+            }
+        }
+    });
+}
+
+async fn serve(g: &Global, args: ServeArgs) -> CliResult {
+    let mut app = open_app(g).await?;
+    if args.bench_without_read_audit {
+        let mut settings = (*app.settings).clone();
+        settings.audit_reads = false;
+        app = App::new(app.store.clone(), settings);
+    }
     let created = match app.ensure_admin(args.admin_password.as_deref()).await {
         Ok(c) => c,
         // Another server sharing the database created the admin at the same moment.
@@ -250,6 +357,7 @@ async fn serve(g: &Global, args: ServeArgs) -> CliResult {
     }
     println!();
     tracing::info!(%url, "listening");
+    spawn_background_jobs(app.clone(), g.clone());
     axum::serve(listener, dangan_web::router(app).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
@@ -266,7 +374,7 @@ async fn user_command(g: &Global, cmd: UserCommand) -> CliResult {
                 Some(p) => (p, false),
                 None => (dangan_app::auth::random_password(), true),
             };
-            let user = app.add_user(&username, &name, Some(&password), dept_id, roles).await?;
+            let user = app.add_user(None, &username, &name, Some(&password), dept_id, roles).await?;
             println!("created user {} (id {})", user.username, user.id);
             if printed {
                 println!("password: {password}");
@@ -284,7 +392,7 @@ async fn user_command(g: &Global, cmd: UserCommand) -> CliResult {
                 Some(p) => (p, false),
                 None => (dangan_app::auth::random_password(), true),
             };
-            app.set_password(login.user.id, &password).await?;
+            app.set_password(None, login.user.id, &password).await?;
             println!("password changed for {username}");
             if printed {
                 println!("password: {password}");
@@ -320,6 +428,7 @@ fn main() {
             }
             Command::User(cmd) => user_command(&g, cmd).await,
             Command::Bench(args) => bench::run(&g, args).await,
+            Command::Audit(cmd) => audit_command(&g, cmd).await,
         }
     });
     if let Err(e) = result {

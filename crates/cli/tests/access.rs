@@ -812,6 +812,8 @@ async fn saving_a_partial_document_keeps_owner_department_and_real_values() {
             body.as_object_mut().unwrap().remove(k);
         }
         body["name"] = json!("权限测试戊·保存不夺主（已更名）");
+        // Renaming corrects a key field: the reason is required.
+        body["reason"] = json!("客户更名");
         let r = w.call("jingli1", Method::PUT, &format!("/api/v1/archives/{}", a.id), Some(&body)).await;
         assert_eq!(r.status, 200, "[{e}] the department's manager edits: {}", r.text());
         let clear = w.ok("jingli1", Method::GET, &format!("/api/v1/archives/{}?unmasked=true", a.id), None).await;

@@ -273,7 +273,7 @@ async fn auth_is_required_and_lockout_and_tokens_work() {
         assert_eq!(r.status, 429, "[{e}] right password refused while locked: {}", r.text());
         assert!(r.problem_type().ends_with("/locked-out"), "[{e}]");
         // Unlock the way an administrator does (`dangan user passwd`; there is no HTTP endpoint).
-        s.app.set_password(locky_id, "locky-pass-456").await.expect("unlock");
+        s.app.set_password(None, locky_id, "locky-pass-456").await.expect("unlock");
         let r = send(login("locky-pass-456")).await;
         assert_eq!(r.status, 200, "[{e}] login after unlock: {}", r.text());
 
@@ -522,6 +522,7 @@ async fn updates_are_versioned_and_stale_versions_are_refused() {
             let mut body = after_v2.clone();
             body["version"] = json!(2);
             body["name"] = json!(format!("并发写入{i}有限公司"));
+            body["reason"] = json!(format!("并发更名 {i}"));
             let rb = api.put(&path).json(&body);
             handles.push(tokio::spawn(async move { (i, send(rb).await) }));
         }

@@ -512,6 +512,13 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     let note = text(c, "#note-name").await;
     assert!(note.contains(&their_name), "conflict note shows the saved name: {note:?}");
     shots.take(c, "05-edit-conflict").await;
+    // The name is a key field: saving its correction without a reason is refused, in Chinese,
+    // under the reason field, and nothing typed is lost.
+    click_nav(c, "#save").await;
+    let reason_error = text(c, "#err-reason").await;
+    assert!(reason_error.contains("变更原因"), "a correction of the name needs a reason: {reason_error:?}");
+    assert_eq!(value(c, "#f-name").await, mine, "the user's input survives the refusal");
+    type_into(c, "#f-reason", "浏览器测试：合并后更名").await;
     click_nav(c, "#save").await;
     assert_eq!(path(c).await, format!("/archives/{id}"), "saving again after the conflict works");
     assert!(text(c, "#archive-name").await.contains(&mine));

@@ -2,7 +2,9 @@
 //! policy decision and the demo-data generator. Pure code: no I/O, no async, no clock reads
 //! (callers pass `now`), so every rule here is testable in isolation.
 
+pub mod audit;
 pub mod demo;
+pub mod history;
 pub mod mask;
 pub mod model;
 pub mod numbering;

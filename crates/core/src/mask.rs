@@ -375,6 +375,51 @@ pub fn mask_archive(d: &mut ArchiveData) {
     }
 }
 
+/// The masked form of one field's value (by its path in the document, as in
+/// `history::FieldChange`), or `None` when the field is not sensitive.
+pub fn mask_path_value(path: &str, template: Option<&str>, value: &str) -> Option<String> {
+    Some(match path {
+        "mobile" => mask_mobile(value),
+        "landline" => mask_landline(value),
+        "email" => mask_email(value),
+        "address" => mask_address(value),
+        "person.id_number" => mask_id_number(value),
+        _ => {
+            let key = path.strip_prefix("custom.")?;
+            let key = key.split('.').next().unwrap_or(key);
+            if is_bank_key(key) {
+                mask_bank_account(value)
+            } else if is_sensitive_custom_key(template, key) {
+                mask_text(value)
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+/// The sensitive fields the archive holds (what unmasking it shows), for the audit record.
+pub fn sensitive_fields_present(d: &ArchiveData) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut has = |present: bool, name: &'static str| {
+        if present {
+            out.push(name);
+        }
+    };
+    has(d.mobile.is_some(), "mobile");
+    has(d.landline.is_some(), "landline");
+    has(d.email.is_some(), "email");
+    has(d.address.is_some(), "address");
+    has(d.person.as_ref().is_some_and(|p| p.id_number.is_some()), "person.id_number");
+    let template = d.template.as_deref();
+    for key in d.custom.keys() {
+        if is_bank_key(key) || is_sensitive_custom_key(template, key) {
+            out.push(key.as_str());
+        }
+    }
+    out
+}
+
 /// Masks a contact person's mobile, landline, e-mail and WeChat ID.
 pub fn mask_contact(c: &mut ContactData) {
     mask_opt(&mut c.mobile, mask_mobile);

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     Amount,
     Template,
     CorrectionReasonRequired,
+    /// A key field (name, credit code, ID number) that had a value was changed without a reason.
+    KeyFieldReasonRequired,
     /// `person.birth_date` differs from the birth date encoded in a valid resident ID number.
     /// Kept apart from `IdNumberBirthDate` (an impossible date inside the ID itself) because the
     /// fix is different: one of two otherwise valid fields was typed wrong.
@@ -154,6 +156,10 @@ impl FieldError {
             (CorrectionReasonRequired, Lang::Tw) => format!("更正記錄時必須填寫{s}"),
             (CorrectionReasonRequired, Lang::En) => format!("{s} is required when correcting an entry"),
 
+            (KeyFieldReasonRequired, Lang::Cn) => format!("更正关键字段（名称、统一社会信用代码、证件号码）时必须填写{s}"),
+            (KeyFieldReasonRequired, Lang::Tw) => format!("更正關鍵欄位（名稱、統一社會信用代碼、證件號碼）時必須填寫{s}"),
+            (KeyFieldReasonRequired, Lang::En) => format!("{s} is required when correcting a key field (name, credit code, ID number)"),
+
             (BirthDateMismatch, Lang::Cn) => format!("{s}与身份证号码中的出生日期不一致"),
             (BirthDateMismatch, Lang::Tw) => format!("{s}與身分證號碼中的出生日期不一致"),
             (BirthDateMismatch, Lang::En) => format!("{s} does not match the birth date in the resident ID number"),
@@ -206,6 +212,7 @@ const FIELD_LABELS: &[(&str, &str, &str, &str)] = &[
     // `name` is shared by archives and by contacts validated without a prefix, so it stays
     // generic ("名称") rather than "客户名称".
     ("name", "名称", "名稱", "Name"),
+    ("reason", "变更原因", "變更原因", "Reason for the change"),
     ("kind", "客户类型", "客戶類型", "Customer type"),
     ("mobile", "手机号码", "手機號碼", "Mobile number"),
     ("landline", "固定电话", "固定電話", "Landline"),
@@ -1409,6 +1416,7 @@ mod tests {
         ErrorCode::Amount,
         ErrorCode::Template,
         ErrorCode::CorrectionReasonRequired,
+        ErrorCode::KeyFieldReasonRequired,
         ErrorCode::BirthDateMismatch,
     ];
 

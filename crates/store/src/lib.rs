@@ -15,6 +15,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use dangan_core::audit::{AuditEvent, AuditRecord};
 use dangan_core::numbering::NumberScheme;
 use dangan_core::policy::{Action, ApprovalStep, ListScope};
 use dangan_core::{
@@ -198,7 +199,7 @@ pub enum SessionKind {
 }
 
 impl SessionKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             SessionKind::Browser => "browser",
             SessionKind::ApiToken => "api",
@@ -452,46 +453,46 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 
     // --- identity ---
-    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department>;
+    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>, audit: &AuditEvent) -> Result<Department>;
     async fn list_departments(&self) -> Result<Vec<Department>>;
-    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<User>;
+    async fn create_user(&self, user: &NewUser, audit: &AuditEvent) -> Result<User>;
     async fn get_user(&self, id: UserId) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
     async fn count_users(&self) -> Result<i64>;
     async fn find_login(&self, username: &str) -> Result<Option<UserLogin>>;
     /// Records a login attempt: success clears the failure count, failure increments it and may lock.
     async fn record_login(&self, user_id: UserId, success: bool, locked_until: Option<DateTime<Utc>>) -> Result<()>;
-    async fn set_password(&self, user_id: UserId, password_hash: &str) -> Result<()>;
+    async fn set_password(&self, user_id: UserId, password_hash: &str, audit: &AuditEvent) -> Result<()>;
     async fn create_session(&self, token_hash: &str, user_id: UserId, kind: SessionKind, name: Option<&str>, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> Result<()>;
     /// The active user behind an unexpired session or token.
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 
     // --- archives ---
-    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, actor: UserId, now: DateTime<Utc>) -> Result<Archive>;
+    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, audit: &AuditEvent) -> Result<Archive>;
     async fn get_archive(&self, id: ArchiveId) -> Result<Option<Archive>>;
     async fn get_archive_by_no(&self, archive_no: &str) -> Result<Option<Archive>>;
     /// Writes `data` as version `expected_version + 1`, or refuses with `Conflict`.
-    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive>;
+    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, reason: Option<&str>, audit: &AuditEvent) -> Result<Archive>;
     /// One page (at most `limit` rows) in the query's order after its cursor.
     async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>>;
     async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64>;
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>>;
 
     // --- parts of an archive ---
-    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact>;
-    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact>;
+    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, audit: &AuditEvent) -> Result<Contact>;
+    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, audit: &AuditEvent) -> Result<Contact>;
     async fn list_contacts(&self, archive_id: ArchiveId) -> Result<Vec<Contact>>;
     /// Appends an entry; with `supersedes`, the old entry must belong to the same archive.
-    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, actor: UserId, now: DateTime<Utc>) -> Result<TimelineEntry>;
+    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, audit: &AuditEvent) -> Result<TimelineEntry>;
     /// Newest first (by occurred_on, then id).
     async fn list_entries(&self, archive_id: ArchiveId) -> Result<Vec<TimelineEntry>>;
-    async fn add_attachment(&self, att: &NewAttachment) -> Result<Attachment>;
+    async fn add_attachment(&self, att: &NewAttachment, audit: &AuditEvent) -> Result<Attachment>;
     async fn list_attachments(&self, archive_id: ArchiveId) -> Result<Vec<Attachment>>;
     async fn get_attachment(&self, id: i64) -> Result<Option<Attachment>>;
 
     // --- access control ---
-    async fn create_access_request(&self, r: &NewAccessRequest, now: DateTime<Utc>) -> Result<AccessRequest>;
+    async fn create_access_request(&self, r: &NewAccessRequest, audit: &AuditEvent) -> Result<AccessRequest>;
     async fn get_access_request(&self, id: i64) -> Result<Option<AccessRequest>>;
     /// Newest first.
     async fn list_access_requests(&self, q: &RequestQuery) -> Result<Vec<AccessRequest>>;
@@ -507,24 +508,25 @@ pub trait Store: Send + Sync + 'static {
         approver_id: UserId,
         approved: bool,
         comment: &str,
-        now: DateTime<Utc>,
         grant_expires_at: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> Result<AccessRequest>;
-    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, now: DateTime<Utc>) -> Result<AccessRequest>;
+    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, audit: &AuditEvent) -> Result<AccessRequest>;
     /// Unexpired, unrevoked grants of a user (on one archive, or on all).
     async fn active_grants(&self, user_id: UserId, archive_id: Option<ArchiveId>, now: DateTime<Utc>) -> Result<Vec<Grant>>;
 
     // --- borrowing register (借阅登记) ---
-    async fn create_loan(&self, l: &NewLoan, now: DateTime<Utc>) -> Result<Loan>;
+    async fn create_loan(&self, l: &NewLoan, audit: &AuditEvent) -> Result<Loan>;
     /// Checks a loan back in; refused with `Conflict` when it was already returned.
-    async fn return_loan(&self, id: i64, checked_by: UserId, complete: bool, note: &str, now: DateTime<Utc>) -> Result<Loan>;
+    async fn return_loan(&self, id: i64, complete: bool, note: &str, audit: &AuditEvent) -> Result<Loan>;
     /// Soonest due first, then by id.
     async fn list_loans(&self, q: &LoanQuery) -> Result<Vec<Loan>>;
     async fn get_loan(&self, id: i64) -> Result<Option<Loan>>;
 
     // --- bulk ---
     /// Loads many archives in one transaction, numbering each by its creation date.
-    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize>;
+    /// One audit record per batch (count and number range).
+    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize>;
     /// Called once before a series of `bulk_load`s (an engine may prepare, e.g. defer indexes
     /// while the archive table is empty).
     async fn begin_bulk_load(&self) -> Result<()> {
@@ -534,6 +536,56 @@ pub trait Store: Send + Sync + 'static {
     async fn end_bulk_load(&self) -> Result<()> {
         Ok(())
     }
+
+    // --- audit trail (审计日志) ---
+    /// Appends events to the chain in one transaction (reads are audited in batches this way;
+    /// changes pass their event to the write method, which appends it in its own transaction).
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<()>;
+    /// Newest first, filtered, paged by `before_seq`.
+    async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>>;
+    /// The chain in order from `from_seq`, for verification.
+    async fn audit_chain(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// The last record, if any.
+    async fn audit_head(&self) -> Result<Option<AuditRecord>>;
+    /// Marks grants that expired by `now` and records each expiry in the trail (once).
+    async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>>;
+}
+
+/// Filters for the audit viewer. All optional; `limit` is clamped by callers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub user_id: Option<UserId>,
+    pub archive_id: Option<ArchiveId>,
+    /// Action code, e.g. `archive.read`.
+    pub action: Option<String>,
+    /// `allowed`, `denied`, `needs_approval`, `failed`.
+    pub outcome: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Keyset: records with a smaller number than this.
+    pub before_seq: Option<i64>,
+    #[serde(default)]
+    pub limit: u32,
+}
+
+pub(crate) fn request_detail(r: &AccessRequest) -> serde_json::Value {
+    serde_json::json!({ "request_id": r.id, "purpose": r.purpose, "sections": r.sections, "actions": actions_text(&r.actions), "hours": r.hours })
+}
+
+pub(crate) fn loan_detail(l: &Loan) -> serde_json::Value {
+    serde_json::json!({
+        "loan_id": l.id, "borrower_id": l.borrower_id, "kind": l.kind.as_str(), "purpose": l.purpose, "due_at": l.due_at,
+        "returned_at": l.returned_at, "returned_complete": l.returned_complete, "return_note": l.return_note,
+    })
+}
+
+/// The event recorded for an expired grant (built by the stores' sweepers).
+pub(crate) fn grant_expired_event(g: &Grant, archive_no: &str, now: DateTime<Utc>) -> AuditEvent {
+    let mut e = AuditEvent::new(dangan_core::audit::AuditAction::GrantExpired, now).with_archive(g.archive_id, archive_no);
+    e.user_id = Some(g.user_id);
+    e.basis = format!("grant:{}", g.id);
+    e.detail = serde_json::json!({ "expired_at": g.expires_at }).to_string();
+    e
 }
 
 /// Copies of `ArchiveData` fields kept as columns for filtering and lists.

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use dangan_core::audit::{chain, AuditAction, AuditEvent, AuditRecord, Outcome, GENESIS_HASH};
 use dangan_core::numbering::NumberScheme;
 use dangan_core::policy::ApprovalStep;
 use dangan_core::*;
@@ -20,9 +21,11 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
+/// Held (per transaction) while appending to the audit chain: one chain across all servers.
+const AUDIT_LOCK: i64 = 0x44414e47414f;
 
 pub struct PgStore {
     pool: Pool,
@@ -198,12 +201,87 @@ async fn get_archive_where(c: &impl GenericClient, cond: &str, p: &(dyn ToSql + 
     Ok(c.query_opt(&st, &[p]).await?.map(|r| archive_from_row(&r)))
 }
 
-async fn touch_archive(c: &impl GenericClient, archive_id: i64, actor: UserId, at: DateTime<Utc>) -> Result<()> {
-    let n = c.execute("UPDATE archives SET updated_by = $2, updated_at = $3 WHERE id = $1", &[&archive_id, &actor, &at]).await?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
+/// Marks the archive as changed now and returns its number (for the audit record).
+async fn touch_archive(c: &impl GenericClient, archive_id: i64, actor: UserId, at: DateTime<Utc>) -> Result<String> {
+    let row = c.query_opt("UPDATE archives SET updated_by = $2, updated_at = $3 WHERE id = $1 RETURNING archive_no", &[&archive_id, &actor, &at]).await?;
+    Ok(row.ok_or(StoreError::NotFound)?.get(0))
+}
+
+async fn archive_no_of(c: &impl GenericClient, archive_id: i64) -> Result<String> {
+    Ok(c.query_opt("SELECT archive_no FROM archives WHERE id = $1", &[&archive_id]).await?.ok_or(StoreError::NotFound)?.get(0))
+}
+
+const AUDIT_COLUMNS: &str = "seq, at, user_id, username, roles, dept_id, client_addr, user_agent, action, archive_id, archive_no, fields, basis, outcome, detail, prev_hash, hash";
+
+/// Appends events to the hash chain inside the caller's transaction. The advisory lock (held
+/// until commit) makes appends from every server take turns, so the head read here is the head.
+/// Taken last in every transaction, after any row locks, so it cannot close a lock cycle.
+async fn append_chained(tx: &impl GenericClient, events: Vec<AuditEvent>) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
     }
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK]).await?;
+    let head = tx.query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[]).await?;
+    let (seq, hash): (i64, String) = head.map(|r| (r.get(0), r.get(1))).unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
+    let records = chain(seq, &hash, events);
+    // One statement for the whole batch: columns as arrays, unnested into rows.
+    let mut cols: (Vec<i64>, Vec<DateTime<Utc>>, Vec<Option<i64>>, Vec<&str>, Vec<&str>, Vec<Option<i64>>, Vec<&str>, Vec<&str>) = Default::default();
+    let mut cols2: (Vec<&str>, Vec<Option<i64>>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
+    for r in &records {
+        let e = &r.event;
+        cols.0.push(r.seq);
+        cols.1.push(e.at);
+        cols.2.push(e.user_id);
+        cols.3.push(&e.username);
+        cols.4.push(&e.roles);
+        cols.5.push(e.dept_id);
+        cols.6.push(&e.client_addr);
+        cols.7.push(&e.user_agent);
+        cols2.0.push(e.action.code());
+        cols2.1.push(e.archive_id);
+        cols2.2.push(&e.archive_no);
+        cols2.3.push(&e.fields);
+        cols2.4.push(&e.basis);
+        cols2.5.push(e.outcome.as_str());
+        cols2.6.push(&e.detail);
+        cols2.7.push(&r.prev_hash);
+        cols2.8.push(&r.hash);
+    }
+    tx.execute(
+        &format!(
+            "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+             $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])"
+        ),
+        &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7, &cols2.0, &cols2.1, &cols2.2, &cols2.3, &cols2.4, &cols2.5, &cols2.6, &cols2.7, &cols2.8],
+    )
+    .await?;
     Ok(())
+}
+
+fn audit_from_row(r: &Row) -> Result<AuditRecord> {
+    let action: String = r.get(8);
+    let outcome: String = r.get(13);
+    Ok(AuditRecord {
+        seq: r.get(0),
+        event: AuditEvent {
+            at: r.get(1),
+            user_id: r.get(2),
+            username: r.get(3),
+            roles: r.get(4),
+            dept_id: r.get(5),
+            client_addr: r.get(6),
+            user_agent: r.get(7),
+            action: AuditAction::parse(&action).ok_or_else(|| StoreError::Db(format!("unknown audit action {action:?}")))?,
+            archive_id: r.get(9),
+            archive_no: r.get(10),
+            fields: r.get(11),
+            basis: r.get(12),
+            outcome: Outcome::parse(&outcome).ok_or_else(|| StoreError::Db(format!("unknown audit outcome {outcome:?}")))?,
+            detail: r.get(14),
+        },
+        prev_hash: r.get(15),
+        hash: r.get(16),
+    })
 }
 
 #[async_trait]
@@ -238,10 +316,14 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department> {
-        let c = self.pool.get().await?;
-        let row = c.query_one("INSERT INTO departments (name, code, parent_id) VALUES ($1, $2, $3) RETURNING id", &[&name, &code, &parent_id]).await?;
-        Ok(Department { id: row.get(0), name: name.into(), code: code.into(), parent_id })
+    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>, audit: &AuditEvent) -> Result<Department> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx.query_one("INSERT INTO departments (name, code, parent_id) VALUES ($1, $2, $3) RETURNING id", &[&name, &code, &parent_id]).await?;
+        let d = Department { id: row.get(0), name: name.into(), code: code.into(), parent_id };
+        append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "department_id": d.id, "name": d.name, "code": d.code, "parent_id": d.parent_id }))]).await?;
+        tx.commit().await?;
+        Ok(d)
     }
 
     async fn list_departments(&self) -> Result<Vec<Department>> {
@@ -253,15 +335,21 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User> {
-        let c = self.pool.get().await?;
-        let row = c
+    async fn create_user(&self, u: &NewUser, audit: &AuditEvent) -> Result<User> {
+        let now = audit.at;
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx
             .query_one(
                 &format!("INSERT INTO users (username, display_name, password_hash, dept_id, roles, active, created_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING {USER_COLUMNS}"),
                 &[&u.username, &u.display_name, &u.password_hash, &u.dept_id, &roles_text(&u.roles), &now],
             )
             .await?;
-        Ok(user_from_row(&row))
+        let user = user_from_row(&row);
+        append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "new_user_id": user.id, "username": user.username, "roles": roles_text(&user.roles), "dept_id": user.dept_id }))])
+            .await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn get_user(&self, id: UserId) -> Result<Option<User>> {
@@ -301,9 +389,12 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn set_password(&self, user_id: UserId, password_hash: &str) -> Result<()> {
-        let c = self.pool.get().await?;
-        c.execute("UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1", &[&user_id, &password_hash]).await?;
+    async fn set_password(&self, user_id: UserId, password_hash: &str, audit: &AuditEvent) -> Result<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        tx.execute("UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1", &[&user_id, &password_hash]).await?;
+        append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "target_user_id": user_id }))]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -334,13 +425,14 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, actor: UserId, now: DateTime<Utc>) -> Result<Archive> {
+    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, audit: &AuditEvent) -> Result<Archive> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = reserve_numbers(&tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code), 1).await?;
         let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
-        let id = insert_archive(&tx, &no, data, actor, now).await?;
+        let id = insert_archive(&tx, &no, data, audit.actor_id(), audit.at).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
+        append_chained(&tx, vec![audit.clone().with_archive(id, &no)]).await?;
         tx.commit().await?;
         Ok(archive)
     }
@@ -355,7 +447,8 @@ impl Store for PgStore {
         get_archive_where(&c, "a.archive_no = $1", &archive_no).await
     }
 
-    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive> {
+    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, reason: Option<&str>, audit: &AuditEvent) -> Result<Archive> {
+        let (actor, now) = (audit.actor_id(), audit.at);
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let current: i64 = tx.query_opt("SELECT version FROM archives WHERE id = $1 FOR UPDATE", &[&id]).await?.ok_or(StoreError::NotFound)?.get(0);
@@ -383,6 +476,7 @@ impl Store for PgStore {
         .await?;
         tx.execute("UPDATE archive_documents SET data = $2 WHERE archive_id = $1", &[&id, &Json(data)]).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
+        append_chained(&tx, vec![audit.clone().with_archive(id, &archive.archive_no)]).await?;
         tx.commit().await?;
         Ok(archive)
     }
@@ -424,10 +518,11 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
+    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, audit: &AuditEvent) -> Result<Contact> {
+        let (actor, now) = (audit.actor_id(), audit.at);
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        touch_archive(&tx, archive_id, actor, now).await?;
+        let no = touch_archive(&tx, archive_id, actor, now).await?;
         let id: i64 = tx
             .query_one(
                 "INSERT INTO contacts (archive_id, name, mobile, data, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -435,11 +530,13 @@ impl Store for PgStore {
             )
             .await?
             .get(0);
+        append_chained(&tx, vec![audit.clone().with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": id }))]).await?;
         tx.commit().await?;
         Ok(Contact { id, archive_id, data: contact.clone() })
     }
 
-    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
+    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, audit: &AuditEvent) -> Result<Contact> {
+        let (actor, now) = (audit.actor_id(), audit.at);
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let n = tx
@@ -451,7 +548,8 @@ impl Store for PgStore {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        touch_archive(&tx, archive_id, actor, now).await?;
+        let no = touch_archive(&tx, archive_id, actor, now).await?;
+        append_chained(&tx, vec![audit.clone().with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": contact_id }))]).await?;
         tx.commit().await?;
         Ok(Contact { id: contact_id, archive_id, data: contact.clone() })
     }
@@ -466,7 +564,8 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, actor: UserId, now: DateTime<Utc>) -> Result<TimelineEntry> {
+    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, audit: &AuditEvent) -> Result<TimelineEntry> {
+        let (actor, now) = (audit.actor_id(), audit.at);
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         if let Some(old) = entry.supersedes {
@@ -475,7 +574,7 @@ impl Store for PgStore {
                 return Err(StoreError::NotFound);
             }
         }
-        touch_archive(&tx, archive_id, actor, now).await?;
+        let no = touch_archive(&tx, archive_id, actor, now).await?;
         // The stored created_at (microseconds), not `now` (nanoseconds), so the answer equals later reads.
         let row = tx
             .query_one(
@@ -483,6 +582,8 @@ impl Store for PgStore {
                 &[&archive_id, &entry.kind.as_str(), &entry.occurred_on, &entry.supersedes, &Json(entry), &actor, &now],
             )
             .await?;
+        let entry_id: i64 = row.get(0);
+        append_chained(&tx, vec![audit.clone().with_archive(archive_id, &no).with_detail(serde_json::json!({ "entry_id": entry_id, "supersedes": entry.supersedes }))]).await?;
         tx.commit().await?;
         Ok(TimelineEntry { id: row.get(0), archive_id, data: entry.clone(), superseded_by: None, created_by: actor, created_at: row.get(1) })
     }
@@ -509,18 +610,24 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn add_attachment(&self, a: &NewAttachment) -> Result<Attachment> {
+    async fn add_attachment(&self, a: &NewAttachment, audit: &AuditEvent) -> Result<Attachment> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        touch_archive(&tx, a.archive_id, a.created_by, a.created_at).await?;
+        let no = touch_archive(&tx, a.archive_id, a.created_by, a.created_at).await?;
         let row = tx
             .query_one(
                 &format!("INSERT INTO attachments (archive_id, sha256, filename, content_type, size, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {ATTACHMENT_COLUMNS}"),
                 &[&a.archive_id, &a.sha256, &a.filename, &a.content_type, &a.size, &a.created_by, &a.created_at],
             )
             .await?;
+        let att = attachment_from_row(&row);
+        append_chained(
+            &tx,
+            vec![audit.clone().with_archive(a.archive_id, &no).with_detail(serde_json::json!({ "attachment_id": att.id, "sha256": att.sha256, "filename": att.filename, "size": att.size }))],
+        )
+        .await?;
         tx.commit().await?;
-        Ok(attachment_from_row(&row))
+        Ok(att)
     }
 
     async fn list_attachments(&self, archive_id: ArchiveId) -> Result<Vec<Attachment>> {
@@ -537,9 +644,11 @@ impl Store for PgStore {
         Ok(c.query_opt(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"), &[&id]).await?.map(|r| attachment_from_row(&r)))
     }
 
-    async fn create_access_request(&self, r: &NewAccessRequest, now: DateTime<Utc>) -> Result<AccessRequest> {
-        let c = self.pool.get().await?;
-        let row = c
+    async fn create_access_request(&self, r: &NewAccessRequest, audit: &AuditEvent) -> Result<AccessRequest> {
+        let now = audit.at;
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx
             .query_one(
                 &format!(
                     "INSERT INTO access_requests (archive_id, requester_id, purpose, sections, actions, hours, chain, step, status, created_at)
@@ -548,7 +657,11 @@ impl Store for PgStore {
                 &[&r.archive_id, &r.requester_id, &r.purpose, &r.sections.join(","), &actions_text(&r.actions), &r.hours, &chain_text(&r.chain), &now],
             )
             .await?;
-        Ok(request_from_row(&row))
+        let req = request_from_row(&row);
+        let no = archive_no_of(&tx, req.archive_id).await?;
+        append_chained(&tx, vec![audit.clone().with_archive(req.archive_id, &no).with_detail(request_detail(&req))]).await?;
+        tx.commit().await?;
+        Ok(req)
     }
 
     async fn get_access_request(&self, id: i64) -> Result<Option<AccessRequest>> {
@@ -596,9 +709,10 @@ impl Store for PgStore {
         approver_id: UserId,
         approved: bool,
         comment: &str,
-        now: DateTime<Utc>,
         grant_expires_at: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> Result<AccessRequest> {
+        let now = audit.at;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let req = tx
@@ -623,27 +737,42 @@ impl Store for PgStore {
                 &[&request_id, &status.as_str(), &next_step, &closed],
             )
             .await?;
+        let mut detail = serde_json::json!({ "request_id": request_id, "step": step, "step_kind": kind.as_str(), "approved": approved, "comment": comment });
         if grant {
-            tx.execute(
-                "INSERT INTO grants (user_id, archive_id, actions, request_id, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&req.requester_id, &req.archive_id, &actions_text(&req.actions), &request_id, &now, &grant_expires_at],
-            )
-            .await?;
+            let grant_id: i64 = tx
+                .query_one(
+                    "INSERT INTO grants (user_id, archive_id, actions, request_id, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    &[&req.requester_id, &req.archive_id, &actions_text(&req.actions), &request_id, &now, &grant_expires_at],
+                )
+                .await?
+                .get(0);
+            detail["grant_id"] = grant_id.into();
+            detail["grant_expires_at"] = serde_json::json!(grant_expires_at);
         }
+        let no = archive_no_of(&tx, req.archive_id).await?;
+        append_chained(&tx, vec![audit.clone().with_archive(req.archive_id, &no).with_detail(detail)]).await?;
         tx.commit().await?;
         Ok(request_from_row(&row))
     }
 
-    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, now: DateTime<Utc>) -> Result<AccessRequest> {
-        let c = self.pool.get().await?;
-        let row = c
+    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, audit: &AuditEvent) -> Result<AccessRequest> {
+        let now = audit.at;
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx
             .query_opt(
                 &format!("UPDATE access_requests SET status = 'cancelled', closed_at = $3 WHERE id = $1 AND requester_id = $2 AND status = 'pending' RETURNING {REQUEST_COLUMNS}"),
                 &[&request_id, &requester_id, &now],
             )
             .await?;
         match row {
-            Some(r) => Ok(request_from_row(&r)),
+            Some(r) => {
+                let req = request_from_row(&r);
+                let no = archive_no_of(&tx, req.archive_id).await?;
+                append_chained(&tx, vec![audit.clone().with_archive(req.archive_id, &no).with_detail(serde_json::json!({ "request_id": request_id }))]).await?;
+                tx.commit().await?;
+                Ok(req)
+            }
             None => match self.get_access_request(request_id).await? {
                 Some(r) if r.requester_id == requester_id => Err(StoreError::Conflict { current: r.step }),
                 _ => Err(StoreError::NotFound),
@@ -677,9 +806,11 @@ impl Store for PgStore {
 
     /// COPY-based: ids are reserved from the identity sequence first, so contacts and entries can
     /// reference their archive without a round trip per row.
-    async fn create_loan(&self, l: &NewLoan, now: DateTime<Utc>) -> Result<Loan> {
-        let c = self.pool.get().await?;
-        let row = c
+    async fn create_loan(&self, l: &NewLoan, audit: &AuditEvent) -> Result<Loan> {
+        let now = audit.at;
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx
             .query_one(
                 &format!(
                     "INSERT INTO loans (archive_id, borrower_id, kind, purpose, lent_by, lent_at, due_at, grant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {LOAN_COLUMNS}"
@@ -687,12 +818,18 @@ impl Store for PgStore {
                 &[&l.archive_id, &l.borrower_id, &l.kind.as_str(), &l.purpose, &l.lent_by, &now, &l.due_at, &l.grant_id],
             )
             .await?;
-        Ok(loan_from_row(&row))
+        let loan = loan_from_row(&row);
+        let no = archive_no_of(&tx, loan.archive_id).await?;
+        append_chained(&tx, vec![audit.clone().with_archive(loan.archive_id, &no).with_detail(loan_detail(&loan))]).await?;
+        tx.commit().await?;
+        Ok(loan)
     }
 
-    async fn return_loan(&self, id: i64, checked_by: UserId, complete: bool, note: &str, now: DateTime<Utc>) -> Result<Loan> {
-        let c = self.pool.get().await?;
-        let row = c
+    async fn return_loan(&self, id: i64, complete: bool, note: &str, audit: &AuditEvent) -> Result<Loan> {
+        let (checked_by, now) = (audit.actor_id(), audit.at);
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx
             .query_opt(
                 &format!(
                     "UPDATE loans SET returned_at = $2, returned_complete = $3, checked_by = $4, return_note = $5 WHERE id = $1 AND returned_at IS NULL RETURNING {LOAN_COLUMNS}"
@@ -701,7 +838,13 @@ impl Store for PgStore {
             )
             .await?;
         match row {
-            Some(r) => Ok(loan_from_row(&r)),
+            Some(r) => {
+                let loan = loan_from_row(&r);
+                let no = archive_no_of(&tx, loan.archive_id).await?;
+                append_chained(&tx, vec![audit.clone().with_archive(loan.archive_id, &no).with_detail(loan_detail(&loan))]).await?;
+                tx.commit().await?;
+                Ok(loan)
+            }
             None => match self.get_loan(id).await? {
                 Some(_) => Err(StoreError::Conflict { current: 1 }),
                 None => Err(StoreError::NotFound),
@@ -730,7 +873,9 @@ impl Store for PgStore {
         Ok(c.query_opt(&format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = $1"), &[&id]).await?.map(|r| loan_from_row(&r)))
     }
 
-    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
+    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
+        let actor = audit.actor_id();
+        let mut numbers: Option<(String, String)> = None;
         if batch.is_empty() {
             return Ok(0);
         }
@@ -773,6 +918,10 @@ impl Store for PgStore {
             let seq = next_seq.get_mut(period.as_str()).expect("reserved");
             let no = scheme.render(*date, dept_code, *seq);
             *seq += 1;
+            match numbers.as_mut() {
+                Some((_, last)) => *last = no.clone(),
+                None => numbers = Some((no.clone(), no.clone())),
+            }
             let col = ArchiveColumns::of(&a.data);
             w.as_mut()
                 .write(&[
@@ -811,8 +960,80 @@ impl Store for PgStore {
             }
         }
         w.finish().await?;
+        let (first, last) = numbers.unwrap_or_default();
+        append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "count": batch.len(), "first_no": first, "last_no": last }))]).await?;
         tx.commit().await?;
         Ok(batch.len())
+    }
+
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        append_chained(&tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let (text, params) = sql::audit_list(q, AUDIT_COLUMNS);
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&text).await?;
+        let b = boxed(&params);
+        c.query(&st, &refs(&b)).await?.iter().map(audit_from_row).collect()
+    }
+
+    async fn audit_chain(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
+        let c = self.pool.get().await?;
+        let limit = limit as i64;
+        c.query(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"), &[&from_seq, &limit]).await?.iter().map(audit_from_row).collect()
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditRecord>> {
+        let c = self.pool.get().await?;
+        c.query_opt(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"), &[]).await?.map(|r| audit_from_row(&r)).transpose()
+    }
+
+    async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // SKIP LOCKED: two servers sweeping at once record each expiry once.
+        let rows = tx
+            .query(
+                "SELECT g.id, g.user_id, g.archive_id, g.actions, g.request_id, g.granted_at, g.expires_at, g.revoked_at, a.archive_no
+                 FROM grants g JOIN archives a ON a.id = g.archive_id WHERE NOT g.expiry_audited AND g.expires_at <= $1 ORDER BY g.expires_at, g.id
+                 FOR UPDATE OF g SKIP LOCKED",
+                &[&now],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let expired: Vec<(Grant, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    Grant {
+                        id: r.get(0),
+                        user_id: r.get(1),
+                        archive_id: r.get(2),
+                        actions: parse_actions(r.get(3)),
+                        request_id: r.get(4),
+                        granted_at: r.get(5),
+                        expires_at: r.get(6),
+                        revoked_at: r.get(7),
+                    },
+                    r.get(8),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = expired.iter().map(|(g, _)| g.id).collect();
+        tx.execute("UPDATE grants SET expiry_audited = TRUE WHERE id = ANY($1)", &[&ids]).await?;
+        append_chained(&tx, expired.iter().map(|(g, no)| grant_expired_event(g, no, now)).collect()).await?;
+        tx.commit().await?;
+        Ok(expired.into_iter().map(|(g, _)| g).collect())
     }
 
     /// Statistics right after the load: autovacuum would get there later, and until it does the

@@ -198,3 +198,37 @@ pub(crate) fn scope_conditions(scope: &ListScope) -> Vec<String> {
     }
     conds
 }
+
+/// The audit viewer's query: newest first, filtered, keyset by `seq`.
+pub(crate) fn audit_list(q: &crate::AuditQuery, columns: &str) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
+    let mut push = |cond: &str, p: Param, params: &mut Vec<Param>| {
+        params.push(p);
+        conds.push(cond.replace('#', &format!("${}", params.len())));
+    };
+    if let Some(v) = q.user_id {
+        push("user_id = #", Param::Int(v), &mut params);
+    }
+    if let Some(v) = q.archive_id {
+        push("archive_id = #", Param::Int(v), &mut params);
+    }
+    if let Some(v) = q.action.as_ref().filter(|s| !s.is_empty()) {
+        push("action = #", Param::Text(v.clone()), &mut params);
+    }
+    if let Some(v) = q.outcome.as_ref().filter(|s| !s.is_empty()) {
+        push("outcome = #", Param::Text(v.clone()), &mut params);
+    }
+    if let Some(v) = q.from {
+        push("at >= #", Param::Time(v), &mut params);
+    }
+    if let Some(v) = q.to {
+        push("at < #", Param::Time(v), &mut params);
+    }
+    if let Some(v) = q.before_seq {
+        push("seq < #", Param::Int(v), &mut params);
+    }
+    let wh = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    let limit = q.limit.clamp(1, 1000);
+    (format!("SELECT {columns} FROM audit_log {wh} ORDER BY seq DESC LIMIT {limit}"), params)
+}

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use dangan_core::audit::{chain, AuditAction, AuditEvent, AuditRecord, Outcome, GENESIS_HASH};
 use dangan_core::numbering::NumberScheme;
 use dangan_core::policy::ApprovalStep;
 use dangan_core::*;
@@ -19,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -82,7 +83,11 @@ impl SqliteStore {
         // A checkpoint every ~40 MB of WAL instead of 4 MB: index pages that many transactions
         // touch are copied into the database once, not once per transaction.
         // threads: CREATE INDEX after a bulk load sorts with a helper thread.
-        writer_conn.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA wal_autocheckpoint = 10000; PRAGMA threads = 2;"))?;
+        // synchronous = FULL on the writer: each commit reaches the disk before it returns, so an
+        // answered request's audit record (and every change) survives a power cut, not only a
+        // crash of the process. Reads are audited in batches (group commit), so this costs one
+        // fsync per batch, not per request. Bulk loads relax it for their duration.
+        writer_conn.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA wal_autocheckpoint = 10000; PRAGMA threads = 2; PRAGMA synchronous = FULL;"))?;
         let writer = Pool::from(vec![writer_conn]);
         let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2) * 2;
         let readers = Pool::from((0..n).map(|_| open_conn(path)).collect::<Result<Vec<_>>>()?);
@@ -315,12 +320,60 @@ fn get_archive_where(conn: &Connection, cond: &str, p: &dyn ToSql) -> Result<Opt
     }
 }
 
-fn touch_archive(tx: &Transaction, archive_id: i64, actor: UserId, at: i64) -> Result<()> {
-    let n = tx.prepare_cached("UPDATE archives SET updated_by = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![archive_id, actor, at])?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
+/// Marks the archive as changed now and returns its number (for the audit record).
+fn touch_archive(tx: &Transaction, archive_id: i64, actor: UserId, at: i64) -> Result<String> {
+    let no: Option<String> =
+        tx.prepare_cached("UPDATE archives SET updated_by = ?2, updated_at = ?3 WHERE id = ?1 RETURNING archive_no")?.query_row(params![archive_id, actor, at], |r| r.get(0)).optional()?;
+    no.ok_or(StoreError::NotFound)
+}
+
+const AUDIT_COLUMNS: &str = "seq, at, user_id, username, roles, dept_id, client_addr, user_agent, action, archive_id, archive_no, fields, basis, outcome, detail, prev_hash, hash";
+
+/// Appends events to the hash chain inside the caller's transaction. The single writer
+/// connection serializes appends, so the head read here is the head.
+fn append_chained(tx: &Transaction, events: Vec<AuditEvent>) -> Result<()> {
+    let head: Option<(i64, String)> = tx.prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let (seq, hash) = head.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
+    let mut st = tx.prepare_cached(&format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"))?;
+    for r in chain(seq, &hash, events) {
+        let e = &r.event;
+        st.execute(params![
+            r.seq, micros(e.at), e.user_id, e.username, e.roles, e.dept_id, e.client_addr, e.user_agent, e.action.code(), e.archive_id, e.archive_no, e.fields, e.basis,
+            e.outcome.as_str(), e.detail, r.prev_hash, r.hash
+        ])?;
     }
     Ok(())
+}
+
+fn archive_no_of(tx: &Transaction, archive_id: i64) -> Result<String> {
+    let no: Option<String> = tx.prepare_cached("SELECT archive_no FROM archives WHERE id = ?1")?.query_row([archive_id], |r| r.get(0)).optional()?;
+    no.ok_or(StoreError::NotFound)
+}
+
+fn audit_from_row(r: &Row) -> Result<AuditRecord> {
+    let action: String = r.get(8)?;
+    let outcome: String = r.get(13)?;
+    Ok(AuditRecord {
+        seq: r.get(0)?,
+        event: AuditEvent {
+            at: from_micros(r.get(1)?),
+            user_id: r.get(2)?,
+            username: r.get(3)?,
+            roles: r.get(4)?,
+            dept_id: r.get(5)?,
+            client_addr: r.get(6)?,
+            user_agent: r.get(7)?,
+            action: AuditAction::parse(&action).ok_or_else(|| StoreError::Db(format!("unknown audit action {action:?}")))?,
+            archive_id: r.get(9)?,
+            archive_no: r.get(10)?,
+            fields: r.get(11)?,
+            basis: r.get(12)?,
+            outcome: Outcome::parse(&outcome).ok_or_else(|| StoreError::Db(format!("unknown audit outcome {outcome:?}")))?,
+            detail: r.get(14)?,
+        },
+        prev_hash: r.get(15)?,
+        hash: r.get(16)?,
+    })
 }
 
 #[async_trait]
@@ -353,11 +406,13 @@ impl Store for SqliteStore {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
 
-    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>) -> Result<Department> {
-        let (name, code) = (name.to_string(), code.to_string());
+    async fn create_department(&self, name: &str, code: &str, parent_id: Option<DeptId>, audit: &AuditEvent) -> Result<Department> {
+        let (name, code, audit) = (name.to_string(), code.to_string(), audit.clone());
         self.write(move |tx| {
             tx.execute("INSERT INTO departments (name, code, parent_id) VALUES (?1, ?2, ?3)", params![name, code, parent_id])?;
-            Ok(Department { id: tx.last_insert_rowid(), name, code, parent_id })
+            let d = Department { id: tx.last_insert_rowid(), name, code, parent_id };
+            append_chained(tx, vec![audit.with_detail(serde_json::json!({ "department_id": d.id, "name": d.name, "code": d.code, "parent_id": d.parent_id }))])?;
+            Ok(d)
         })
         .await
     }
@@ -371,15 +426,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User> {
-        let u = u.clone();
+    async fn create_user(&self, u: &NewUser, audit: &AuditEvent) -> Result<User> {
+        let (u, audit) = (u.clone(), audit.clone());
+        let now = audit.at;
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO users (username, display_name, password_hash, dept_id, roles, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
                 params![u.username, u.display_name, u.password_hash, u.dept_id, roles_text(&u.roles), micros(now)],
             )?;
             let id = tx.last_insert_rowid();
-            Ok(tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)?)
+            let user = tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)?;
+            append_chained(tx, vec![audit.with_detail(serde_json::json!({ "new_user_id": user.id, "username": user.username, "roles": roles_text(&user.roles), "dept_id": user.dept_id }))])?;
+            Ok(user)
         })
         .await
     }
@@ -430,10 +488,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_password(&self, user_id: UserId, password_hash: &str) -> Result<()> {
-        let h = password_hash.to_string();
+    async fn set_password(&self, user_id: UserId, password_hash: &str, audit: &AuditEvent) -> Result<()> {
+        let (h, audit) = (password_hash.to_string(), audit.clone());
         self.write(move |tx| {
             tx.execute("UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = NULL WHERE id = ?1", params![user_id, h])?;
+            append_chained(tx, vec![audit.with_detail(serde_json::json!({ "target_user_id": user_id }))])?;
             Ok(())
         })
         .await
@@ -473,13 +532,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, actor: UserId, now: DateTime<Utc>) -> Result<Archive> {
-        let (data, numbering) = (data.clone(), numbering.clone());
+    async fn create_archive(&self, data: &ArchiveData, numbering: &Numbering, audit: &AuditEvent) -> Result<Archive> {
+        let (data, numbering, audit) = (data.clone(), numbering.clone(), audit.clone());
         let id = self
             .write(move |tx| {
                 let seq = next_number(tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code))?;
                 let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
-                insert_archive(tx, &no, &data, actor, micros(now))
+                let id = insert_archive(tx, &no, &data, audit.actor_id(), micros(audit.at))?;
+                append_chained(tx, vec![audit.with_archive(id, &no)])?;
+                Ok(id)
             })
             .await?;
         self.get_archive(id).await?.ok_or(StoreError::NotFound)
@@ -494,8 +555,9 @@ impl Store for SqliteStore {
         self.read(move |c| get_archive_where(c, "a.archive_no = ?1", &no)).await
     }
 
-    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, actor: UserId, now: DateTime<Utc>, reason: Option<&str>) -> Result<Archive> {
-        let (data, reason) = (data.clone(), reason.map(str::to_string));
+    async fn update_archive(&self, id: ArchiveId, expected_version: i64, data: &ArchiveData, reason: Option<&str>, audit: &AuditEvent) -> Result<Archive> {
+        let (data, reason, audit) = (data.clone(), reason.map(str::to_string), audit.clone());
+        let (actor, now) = (audit.actor_id(), audit.at);
         self.write(move |tx| {
             let current: Option<i64> = tx.query_row("SELECT version FROM archives WHERE id = ?1", [id], |r| r.get(0)).optional()?;
             let current = current.ok_or(StoreError::NotFound)?;
@@ -522,7 +584,9 @@ impl Store for SqliteStore {
                 c.mobile, c.uscc, json, next, actor, at, reason, c.id_hash
             ])?;
             tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![id, json])?;
-            get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)
+            let archive = get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)?;
+            append_chained(tx, vec![audit.with_archive(id, &archive.archive_no)])?;
+            Ok(archive)
         })
         .await
     }
@@ -568,18 +632,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
-        let contact = contact.clone();
+    async fn add_contact(&self, archive_id: ArchiveId, contact: &ContactData, audit: &AuditEvent) -> Result<Contact> {
+        let (contact, audit) = (contact.clone(), audit.clone());
+        let (actor, now) = (audit.actor_id(), audit.at);
         self.write(move |tx| {
-            touch_archive(tx, archive_id, actor, micros(now))?;
+            let no = touch_archive(tx, archive_id, actor, micros(now))?;
             let id = insert_contact(tx, archive_id, &contact, &serde_json::to_string(&contact)?, actor, micros(now))?;
+            append_chained(tx, vec![audit.with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": id }))])?;
             Ok(Contact { id, archive_id, data: contact })
         })
         .await
     }
 
-    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, actor: UserId, now: DateTime<Utc>) -> Result<Contact> {
-        let contact = contact.clone();
+    async fn update_contact(&self, archive_id: ArchiveId, contact_id: i64, contact: &ContactData, audit: &AuditEvent) -> Result<Contact> {
+        let (contact, audit) = (contact.clone(), audit.clone());
+        let (actor, now) = (audit.actor_id(), audit.at);
         self.write(move |tx| {
             let n = tx.execute(
                 "UPDATE contacts SET name = ?3, mobile = ?4, data = ?5, updated_by = ?6, updated_at = ?7 WHERE id = ?1 AND archive_id = ?2",
@@ -588,7 +655,8 @@ impl Store for SqliteStore {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
-            touch_archive(tx, archive_id, actor, micros(now))?;
+            let no = touch_archive(tx, archive_id, actor, micros(now))?;
+            append_chained(tx, vec![audit.with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": contact_id }))])?;
             Ok(Contact { id: contact_id, archive_id, data: contact })
         })
         .await
@@ -607,8 +675,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, actor: UserId, now: DateTime<Utc>) -> Result<TimelineEntry> {
-        let entry = entry.clone();
+    async fn add_entry(&self, archive_id: ArchiveId, entry: &EntryData, audit: &AuditEvent) -> Result<TimelineEntry> {
+        let (entry, audit) = (entry.clone(), audit.clone());
+        let (actor, now) = (audit.actor_id(), audit.at);
         self.write(move |tx| {
             if let Some(old) = entry.supersedes {
                 let owner: Option<i64> = tx.query_row("SELECT archive_id FROM timeline_entries WHERE id = ?1", [old], |r| r.get(0)).optional()?;
@@ -616,8 +685,9 @@ impl Store for SqliteStore {
                     return Err(StoreError::NotFound);
                 }
             }
-            touch_archive(tx, archive_id, actor, micros(now))?;
+            let no = touch_archive(tx, archive_id, actor, micros(now))?;
             let id = insert_entry(tx, archive_id, &entry, &serde_json::to_string(&entry)?, actor, micros(now))?;
+            append_chained(tx, vec![audit.with_archive(archive_id, &no).with_detail(serde_json::json!({ "entry_id": id, "supersedes": entry.supersedes }))])?;
             Ok(TimelineEntry { id, archive_id, data: entry, superseded_by: None, created_by: actor, created_at: from_micros(micros(now)) })
         })
         .await
@@ -639,16 +709,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn add_attachment(&self, a: &NewAttachment) -> Result<Attachment> {
-        let a = a.clone();
+    async fn add_attachment(&self, a: &NewAttachment, audit: &AuditEvent) -> Result<Attachment> {
+        let (a, audit) = (a.clone(), audit.clone());
         self.write(move |tx| {
-            touch_archive(tx, a.archive_id, a.created_by, micros(a.created_at))?;
+            let no = touch_archive(tx, a.archive_id, a.created_by, micros(a.created_at))?;
             tx.execute(
                 "INSERT INTO attachments (archive_id, sha256, filename, content_type, size, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![a.archive_id, a.sha256, a.filename, a.content_type, a.size, a.created_by, micros(a.created_at)],
             )?;
+            let id = tx.last_insert_rowid();
+            append_chained(
+                tx,
+                vec![audit.with_archive(a.archive_id, &no).with_detail(serde_json::json!({ "attachment_id": id, "sha256": a.sha256, "filename": a.filename, "size": a.size }))],
+            )?;
             Ok(Attachment {
-                id: tx.last_insert_rowid(),
+                id,
                 archive_id: a.archive_id,
                 sha256: a.sha256,
                 filename: a.filename,
@@ -679,15 +754,19 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_access_request(&self, r: &NewAccessRequest, now: DateTime<Utc>) -> Result<AccessRequest> {
-        let r = r.clone();
+    async fn create_access_request(&self, r: &NewAccessRequest, audit: &AuditEvent) -> Result<AccessRequest> {
+        let (r, audit) = (r.clone(), audit.clone());
+        let now = audit.at;
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO access_requests (archive_id, requester_id, purpose, sections, actions, hours, chain, step, status, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 'pending', ?8)",
                 params![r.archive_id, r.requester_id, r.purpose, r.sections.join(","), actions_text(&r.actions), r.hours, chain_text(&r.chain), micros(now)],
             )?;
-            request_by_id(tx, tx.last_insert_rowid())?.ok_or(StoreError::NotFound)
+            let req = request_by_id(tx, tx.last_insert_rowid())?.ok_or(StoreError::NotFound)?;
+            let no = archive_no_of(tx, req.archive_id)?;
+            append_chained(tx, vec![audit.with_archive(req.archive_id, &no).with_detail(request_detail(&req))])?;
+            Ok(req)
         })
         .await
     }
@@ -735,10 +814,11 @@ impl Store for SqliteStore {
         approver_id: UserId,
         approved: bool,
         comment: &str,
-        now: DateTime<Utc>,
         grant_expires_at: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> Result<AccessRequest> {
-        let comment = comment.to_string();
+        let (comment, audit) = (comment.to_string(), audit.clone());
+        let now = audit.at;
         self.write(move |tx| {
             let req = request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)?;
             if req.status != RequestStatus::Pending || req.step != step {
@@ -752,18 +832,25 @@ impl Store for SqliteStore {
             let (status, next_step, grant) = next_state(&req, approved);
             let closed = (status != RequestStatus::Pending).then(|| micros(now));
             tx.execute("UPDATE access_requests SET status = ?2, step = ?3, closed_at = ?4 WHERE id = ?1", params![request_id, status.as_str(), next_step, closed])?;
+            let mut detail = serde_json::json!({ "request_id": request_id, "step": step, "step_kind": kind.as_str(), "approved": approved, "comment": comment });
             if grant {
                 tx.execute(
                     "INSERT INTO grants (user_id, archive_id, actions, request_id, granted_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![req.requester_id, req.archive_id, actions_text(&req.actions), request_id, micros(now), micros(grant_expires_at)],
                 )?;
+                detail["grant_id"] = tx.last_insert_rowid().into();
+                detail["grant_expires_at"] = serde_json::json!(grant_expires_at);
             }
+            let no = archive_no_of(tx, req.archive_id)?;
+            append_chained(tx, vec![audit.with_archive(req.archive_id, &no).with_detail(detail)])?;
             request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)
         })
         .await
     }
 
-    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, now: DateTime<Utc>) -> Result<AccessRequest> {
+    async fn cancel_access_request(&self, request_id: i64, requester_id: UserId, audit: &AuditEvent) -> Result<AccessRequest> {
+        let audit = audit.clone();
+        let now = audit.at;
         self.write(move |tx| {
             let req = request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)?;
             if req.requester_id != requester_id {
@@ -773,6 +860,8 @@ impl Store for SqliteStore {
                 return Err(StoreError::Conflict { current: req.step });
             }
             tx.execute("UPDATE access_requests SET status = 'cancelled', closed_at = ?2 WHERE id = ?1", params![request_id, micros(now)])?;
+            let no = archive_no_of(tx, req.archive_id)?;
+            append_chained(tx, vec![audit.with_archive(req.archive_id, &no).with_detail(serde_json::json!({ "request_id": request_id }))])?;
             request_by_id(tx, request_id)?.ok_or(StoreError::NotFound)
         })
         .await
@@ -801,20 +890,25 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_loan(&self, l: &NewLoan, now: DateTime<Utc>) -> Result<Loan> {
-        let l = l.clone();
+    async fn create_loan(&self, l: &NewLoan, audit: &AuditEvent) -> Result<Loan> {
+        let (l, audit) = (l.clone(), audit.clone());
+        let now = audit.at;
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO loans (archive_id, borrower_id, kind, purpose, lent_by, lent_at, due_at, grant_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![l.archive_id, l.borrower_id, l.kind.as_str(), l.purpose, l.lent_by, micros(now), micros(l.due_at), l.grant_id],
             )?;
-            loan_by_id(tx, tx.last_insert_rowid())?.ok_or(StoreError::NotFound)
+            let loan = loan_by_id(tx, tx.last_insert_rowid())?.ok_or(StoreError::NotFound)?;
+            let no = archive_no_of(tx, loan.archive_id)?;
+            append_chained(tx, vec![audit.with_archive(loan.archive_id, &no).with_detail(loan_detail(&loan))])?;
+            Ok(loan)
         })
         .await
     }
 
-    async fn return_loan(&self, id: i64, checked_by: UserId, complete: bool, note: &str, now: DateTime<Utc>) -> Result<Loan> {
-        let note = note.to_string();
+    async fn return_loan(&self, id: i64, complete: bool, note: &str, audit: &AuditEvent) -> Result<Loan> {
+        let (note, audit) = (note.to_string(), audit.clone());
+        let (checked_by, now) = (audit.actor_id(), audit.at);
         self.write(move |tx| {
             let loan = loan_by_id(tx, id)?.ok_or(StoreError::NotFound)?;
             if loan.returned_at.is_some() {
@@ -824,7 +918,10 @@ impl Store for SqliteStore {
                 "UPDATE loans SET returned_at = ?2, returned_complete = ?3, checked_by = ?4, return_note = ?5 WHERE id = ?1 AND returned_at IS NULL",
                 params![id, micros(now), complete, checked_by, note],
             )?;
-            loan_by_id(tx, id)?.ok_or(StoreError::NotFound)
+            let loan = loan_by_id(tx, id)?.ok_or(StoreError::NotFound)?;
+            let no = archive_no_of(tx, loan.archive_id)?;
+            append_chained(tx, vec![audit.with_archive(loan.archive_id, &no).with_detail(loan_detail(&loan))])?;
+            Ok(loan)
         })
         .await
     }
@@ -846,9 +943,11 @@ impl Store for SqliteStore {
         self.read(move |c| loan_by_id(c, id)).await
     }
 
-    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
-        let (scheme, dept_code) = (scheme.clone(), dept_code.to_string());
+    async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
+        let (scheme, dept_code, audit) = (scheme.clone(), dept_code.to_string(), audit.clone());
+        let actor = audit.actor_id();
         self.write(move |tx| {
+            let mut numbers: Option<(String, String)> = None;
             // Bulk loads touch index pages all over the file; a large cache for the series of
             // batches keeps them in memory. `end_bulk_load` restores the normal size.
             tx.execute_batch("PRAGMA cache_size = -262144;")?;
@@ -872,6 +971,10 @@ impl Store for SqliteStore {
                 let no = scheme.render(date, &dept_code, seq);
                 let at = micros(a.created_at);
                 let id = insert_archive_json(tx, &no, &a.data, &a.json.data, actor, at)?;
+                match numbers.as_mut() {
+                    Some((_, last)) => *last = no.clone(),
+                    None => numbers = Some((no.clone(), no.clone())),
+                }
                 for (c, json) in a.contacts.iter().zip(&a.json.contacts) {
                     insert_contact(tx, id, c, json, actor, at)?;
                 }
@@ -883,7 +986,91 @@ impl Store for SqliteStore {
                 tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = excluded.last_value")?
                     .execute(params![period, last as i64])?;
             }
+            let (first, last) = numbers.unwrap_or_default();
+            append_chained(tx, vec![audit.with_detail(serde_json::json!({ "count": batch.len(), "first_no": first, "last_no": last }))])?;
             Ok(batch.len())
+        })
+        .await
+    }
+
+    async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(move |tx| append_chained(tx, events)).await
+    }
+
+    async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let (sql, params) = sql::audit_list(q, AUDIT_COLUMNS);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&sqlite_placeholders(&sql))?;
+            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(audit_from_row(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn audit_chain(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= ?1 ORDER BY seq LIMIT ?2"))?;
+            let mut rows = st.query(params![from_seq, limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(audit_from_row(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"))?;
+            let mut rows = st.query([])?;
+            match rows.next()? {
+                Some(r) => Ok(Some(audit_from_row(r)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>> {
+        self.write(move |tx| {
+            let expired: Vec<(Grant, String)> = tx
+                .prepare_cached(
+                    "SELECT g.id, g.user_id, g.archive_id, g.actions, g.request_id, g.granted_at, g.expires_at, g.revoked_at, a.archive_no
+                     FROM grants g JOIN archives a ON a.id = g.archive_id WHERE g.expiry_audited = 0 AND g.expires_at <= ?1 ORDER BY g.expires_at, g.id",
+                )?
+                .query_map([micros(now)], |r| {
+                    Ok((
+                        Grant {
+                            id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            archive_id: r.get(2)?,
+                            actions: parse_actions(&r.get::<_, String>(3)?),
+                            request_id: r.get(4)?,
+                            granted_at: from_micros(r.get(5)?),
+                            expires_at: from_micros(r.get(6)?),
+                            revoked_at: r.get::<_, Option<i64>>(7)?.map(from_micros),
+                        },
+                        r.get(8)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            if expired.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut mark = tx.prepare_cached("UPDATE grants SET expiry_audited = 1 WHERE id = ?1")?;
+            for (g, _) in &expired {
+                mark.execute([g.id])?;
+            }
+            append_chained(tx, expired.iter().map(|(g, no)| grant_expired_event(g, no, now)).collect())?;
+            Ok(expired.into_iter().map(|(g, _)| g).collect())
         })
         .await
     }
@@ -893,6 +1080,9 @@ impl Store for SqliteStore {
     /// by row. Their definitions are kept in `deferred_indexes` in the same transaction, so an
     /// interrupted load gets them back at the next start (`migrate`).
     async fn begin_bulk_load(&self) -> Result<()> {
+        // A bulk load is one long series of batches that is restarted if interrupted: one fsync
+        // per batch buys nothing. `end_bulk_load` makes the writer durable again.
+        Self::with_conn(&self.writer, |c| Ok(c.execute_batch("PRAGMA synchronous = NORMAL;")?)).await?;
         self.write(|tx| {
             let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM archives)", [], |r| r.get(0))?;
             if !empty {
@@ -916,6 +1106,7 @@ impl Store for SqliteStore {
 
     async fn end_bulk_load(&self) -> Result<()> {
         self.write(|tx| restore_deferred_indexes(tx)).await?;
+        Self::with_conn(&self.writer, |c| Ok(c.execute_batch("PRAGMA synchronous = FULL;")?)).await?;
         // Fresh statistics after a large load, so the planner picks the selective index; sampled
         // (analysis_limit), which is what the planner needs and takes a fraction of a full pass.
         Self::with_conn(&self.writer, |c| Ok(c.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory; PRAGMA analysis_limit = 1000; ANALYZE;"))?)).await

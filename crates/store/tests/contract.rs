@@ -8,6 +8,7 @@
 //! test per engine (`<scenario>::sqlite`, `<scenario>::postgres`), so
 //! `cargo test -p dangan-store --test contract sqlite` runs one engine only.
 
+use dangan_core::audit::{AuditAction, AuditEvent};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -234,7 +235,7 @@ async fn create_round_trip(store: Arc<dyn Store>) {
 
     let n = numbering(day(2026, 3, 2));
     let org = rich_organization();
-    let a1 = store.create_archive(&org, &n, 7, at(0)).await.expect("create");
+    let a1 = store.create_archive(&org, &n, &ev(7, at(0))).await.expect("create");
     assert_eq!(a1.archive_no, "KH-2026-000001");
     assert_eq!(a1.version, 1);
     assert_eq!(a1.data, org, "the document comes back exactly");
@@ -246,7 +247,7 @@ async fn create_round_trip(store: Arc<dyn Store>) {
     // Sub-microsecond parts of `now` are dropped, and the answer equals what later reads return.
     let now = at(60) + Duration::nanoseconds(123_456_789);
     let person = rich_person();
-    let a2 = store.create_archive(&person, &n, 8, now).await.expect("create second");
+    let a2 = store.create_archive(&person, &n, &ev(8, now)).await.expect("create second");
     assert_eq!(a2.archive_no, "KH-2026-000002");
     assert!(a2.id > a1.id, "ids follow creation");
     assert_eq!(a2.version, 1);
@@ -259,7 +260,7 @@ async fn create_round_trip(store: Arc<dyn Store>) {
 
     // A minimal document (defaults everywhere) round-trips too.
     let bare = ArchiveData::new(CustomerKind::Person, "王伟");
-    let a3 = store.create_archive(&bare, &n, 7, at(120)).await.unwrap();
+    let a3 = store.create_archive(&bare, &n, &ev(7, at(120))).await.unwrap();
     assert_eq!(a3.archive_no, "KH-2026-000003");
     assert_eq!(store.get_archive_by_no(&a3.archive_no).await.unwrap().map(|a| a.data), Some(bare));
 
@@ -296,7 +297,7 @@ async fn numbering_concurrent(store: Arc<dyn Store>) {
             let mut made = Vec::with_capacity(PER_WRITER);
             for i in 0..PER_WRITER {
                 let data = ArchiveData::new(CustomerKind::Person, format!("并发客户{w}-{i}"));
-                let a = store.create_archive(&data, &n, w as i64 + 1, at(i as i64)).await.unwrap_or_else(|e| panic!("writer {w}, creation {i}: {e}"));
+                let a = store.create_archive(&data, &n, &ev(w as i64 + 1, at(i as i64))).await.unwrap_or_else(|e| panic!("writer {w}, creation {i}: {e}"));
                 assert_eq!(a.data, data);
                 made.push((a.id, a.archive_no));
             }
@@ -325,7 +326,7 @@ async fn numbering_concurrent(store: Arc<dyn Store>) {
         assert_eq!(a.id, *id);
     }
     // The counter continues after the burst.
-    let next = store.create_archive(&ArchiveData::new(CustomerKind::Person, "后来者"), &n, 1, at(9999)).await.unwrap();
+    let next = store.create_archive(&ArchiveData::new(CustomerKind::Person, "后来者"), &n, &ev(1, at(9999))).await.unwrap();
     assert_eq!(next.archive_no, format!("KH-2026-{:06}", total + 1));
 }
 
@@ -347,7 +348,7 @@ async fn numbering_periods(store: Arc<dyn Store>) {
             for i in 0..PER {
                 let p = (i + w) % periods.len();
                 let a = store
-                    .create_archive(&ArchiveData::new(CustomerKind::Organization, format!("部门客户{w}-{i}")), &periods[p], 1, at(i as i64))
+                    .create_archive(&ArchiveData::new(CustomerKind::Organization, format!("部门客户{w}-{i}")), &periods[p], &ev(1, at(i as i64)))
                     .await
                     .unwrap_or_else(|e| panic!("writer {w}, creation {i}: {e}"));
                 made.push((p, a.archive_no));
@@ -372,18 +373,18 @@ async fn numbering_periods(store: Arc<dyn Store>) {
     }
 
     // The default scheme: one counter per year, independent of the department scheme's counters.
-    let a = store.create_archive(&ArchiveData::new(CustomerKind::Person, "二〇二五"), &numbering(day(2025, 12, 31)), 1, at(0)).await.unwrap();
+    let a = store.create_archive(&ArchiveData::new(CustomerKind::Person, "二〇二五"), &numbering(day(2025, 12, 31)), &ev(1, at(0))).await.unwrap();
     assert_eq!(a.archive_no, "KH-2025-000001");
-    let b = store.create_archive(&ArchiveData::new(CustomerKind::Person, "二〇二六"), &numbering(day(2026, 1, 1)), 1, at(1)).await.unwrap();
+    let b = store.create_archive(&ArchiveData::new(CustomerKind::Person, "二〇二六"), &numbering(day(2026, 1, 1)), &ev(1, at(1))).await.unwrap();
     assert_eq!(b.archive_no, "KH-2026-000001");
-    let c = store.create_archive(&ArchiveData::new(CustomerKind::Person, "又一个二〇二五"), &numbering(day(2025, 1, 1)), 1, at(2)).await.unwrap();
+    let c = store.create_archive(&ArchiveData::new(CustomerKind::Person, "又一个二〇二五"), &numbering(day(2025, 1, 1)), &ev(1, at(2))).await.unwrap();
     assert_eq!(c.archive_no, "KH-2025-000002");
     // A scheme with the month counts per month.
     let monthly = NumberScheme::parse("HZJC{YYYY}-{MM}{SEQ:3}").unwrap();
     let m = |date| Numbering { scheme: monthly.clone(), dept_code: String::new(), date };
-    let d = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十一月"), &m(day(2013, 11, 5)), 1, at(3)).await.unwrap();
-    let e = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十二月"), &m(day(2013, 12, 5)), 1, at(4)).await.unwrap();
-    let f = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十一月二"), &m(day(2013, 11, 30)), 1, at(5)).await.unwrap();
+    let d = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十一月"), &m(day(2013, 11, 5)), &ev(1, at(3))).await.unwrap();
+    let e = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十二月"), &m(day(2013, 12, 5)), &ev(1, at(4))).await.unwrap();
+    let f = store.create_archive(&ArchiveData::new(CustomerKind::Person, "十一月二"), &m(day(2013, 11, 30)), &ev(1, at(5))).await.unwrap();
     assert_eq!([d.archive_no, e.archive_no, f.archive_no], ["HZJC2013-11001", "HZJC2013-12001", "HZJC2013-11002"]);
 }
 
@@ -394,7 +395,7 @@ async fn numbering_periods(store: Arc<dyn Store>) {
 async fn stale_update_refused(store: Arc<dyn Store>) {
     let n = numbering(day(2026, 3, 2));
     let v1 = rich_organization();
-    let created = store.create_archive(&v1, &n, 7, at(0)).await.unwrap();
+    let created = store.create_archive(&v1, &n, &ev(7, at(0))).await.unwrap();
     let id = created.id;
 
     let mut v2 = v1.clone();
@@ -402,7 +403,7 @@ async fn stale_update_refused(store: Arc<dyn Store>) {
     v2.address = Some("浙江省杭州市滨江区江南大道 1 号".into());
     v2.classification.grade = Some(Grade::B);
     v2.status = ArchiveStatus::Dormant;
-    let updated = store.update_archive(id, 1, &v2, 8, at(100), Some("更名并迁址")).await.expect("update from the current version");
+    let updated = store.update_archive(id, 1, &v2, Some("更名并迁址"), &ev(8, at(100))).await.expect("update from the current version");
     assert_eq!(updated.version, 2);
     assert_eq!(updated.data, v2);
     assert_eq!(updated.archive_no, created.archive_no, "the number never changes");
@@ -413,12 +414,12 @@ async fn stale_update_refused(store: Arc<dyn Store>) {
     // A second writer still holding version 1 is refused, and nothing is written.
     let mut stale = v1.clone();
     stale.name = "过期的修改".into();
-    match store.update_archive(id, 1, &stale, 9, at(200), Some("不应写入")).await {
+    match store.update_archive(id, 1, &stale, Some("不应写入"), &ev(9, at(200))).await {
         Err(StoreError::Conflict { current }) => assert_eq!(current, 2),
         other => panic!("stale update must be a Conflict at version 2, got {other:?}"),
     }
     // So is a version from the future.
-    match store.update_archive(id, 3, &stale, 9, at(200), None).await {
+    match store.update_archive(id, 3, &stale, None, &ev(9, at(200))).await {
         Err(StoreError::Conflict { current }) => assert_eq!(current, 2),
         other => panic!("update from version 3 must be a Conflict at version 2, got {other:?}"),
     }
@@ -437,7 +438,7 @@ async fn stale_update_refused(store: Arc<dyn Store>) {
     assert_eq!((row.grade, row.status, row.updated_at), (Some(Grade::B), ArchiveStatus::Dormant, at(100)));
 
     // Unknown archive.
-    assert!(matches!(store.update_archive(id + 1000, 1, &v2, 8, at(300), None).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_archive(id + 1000, 1, &v2, None, &ev(8, at(300))).await, Err(StoreError::NotFound)));
 
     // Eight editors race from version 2: exactly one wins, the others see version 3.
     let mut tasks = Vec::new();
@@ -445,7 +446,7 @@ async fn stale_update_refused(store: Arc<dyn Store>) {
         let store = store.clone();
         let mut d = v2.clone();
         d.characteristics.notes = Some(format!("编辑者 {k}"));
-        tasks.push(tokio::spawn(async move { (k, d.clone(), store.update_archive(id, 2, &d, 10 + k, at(400 + k), Some(&format!("竞争 {k}"))).await) }));
+        tasks.push(tokio::spawn(async move { (k, d.clone(), store.update_archive(id, 2, &d, Some(&format!("竞争 {k}")), &ev(10 + k, at(400 + k))).await) }));
     }
     let mut winners = Vec::new();
     for t in tasks {
@@ -469,7 +470,7 @@ async fn stale_update_refused(store: Arc<dyn Store>) {
     assert_version(&versions[2], id, 3, &d, 10 + k, at(400 + k), Some(&format!("竞争 {k}")));
 
     // Activity on parts of the archive moves updated_at but not the version or its history.
-    store.add_contact(id, &contact("李娜", Some("13700000000"), true), 5, at(500)).await.unwrap();
+    store.add_contact(id, &contact("李娜", Some("13700000000"), true), &ev(5, at(500))).await.unwrap();
     let after = store.get_archive(id).await.unwrap().unwrap();
     assert_eq!((after.version, after.updated_at, after.updated_by), (3, at(500), 5));
     assert_eq!(after.data, d);
@@ -477,7 +478,7 @@ async fn stale_update_refused(store: Arc<dyn Store>) {
     assert_eq!(versions.len(), 3);
     assert_version(&versions[2], id, 3, &d, 10 + k, at(400 + k), Some(&format!("竞争 {k}")));
     // ... and the next update still works from version 3.
-    let v4 = store.update_archive(id, 3, &v1, 7, at(600), None).await.unwrap();
+    let v4 = store.update_archive(id, 3, &v1, None, &ev(7, at(600))).await.unwrap();
     assert_eq!(v4.version, 4);
     let versions = store.list_versions(id).await.unwrap();
     assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2, 3, 4]);
@@ -616,7 +617,7 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
             n.scheme = NumberScheme::parse("档{YYYY}年{SEQ:3}号").unwrap();
         }
         let now = at((i / 3) as i64);
-        let a = store.create_archive(&d, &n, 1, now).await.unwrap();
+        let a = store.create_archive(&d, &n, &ev(1, now)).await.unwrap();
         model.rows.insert(a.id, summary_of(&a, now));
     }
     let ids: Vec<i64> = model.rows.keys().copied().collect();
@@ -627,12 +628,12 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
         d.status = ArchiveStatus::Active;
         d.classification.grade = Some(Grade::A);
         let now = at(1000 + (k % 4) as i64);
-        let a = store.update_archive(*id, cur.version, &d, 2, now, None).await.unwrap();
+        let a = store.update_archive(*id, cur.version, &d, None, &ev(2, now)).await.unwrap();
         model.rows.insert(a.id, summary_of(&a, now));
     }
     for (k, id) in ids.iter().enumerate().filter(|(k, _)| k % 11 == 4) {
         let now = at(2000 - k as i64);
-        store.add_contact(*id, &contact("王芳", None, false), 3, now).await.unwrap();
+        store.add_contact(*id, &contact("王芳", None, false), &ev(3, now)).await.unwrap();
         model.rows.get_mut(id).unwrap().updated_at = now;
     }
     // A read of every archive agrees with the model's summary (which the lists must return).
@@ -715,7 +716,7 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
     // the new rows sees each old archive exactly once and none of the new ones.
     let first = store.list_archives(&ArchiveQuery { limit: 25, ..Default::default() }).await.unwrap();
     for i in 0..5 {
-        store.create_archive(&ArchiveData::new(CustomerKind::Person, format!("新来的{i}")), &numbering(day(2026, 3, 2)), 1, at(5000)).await.unwrap();
+        store.create_archive(&ArchiveData::new(CustomerKind::Person, format!("新来的{i}")), &numbering(day(2026, 3, 2)), &ev(1, at(5000))).await.unwrap();
     }
     let mut seen = first.clone();
     let mut q = ArchiveQuery { limit: 25, after: Some(Cursor::after(first.last().unwrap(), SortOrder::CreatedDesc)), ..Default::default() };
@@ -736,8 +737,8 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
 
 async fn timeline(store: Arc<dyn Store>) {
     let n = numbering(day(2026, 3, 2));
-    let a = store.create_archive(&rich_organization(), &n, 1, at(0)).await.unwrap();
-    let b = store.create_archive(&rich_person(), &n, 1, at(0)).await.unwrap();
+    let a = store.create_archive(&rich_organization(), &n, &ev(1, at(0))).await.unwrap();
+    let b = store.create_archive(&rich_person(), &n, &ev(1, at(0))).await.unwrap();
     assert!(store.list_entries(a.id).await.unwrap().is_empty());
 
     let mut visit = entry(EntryKind::Visit, day(2026, 1, 10), "上门拜访，洽谈年度框架协议");
@@ -752,10 +753,10 @@ async fn timeline(store: Arc<dyn Store>) {
     let same_day = entry(EntryKind::Payment, day(2026, 2, 1), "回款 8.6 万");
 
     // `now` with nanoseconds: the answer must equal what a later read returns.
-    let e1 = store.add_entry(a.id, &visit, 2, at(10) + Duration::nanoseconds(999)).await.unwrap();
-    let e2 = store.add_entry(a.id, &deal, 2, at(20)).await.unwrap();
-    let e3 = store.add_entry(a.id, &old, 3, at(30)).await.unwrap();
-    let e4 = store.add_entry(a.id, &same_day, 3, at(40)).await.unwrap();
+    let e1 = store.add_entry(a.id, &visit, &ev(2, at(10) + Duration::nanoseconds(999))).await.unwrap();
+    let e2 = store.add_entry(a.id, &deal, &ev(2, at(20))).await.unwrap();
+    let e3 = store.add_entry(a.id, &old, &ev(3, at(30))).await.unwrap();
+    let e4 = store.add_entry(a.id, &same_day, &ev(3, at(40))).await.unwrap();
     assert_eq!(e1.created_at, at(10));
     for (e, d) in [(&e1, &visit), (&e2, &deal), (&e3, &old), (&e4, &same_day)] {
         assert_eq!((e.archive_id, &e.data, e.superseded_by), (a.id, d, None));
@@ -773,7 +774,7 @@ async fn timeline(store: Arc<dyn Store>) {
     fix.details.amount = Some(Money::from_yuan(77_400));
     fix.supersedes = Some(e2.id);
     fix.correction_reason = Some("数量录入错误".into());
-    let e5 = store.add_entry(a.id, &fix, 4, at(50)).await.unwrap();
+    let e5 = store.add_entry(a.id, &fix, &ev(4, at(50))).await.unwrap();
     assert_eq!((e5.data.supersedes, e5.superseded_by), (Some(e2.id), None));
     let listed = store.list_entries(a.id).await.unwrap();
     assert_eq!(listed.len(), 5);
@@ -791,20 +792,20 @@ async fn timeline(store: Arc<dyn Store>) {
     let mut foreign = entry(EntryKind::Communication, day(2026, 2, 2), "试图更正别人的记录");
     foreign.supersedes = Some(e1.id);
     foreign.correction_reason = Some("越权".into());
-    assert!(matches!(store.add_entry(b.id, &foreign, 4, at(60)).await, Err(StoreError::NotFound)), "another archive's entry");
+    assert!(matches!(store.add_entry(b.id, &foreign, &ev(4, at(60))).await, Err(StoreError::NotFound)), "another archive's entry");
     foreign.supersedes = Some(e5.id + 1000);
-    assert!(matches!(store.add_entry(b.id, &foreign, 4, at(60)).await, Err(StoreError::NotFound)), "an entry that does not exist");
+    assert!(matches!(store.add_entry(b.id, &foreign, &ev(4, at(60))).await, Err(StoreError::NotFound)), "an entry that does not exist");
     assert!(store.list_entries(b.id).await.unwrap().is_empty());
     assert_eq!(store.get_archive(b.id).await.unwrap().unwrap(), before_b, "the refused archive is not touched");
     assert_eq!(store.list_entries(a.id).await.unwrap(), listed, "the other archive's timeline is unchanged");
     // An entry for an archive that does not exist.
-    assert!(matches!(store.add_entry(b.id + 1000, &visit, 4, at(60)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.add_entry(b.id + 1000, &visit, &ev(4, at(60))).await, Err(StoreError::NotFound)));
 
     // A correction of a correction.
     let mut fix2 = fix.clone();
     fix2.supersedes = Some(e5.id);
     fix2.details.quantity = Some(190);
-    let e6 = store.add_entry(a.id, &fix2, 4, at(70)).await.unwrap();
+    let e6 = store.add_entry(a.id, &fix2, &ev(4, at(70))).await.unwrap();
     let listed = store.list_entries(a.id).await.unwrap();
     let by_id: HashMap<i64, _> = listed.iter().map(|e| (e.id, e)).collect();
     assert_eq!((by_id[&e2.id].superseded_by, by_id[&e5.id].superseded_by, by_id[&e6.id].superseded_by), (Some(e5.id), Some(e6.id), None));
@@ -816,13 +817,13 @@ async fn timeline(store: Arc<dyn Store>) {
 
 async fn contacts_and_attachments(store: Arc<dyn Store>) {
     let n = numbering(day(2026, 3, 2));
-    let a = store.create_archive(&rich_organization(), &n, 1, at(0)).await.unwrap();
-    let b = store.create_archive(&rich_person(), &n, 1, at(0)).await.unwrap();
+    let a = store.create_archive(&rich_organization(), &n, &ev(1, at(0))).await.unwrap();
+    let b = store.create_archive(&rich_person(), &n, &ev(1, at(0))).await.unwrap();
     assert!(store.list_contacts(a.id).await.unwrap().is_empty());
 
-    let c1 = store.add_contact(a.id, &contact("欧阳建国", Some("13800000001"), true), 2, at(10)).await.unwrap();
-    let c2 = store.add_contact(a.id, &contact("李娜", None, false), 2, at(20)).await.unwrap();
-    let cb = store.add_contact(b.id, &contact("杨秀英", Some("13800000003"), false), 2, at(30)).await.unwrap();
+    let c1 = store.add_contact(a.id, &contact("欧阳建国", Some("13800000001"), true), &ev(2, at(10))).await.unwrap();
+    let c2 = store.add_contact(a.id, &contact("李娜", None, false), &ev(2, at(20))).await.unwrap();
+    let cb = store.add_contact(b.id, &contact("杨秀英", Some("13800000003"), false), &ev(2, at(30))).await.unwrap();
     assert_eq!((c1.archive_id, c2.archive_id, cb.archive_id), (a.id, a.id, b.id));
     assert!(c1.id != c2.id && c2.id != cb.id);
     assert_eq!(store.list_contacts(a.id).await.unwrap(), vec![c1.clone(), c2.clone()]);
@@ -833,7 +834,7 @@ async fn contacts_and_attachments(store: Arc<dyn Store>) {
     changed.mobile = Some("13900000002".into());
     changed.title = Some("总经理".into());
     changed.is_primary = true;
-    let c2b = store.update_contact(a.id, c2.id, &changed, 3, at(40)).await.unwrap();
+    let c2b = store.update_contact(a.id, c2.id, &changed, &ev(3, at(40))).await.unwrap();
     assert_eq!((c2b.id, c2b.archive_id, &c2b.data), (c2.id, a.id, &changed));
     assert_eq!(store.list_contacts(a.id).await.unwrap(), vec![c1.clone(), c2b.clone()]);
     assert_eq!(store.get_archive(a.id).await.unwrap().unwrap().updated_at, at(40));
@@ -841,14 +842,14 @@ async fn contacts_and_attachments(store: Arc<dyn Store>) {
     // Through the wrong archive, or a contact that does not exist: NotFound, nothing changes.
     let before_b = store.get_archive(b.id).await.unwrap().unwrap();
     let hijack = contact("冒名顶替", Some("13000000000"), true);
-    assert!(matches!(store.update_contact(b.id, c1.id, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.update_contact(a.id, cb.id, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.update_contact(a.id, cb.id + 1000, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_contact(b.id, c1.id, &hijack, &ev(3, at(50))).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_contact(a.id, cb.id, &hijack, &ev(3, at(50))).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_contact(a.id, cb.id + 1000, &hijack, &ev(3, at(50))).await, Err(StoreError::NotFound)));
     assert_eq!(store.list_contacts(a.id).await.unwrap(), vec![c1.clone(), c2b.clone()]);
     assert_eq!(store.list_contacts(b.id).await.unwrap(), vec![cb.clone()]);
     assert_eq!(store.get_archive(b.id).await.unwrap().unwrap(), before_b);
     assert_eq!(store.get_archive(a.id).await.unwrap().unwrap().updated_at, at(40));
-    assert!(matches!(store.add_contact(b.id + 1000, &hijack, 3, at(50)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.add_contact(b.id + 1000, &hijack, &ev(3, at(50))).await, Err(StoreError::NotFound)));
 
     // Attachments.
     assert!(store.list_attachments(a.id).await.unwrap().is_empty());
@@ -862,9 +863,9 @@ async fn contacts_and_attachments(store: Arc<dyn Store>) {
         created_at: t,
     };
     let t1 = at(60) + Duration::nanoseconds(1_234_567);
-    let x1 = store.add_attachment(&new(a.id, "营业执照副本.pdf", 182_113, t1)).await.unwrap();
-    let x2 = store.add_attachment(&new(a.id, "2026 年度合同（盖章）.pdf", 2_048_000, at(70))).await.unwrap();
-    let xb = store.add_attachment(&new(b.id, "身份证.jpg", 99, at(80))).await.unwrap();
+    let x1 = store.add_attachment(&new(a.id, "营业执照副本.pdf", 182_113, t1), &ev0()).await.unwrap();
+    let x2 = store.add_attachment(&new(a.id, "2026 年度合同（盖章）.pdf", 2_048_000, at(70)), &ev0()).await.unwrap();
+    let xb = store.add_attachment(&new(b.id, "身份证.jpg", 99, at(80)), &ev0()).await.unwrap();
     assert_eq!((x1.archive_id, x1.filename.as_str(), x1.size, x1.created_by), (a.id, "营业执照副本.pdf", 182_113, 4));
     assert_eq!(x1.sha256, format!("{:064x}", 182_113));
     assert_eq!(x1.content_type, "application/pdf");
@@ -875,7 +876,7 @@ async fn contacts_and_attachments(store: Arc<dyn Store>) {
     assert_eq!(store.get_attachment(xb.id).await.unwrap(), Some(xb.clone()));
     assert_eq!(store.get_attachment(xb.id + 1000).await.unwrap(), None);
     assert_eq!(store.get_archive(a.id).await.unwrap().unwrap().updated_at, at(70), "an attachment touches the archive");
-    assert!(matches!(store.add_attachment(&new(b.id + 1000, "孤儿.pdf", 1, at(90))).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.add_attachment(&new(b.id + 1000, "孤儿.pdf", 1, at(90)), &ev0()).await, Err(StoreError::NotFound)));
     assert_eq!(store.list_attachments(b.id + 1000).await.unwrap(), vec![]);
 }
 
@@ -885,14 +886,14 @@ async fn contacts_and_attachments(store: Arc<dyn Store>) {
 
 async fn identity(store: Arc<dyn Store>) {
     assert!(store.list_departments().await.unwrap().is_empty());
-    let hq = store.create_department("总公司", "HQ", None).await.unwrap();
-    let mk = store.create_department("市场部", "MK", Some(hq.id)).await.unwrap();
-    let east = store.create_department("华东大区", "MK-E", Some(mk.id)).await.unwrap();
-    let xs = store.create_department("销售部", "XS", Some(hq.id)).await.unwrap();
+    let hq = store.create_department("总公司", "HQ", None, &ev0()).await.unwrap();
+    let mk = store.create_department("市场部", "MK", Some(hq.id), &ev0()).await.unwrap();
+    let east = store.create_department("华东大区", "MK-E", Some(mk.id), &ev0()).await.unwrap();
+    let xs = store.create_department("销售部", "XS", Some(hq.id), &ev0()).await.unwrap();
     assert_eq!((hq.name.as_str(), hq.code.as_str(), hq.parent_id), ("总公司", "HQ", None));
     assert_eq!((east.parent_id, xs.parent_id), (Some(mk.id), Some(hq.id)));
     assert_eq!(store.list_departments().await.unwrap(), vec![hq.clone(), mk.clone(), east.clone(), xs.clone()]);
-    assert!(matches!(store.create_department("另一个市场部", "MK", None).await, Err(StoreError::Duplicate(_))), "department codes are unique");
+    assert!(matches!(store.create_department("另一个市场部", "MK", None, &ev0()).await, Err(StoreError::Duplicate(_))), "department codes are unique");
     assert_eq!(store.list_departments().await.unwrap().len(), 4);
 
     assert_eq!(store.count_users().await.unwrap(), 0);
@@ -906,7 +907,7 @@ async fn identity(store: Arc<dyn Store>) {
                 dept_id: Some(east.id),
                 roles: vec![Role::Salesperson, Role::DeptManager],
             },
-            t0,
+            &ev(0, t0),
         )
         .await
         .unwrap();
@@ -917,7 +918,7 @@ async fn identity(store: Arc<dyn Store>) {
     assert!(zhang.active);
     assert_eq!(zhang.created_at, to_micros(t0));
     let admin = store
-        .create_user(&NewUser { username: "admin".into(), display_name: "系统管理员".into(), password_hash: None, dept_id: None, roles: vec![] }, at(1))
+        .create_user(&NewUser { username: "admin".into(), display_name: "系统管理员".into(), password_hash: None, dept_id: None, roles: vec![] }, &ev(0, at(1)))
         .await
         .unwrap();
     assert_eq!((admin.roles.len(), admin.dept_id), (0, None));
@@ -926,13 +927,13 @@ async fn identity(store: Arc<dyn Store>) {
     assert_eq!(store.get_user(admin.id + 1000).await.unwrap(), None);
     assert_eq!(store.list_users().await.unwrap(), vec![zhang.clone(), admin.clone()]);
     let every_role = store
-        .create_user(&NewUser { username: "all".into(), display_name: "全能".into(), password_hash: None, dept_id: Some(hq.id), roles: Role::ALL.to_vec() }, at(2))
+        .create_user(&NewUser { username: "all".into(), display_name: "全能".into(), password_hash: None, dept_id: Some(hq.id), roles: Role::ALL.to_vec() }, &ev(0, at(2)))
         .await
         .unwrap();
     assert_eq!(store.get_user(every_role.id).await.unwrap().unwrap().roles, Role::ALL.to_vec());
 
     let dup = NewUser { username: "zhangwei".into(), display_name: "另一个张伟".into(), password_hash: None, dept_id: None, roles: vec![Role::Auditor] };
-    match store.create_user(&dup, at(3)).await {
+    match store.create_user(&dup, &ev(0, at(3))).await {
         Err(StoreError::Duplicate(_)) => {}
         other => panic!("duplicate username must be Duplicate, got {other:?}"),
     }
@@ -960,7 +961,7 @@ async fn identity(store: Arc<dyn Store>) {
     let l = store.find_login("zhangwei").await.unwrap().unwrap();
     assert_eq!((l.failed_logins, l.locked_until), (0, None), "success resets");
     store.record_login(zhang.id, false, Some(lock)).await.unwrap();
-    store.set_password(zhang.id, "$argon2id$new").await.unwrap();
+    store.set_password(zhang.id, "$argon2id$new", &ev0()).await.unwrap();
     let l = store.find_login("zhangwei").await.unwrap().unwrap();
     assert_eq!((l.password_hash.as_deref(), l.failed_logins, l.locked_until), (Some("$argon2id$new"), 0, None), "a new password resets");
 
@@ -1003,9 +1004,9 @@ async fn bulk_load(store: Arc<dyn Store>) {
     let scheme = NumberScheme::default();
     // Two batches: the second continues the counters the first left.
     let split = 600;
-    assert_eq!(store.bulk_load(batch[..split].to_vec(), &scheme, "", 1).await.unwrap(), split);
-    assert_eq!(store.bulk_load(batch[split..].to_vec(), &scheme, "", 1).await.unwrap(), N as usize - split);
-    assert_eq!(store.bulk_load(Vec::new(), &scheme, "", 1).await.unwrap(), 0);
+    assert_eq!(store.bulk_load(batch[..split].to_vec(), &scheme, "", &ev(1, at(0))).await.unwrap(), split);
+    assert_eq!(store.bulk_load(batch[split..].to_vec(), &scheme, "", &ev(1, at(0))).await.unwrap(), N as usize - split);
+    assert_eq!(store.bulk_load(Vec::new(), &scheme, "", &ev(1, at(0))).await.unwrap(), 0);
 
     assert_eq!(store.count_archives(&ArchiveFilter::default()).await.unwrap(), N as i64);
     let rows = walk(store.as_ref(), &ArchiveFilter::default(), SortOrder::CreatedAsc, 250).await;
@@ -1049,12 +1050,12 @@ async fn bulk_load(store: Arc<dyn Store>) {
     // A normal create continues each year's sequence without collision.
     let (&last_year, &last_n) = per_year.iter().next_back().unwrap();
     let (&first_year, &first_n) = per_year.iter().next().unwrap();
-    let a = store.create_archive(&ArchiveData::new(CustomerKind::Person, "新客户"), &numbering(day(last_year, 1, 1)), 1, at(0)).await.unwrap();
+    let a = store.create_archive(&ArchiveData::new(CustomerKind::Person, "新客户"), &numbering(day(last_year, 1, 1)), &ev(1, at(0))).await.unwrap();
     assert_eq!(a.archive_no, format!("KH-{last_year}-{:06}", last_n + 1));
-    let b = store.create_archive(&ArchiveData::new(CustomerKind::Person, "补录客户"), &numbering(day(first_year, 12, 31)), 1, at(1)).await.unwrap();
+    let b = store.create_archive(&ArchiveData::new(CustomerKind::Person, "补录客户"), &numbering(day(first_year, 12, 31)), &ev(1, at(1))).await.unwrap();
     assert_eq!(b.archive_no, format!("KH-{first_year}-{:06}", first_n + 1));
     // A year the load did not touch starts at 1.
-    let c = store.create_archive(&ArchiveData::new(CustomerKind::Person, "远古客户"), &numbering(day(1999, 1, 1)), 1, at(2)).await.unwrap();
+    let c = store.create_archive(&ArchiveData::new(CustomerKind::Person, "远古客户"), &numbering(day(1999, 1, 1)), &ev(1, at(2))).await.unwrap();
     assert_eq!(c.archive_no, "KH-1999-000001");
 
     // And a later bulk load continues after the single creates.
@@ -1062,7 +1063,7 @@ async fn bulk_load(store: Arc<dyn Store>) {
         .archives(N..N + 20)
         .map(|x| BulkArchive::new(x.data, Utc.from_utc_datetime(&day(last_year, 1, 2).and_hms_opt(0, 0, 0).unwrap()), x.contacts, x.entries).unwrap())
         .collect();
-    assert_eq!(store.bulk_load(more, &scheme, "", 1).await.unwrap(), 20);
+    assert_eq!(store.bulk_load(more, &scheme, "", &ev(1, at(0))).await.unwrap(), 20);
     let f = ArchiveFilter { number_prefix: Some(format!("KH-{last_year}-")), ..Default::default() };
     let year_rows = walk(store.as_ref(), &f, SortOrder::CreatedAsc, 1000).await;
     assert_gapless(&format!("KH-{last_year}"), year_rows.iter().map(|r| seq_of(&r.archive_no, last_year)).collect());
@@ -1075,12 +1076,12 @@ async fn bulk_load(store: Arc<dyn Store>) {
 // =============================================================================================
 
 async fn loans(store: Arc<dyn Store>) {
-    let da = store.create_department("档案室", "DA", None).await.unwrap();
+    let da = store.create_department("档案室", "DA", None, &ev0()).await.unwrap();
     let user = |name: &str, role: Role| NewUser { username: name.into(), display_name: name.into(), password_hash: None, dept_id: Some(da.id), roles: vec![role] };
-    let archivist = store.create_user(&user("dangan", Role::Archivist), at(0)).await.unwrap();
-    let alice = store.create_user(&user("alice", Role::Salesperson), at(0)).await.unwrap();
-    let bob = store.create_user(&user("bob", Role::Salesperson), at(0)).await.unwrap();
-    let archive = store.create_archive(&rich_person(), &numbering(day(2026, 3, 2)), archivist.id, at(0)).await.unwrap();
+    let archivist = store.create_user(&user("dangan", Role::Archivist), &ev(0, at(0))).await.unwrap();
+    let alice = store.create_user(&user("alice", Role::Salesperson), &ev(0, at(0))).await.unwrap();
+    let bob = store.create_user(&user("bob", Role::Salesperson), &ev(0, at(0))).await.unwrap();
+    let archive = store.create_archive(&rich_person(), &numbering(day(2026, 3, 2)), &ev(archivist.id, at(0))).await.unwrap();
 
     let new = |borrower: i64, kind: LoanKind, due: DateTime<Utc>| NewLoan {
         archive_id: archive.id,
@@ -1091,9 +1092,9 @@ async fn loans(store: Arc<dyn Store>) {
         due_at: due,
         grant_id: None,
     };
-    let l1 = store.create_loan(&new(alice.id, LoanKind::Paper, at(100)), at(10)).await.unwrap();
-    let l2 = store.create_loan(&new(alice.id, LoanKind::Electronic, at(50)), at(10)).await.unwrap();
-    let l3 = store.create_loan(&new(bob.id, LoanKind::Paper, at(500)), at(10)).await.unwrap();
+    let l1 = store.create_loan(&new(alice.id, LoanKind::Paper, at(100)), &ev(1, at(10))).await.unwrap();
+    let l2 = store.create_loan(&new(alice.id, LoanKind::Electronic, at(50)), &ev(1, at(10))).await.unwrap();
+    let l3 = store.create_loan(&new(bob.id, LoanKind::Paper, at(500)), &ev(1, at(10))).await.unwrap();
     assert_eq!((l1.borrower_id, l1.kind, l1.lent_by, l1.lent_at, l1.due_at), (alice.id, LoanKind::Paper, archivist.id, at(10), at(100)));
     assert_eq!((l1.returned_at, l1.returned_complete, l1.checked_by, l1.return_note.as_str(), l1.grant_id), (None, None, None, "", None));
     assert_eq!(store.get_loan(l1.id).await.unwrap(), Some(l1.clone()));
@@ -1105,13 +1106,25 @@ async fn loans(store: Arc<dyn Store>) {
     assert_eq!(ids(store.list_loans(&LoanQuery { borrower_id: Some(alice.id), ..all.clone() }).await.unwrap()), vec![l2.id, l1.id]);
     assert_eq!(ids(store.list_loans(&LoanQuery { overdue_at: Some(at(200)), ..all.clone() }).await.unwrap()), vec![l2.id, l1.id]);
 
-    let r = store.return_loan(l2.id, archivist.id, false, "缺第3页", at(300)).await.unwrap();
+    let r = store.return_loan(l2.id, false, "缺第3页", &ev(archivist.id, at(300))).await.unwrap();
     assert_eq!((r.returned_at, r.returned_complete, r.checked_by, r.return_note.as_str()), (Some(at(300)), Some(false), Some(archivist.id), "缺第3页"));
-    assert!(matches!(store.return_loan(l2.id, archivist.id, true, "", at(400)).await, Err(StoreError::Conflict { .. })), "returned twice");
-    assert!(matches!(store.return_loan(l3.id + 1000, archivist.id, true, "", at(400)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.return_loan(l2.id, true, "", &ev(archivist.id, at(400))).await, Err(StoreError::Conflict { .. })), "returned twice");
+    assert!(matches!(store.return_loan(l3.id + 1000, true, "", &ev(archivist.id, at(400))).await, Err(StoreError::NotFound)));
     assert_eq!(store.get_loan(l2.id).await.unwrap(), Some(r), "the second return changed nothing");
 
     assert_eq!(ids(store.list_loans(&LoanQuery { open_only: true, ..all.clone() }).await.unwrap()), vec![l1.id, l3.id]);
     assert_eq!(ids(store.list_loans(&LoanQuery { overdue_at: Some(at(200)), ..all.clone() }).await.unwrap()), vec![l1.id], "a returned loan is not overdue");
     assert_eq!(ids(store.list_loans(&all).await.unwrap()).len(), 3, "returned loans stay in the register");
+}
+
+/// The audit event a write carries (the stores append it to the trail in the same transaction).
+fn ev(actor: i64, at: DateTime<Utc>) -> AuditEvent {
+    let mut e = AuditEvent::new(AuditAction::ArchiveUpdate, at);
+    e.user_id = Some(actor);
+    e.username = format!("user{actor}");
+    e
+}
+
+fn ev0() -> AuditEvent {
+    ev(0, Utc::now())
 }

@@ -106,9 +106,9 @@ pub struct LoginResponse {
 /// Logs in and returns a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest, security(),
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem, description = "locked after repeated failures")))]
-async fn login(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+async fn login(State(s): State<AppState>, headers: HeaderMap, client: crate::Client, Json(req): Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
     let lang = crate::request_lang(&headers);
-    let ok = s.app.login(&req.username, &req.password, SessionKind::ApiToken).await.map_err(fail(lang))?;
+    let ok = s.app.login(&req.username, &req.password, SessionKind::ApiToken, &client.0).await.map_err(fail(lang))?;
     Ok(Json(LoginResponse { token: ok.token, user: ok.user }))
 }
 
@@ -116,7 +116,7 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<Lo
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
 async fn logout(State(s): State<AppState>, u: ApiUser, headers: HeaderMap) -> ApiResult<StatusCode> {
     if let Some(t) = crate::request_token(&headers) {
-        s.app.logout(&t).await.map_err(fail(u.lang))?;
+        s.app.logout(&t, &u.user.client).await.map_err(fail(u.lang))?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -373,7 +373,7 @@ async fn create_user(State(s): State<AppState>, u: ApiUser, Json(req): Json<NewU
     if !u.user.has_role(Role::SystemAdmin) {
         return Err(from_app_error(AppError::Forbidden, u.lang));
     }
-    let user = s.app.add_user(&req.username, &req.display_name, req.password.as_deref(), req.dept_id, req.roles).await.map_err(fail(u.lang))?;
+    let user = s.app.add_user(Some(&u.user), &req.username, &req.display_name, req.password.as_deref(), req.dept_id, req.roles).await.map_err(fail(u.lang))?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -397,7 +397,7 @@ async fn create_department(State(s): State<AppState>, u: ApiUser, Json(req): Jso
     if !u.user.has_role(Role::SystemAdmin) {
         return Err(from_app_error(AppError::Forbidden, u.lang));
     }
-    let d = s.app.add_department(&req.name, &req.code, req.parent_id).await.map_err(fail(u.lang))?;
+    let d = s.app.add_department(Some(&u.user), &req.name, &req.code, req.parent_id).await.map_err(fail(u.lang))?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 

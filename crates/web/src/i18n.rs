@@ -123,6 +123,7 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("f.notes", "备注", "備註", "Notes"),
     ("f.version", "版本", "版本", "Version"),
     ("f.reason", "修改原因", "修改原因", "Reason for change"),
+    ("f.reason_hint", "更正客户名称、统一社会信用代码、证件号码时必填", "更正客戶名稱、統一社會信用代碼、證件號碼時必填", "Required when correcting the name, credit code or ID number"),
     ("f.changed_by", "修改人", "修改人", "Changed by"),
     ("f.changed_fields", "变更内容", "變更內容", "Changed"),
     ("f.contact_name", "姓名", "姓名", "Name"),

@@ -102,10 +102,26 @@ pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
     parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
-/// The principal of a request: its user and whether it comes from the archive room.
+/// Where a request comes from, for the audit trail: peer address and user agent.
+pub fn client_info(parts: &Parts) -> dangan_app::audit::ClientInfo {
+    let agent = parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    dangan_app::audit::ClientInfo::new(client_ip(parts), agent)
+}
+
+/// The client of a request that has no logged-in user yet (login).
+pub struct Client(pub dangan_app::audit::ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_info(parts)))
+    }
+}
+
+/// The principal of a request: its user, whether it comes from the archive room, and the client.
 pub fn principal(state: &AppState, parts: &Parts, user: User) -> Principal {
     let in_room = client_ip(parts).is_some_and(|ip| dangan_app::access::in_networks(ip, &state.app.settings.archive_room_networks));
-    Principal::new(user, in_room)
+    Principal::new(user, in_room).with_client(client_info(parts))
 }
 
 /// The logged-in user of an API request; rejects with a 401 problem document.

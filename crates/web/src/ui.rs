@@ -223,9 +223,9 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+async fn login_submit(State(s): State<AppState>, headers: HeaderMap, client: crate::Client, Form(f): Form<LoginForm>) -> Response {
     let tr = Tr { lang: request_lang(&headers) };
-    match s.app.login(&f.username, &f.password, SessionKind::Browser).await {
+    match s.app.login(&f.username, &f.password, SessionKind::Browser, &client.0).await {
         Ok(ok) => {
             let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", ok.token, s.app.settings.session_hours * 3600);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(f.next.as_deref()))).into_response()
@@ -247,7 +247,7 @@ async fn logout(State(s): State<AppState>, u: UiUser, headers: HeaderMap, Form(f
         return r;
     }
     if let Some(t) = request_token(&headers) {
-        let _ = s.app.logout(&t).await;
+        let _ = s.app.logout(&t, &u.user.client).await;
     }
     ([(header::SET_COOKIE, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))], Redirect::to("/login")).into_response()
 }
@@ -491,6 +491,9 @@ struct FormPage {
     sections: Vec<SectionView>,
     banner: Option<String>,
     has_errors: bool,
+    /// The reason typed for the change (kept when the form comes back with errors).
+    reason: String,
+    reason_error: Option<String>,
 }
 
 type FormMap = HashMap<String, String>;
@@ -880,6 +883,8 @@ async fn form_page(s: &AppState, u: &UiUser, title: String, action: String, canc
         sections: form_sections(u.tr, &values, &emap, &notes, &users, &depts),
         banner,
         has_errors: !errors.is_empty(),
+        reason: values.get("_reason").cloned().unwrap_or_default(),
+        reason_error: emap.get("reason").cloned(),
     };
     let status = if errors.is_empty() && page.banner.is_none() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     (status, render(&page)).into_response()
