@@ -16,6 +16,8 @@ use dangan_core::User;
 
 pub mod access_ui;
 pub mod api;
+pub mod audit_api;
+pub mod audit_ui;
 pub mod i18n;
 pub mod loans_ui;
 pub mod problem;
@@ -35,6 +37,8 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::routes())
+        .merge(audit_api::routes())
+        .merge(audit_ui::routes())
         .merge(ui::routes())
         .merge(access_ui::routes())
         .merge(loans_ui::routes())

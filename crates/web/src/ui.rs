@@ -118,8 +118,10 @@ pub struct Chrome {
     pub path: String,
     pub langs: Vec<(&'static str, &'static str, bool)>,
     pub search: String,
-    /// The left-menu item to mark active: `archives` or `access`.
+    /// The left-menu item to mark active: `archives`, `access`, `loans` or `audit`.
     pub menu: &'static str,
+    /// The user may read the audit trail (the menu shows 审计日志).
+    pub can_audit: bool,
 }
 
 impl Chrome {
@@ -137,6 +139,7 @@ impl Chrome {
             langs: LANGS.iter().map(|(code, name)| (*code, *name, *code == u.tr.lang)).collect(),
             search: String::new(),
             menu: "archives",
+            can_audit: dangan_app::audit::may_read_audit(&u.user.user),
         }
     }
     pub fn path_enc(&self) -> String {
@@ -1034,6 +1037,11 @@ struct ViewPage {
     entries: Vec<EntryView>,
     attachments: Vec<Vec<String>>,
     versions: Vec<VersionRow>,
+    /// May edit (and so restore an older version).
+    can_edit: bool,
+    current_version: i64,
+    /// Who consulted the archive (查阅记录), for those who may read the audit trail.
+    consultations: Option<Vec<crate::audit_ui::AuditRow>>,
     entry_kinds: Vec<Choice>,
     complaint_statuses: Vec<Choice>,
     max_mb: usize,
@@ -1238,6 +1246,12 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
     }
     // Offer 查看明文 only to those the policy lets see clear values.
     let can_unmask = !unmasked && s.app.allows(&u.user, dangan_core::policy::Action::ReadUnmasked, &v.archive).await.unwrap_or(false);
+    let can_edit = s.app.allows(&u.user, dangan_core::policy::Action::Edit, &v.archive).await.unwrap_or(false);
+    let consultations = if dangan_app::audit::may_read_audit(&u.user.user) {
+        s.app.archive_consultations(&u.user, id, 50).await.ok().map(|rs| rs.iter().map(|r| crate::audit_ui::AuditRow::of(tr, r)).collect())
+    } else {
+        None
+    };
     let page = ViewPage {
         c: Chrome::of(&s, &u).await,
         unmasked,
@@ -1259,6 +1273,9 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         entries,
         attachments,
         versions: version_rows,
+        can_edit,
+        current_version: v.archive.version,
+        consultations,
         entry_kinds: choices(EntryKind::ALL, Some("visit"), EntryKind::as_str, |v| v.label(lang)),
         complaint_statuses: choices(ComplaintStatus::ALL, None, ComplaintStatus::as_str, |v| v.label(lang)),
         max_mb: s.app.settings.max_attachment_bytes / (1024 * 1024),
