@@ -41,6 +41,7 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+#[derive(Clone)]
 struct Figures {
     label: String,
     rps: f64,
@@ -241,35 +242,9 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     drop(app);
 
     // Start the server as its own process so its memory is measured alone.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?.port()
-    };
-    let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
-        .arg("serve")
-        .env("DANGAN_DATA_DIR", &g.data_dir)
-        .env("DANGAN_DATABASE_URL", &g.database_url)
-        .env("DANGAN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DANGAN_LOG", "warn")
-        .env("DANGAN_DEMO", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
+    let (mut child, base) = start_server(&g, &[]).await?;
     let pid = child.id().unwrap_or(0);
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if client.get(format!("{base}/healthz")).send().await.map(|r| r.status().is_success()).unwrap_or(false) {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err("server did not become healthy within 60 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let login = |user: &'static str| {
         let client = client.clone();
         let url = format!("{base}/api/v1/auth/login");
@@ -304,6 +279,26 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     rows.push(load("list as salesperson (scoped)", &base, &sales_token, c, s, Target::Fixed("/api/v1/archives?limit=50".into()), use_wrk).await?);
     let (rss, hwm) = rss_kib(pid);
     let _ = child.kill().await;
+    let _ = child.wait().await;
+
+    // What auditing reads costs: the same GET on a server that does not record allowed reads
+    // (a benchmark-only switch), then the trail's size and how fast it verifies.
+    let audit_rows_before = open_app(&g).await?.store.audit_head().await?.map(|r| r.seq).unwrap_or(0);
+    let (mut bare, bare_base) = start_server(&g, &["--bench-without-read-audit"]).await?;
+    let bare_token: String = {
+        let v: serde_json::Value =
+            client.post(format!("{bare_base}/api/v1/auth/login")).json(&serde_json::json!({"username": "admin", "password": password})).send().await?.json().await?;
+        v["token"].as_str().map(str::to_string).ok_or("login failed")?
+    };
+    let without = load("GET /archives/{id}, reads not audited", &bare_base, &bare_token, c, s, any_of(&readable_gm), use_wrk).await?;
+    let _ = bare.kill().await;
+    let _ = bare.wait().await;
+    let with = rows[0].clone();
+    rows.push(without.clone());
+    let app = open_app(&g).await?;
+    let t = Instant::now();
+    let report = dangan_app::audit::verify_chain(app.store.as_ref(), &[]).await?;
+    let verify_secs = t.elapsed().as_secs_f64();
 
     println!();
     println!("## dangan bench — engine {}, {} archives, {} connections × {} s, load from {}", args.engine, total, c, s, if use_wrk { "wrk" } else { "the built-in client (wrk not installed)" });
@@ -325,12 +320,65 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     );
     println!();
     println!("server RSS: {:.1} MiB idle after start, {:.1} MiB after the runs, peak {:.1} MiB", rss_idle as f64 / 1024.0, rss as f64 / 1024.0, hwm as f64 / 1024.0);
+    println!();
+    println!(
+        "audit: GET with every read audited {:.0} req/s (p99 {:.2} ms) vs reads not audited {:.0} req/s (p99 {:.2} ms) = {:.0}% of the throughput kept",
+        with.rps,
+        with.p99_ms,
+        without.rps,
+        without.p99_ms,
+        100.0 * with.rps / without.rps.max(1e-9)
+    );
+    println!(
+        "audit trail: {} records (after the audited runs: {}); `audit verify` walked them in {:.2} s ({:.0} records/s){}",
+        report.checked,
+        audit_rows_before,
+        verify_secs,
+        report.checked as f64 / verify_secs.max(1e-9),
+        match &report.problem {
+            Some(p) => format!(" — BROKEN: {p}"),
+            None => ", intact".to_string(),
+        }
+    );
     if let Some(name) = pg_db.filter(|_| !args.reuse) {
         let (client, conn) = tokio_postgres_connect(&args.pg).await?;
         tokio::spawn(conn);
         let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
     }
     Ok(())
+}
+
+/// Starts `dangan serve` on a free port over the bench's data and waits until it is healthy.
+async fn start_server(g: &Global, extra: &[&str]) -> CliResult<(tokio::process::Child, String)> {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let exe = std::env::current_exe()?;
+    let child = tokio::process::Command::new(exe)
+        .arg("serve")
+        .args(extra)
+        .env("DANGAN_DATA_DIR", &g.data_dir)
+        .env("DANGAN_DATABASE_URL", &g.database_url)
+        .env("DANGAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DANGAN_LOG", "warn")
+        .env("DANGAN_DEMO", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if client.get(format!("{base}/healthz")).send().await.map(|r| r.status().is_success()).unwrap_or(false) {
+            return Ok((child, base));
+        }
+        if Instant::now() > deadline {
+            return Err("server did not become healthy within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn tokio_postgres_connect(url: &str) -> CliResult<(tokio_postgres::Client, impl std::future::Future<Output = Result<(), tokio_postgres::Error>>)> {
