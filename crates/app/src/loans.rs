@@ -98,6 +98,13 @@ impl App {
         Ok(LoanView::of(self.store.create_loan(&loan, &event).await?, now))
     }
 
+    /// As `lend`, naming the archive by its number (档号), as the paper register does.
+    pub async fn lend_by_number(&self, p: &Principal, archive_no: &str, borrower_id: UserId, kind: LoanKind, purpose: &str, due_at: DateTime<Utc>) -> Result<LoanView> {
+        Self::require_archivist(p)?;
+        let archive = self.store.get_archive_by_no(archive_no.trim()).await?.ok_or(AppError::NotFound)?;
+        self.lend(p, archive.id, borrower_id, kind, purpose, due_at, None).await
+    }
+
     /// Checks a loan back in (archivist only): complete or not, with a note. A second return
     /// is refused (Conflict).
     pub async fn return_loan(&self, p: &Principal, id: i64, complete: bool, note: &str) -> Result<LoanView> {

@@ -213,6 +213,7 @@ const FIELD_LABELS: &[(&str, &str, &str, &str)] = &[
     // generic ("名称") rather than "客户名称".
     ("name", "名称", "名稱", "Name"),
     ("reason", "变更原因", "變更原因", "Reason for the change"),
+    ("due_at", "应还日期", "應還日期", "Due date"),
     ("kind", "客户类型", "客戶類型", "Customer type"),
     ("mobile", "手机号码", "手機號碼", "Mobile number"),
     ("landline", "固定电话", "固定電話", "Landline"),
