@@ -161,6 +161,34 @@ impl App {
         Ok(self.store.create_user(&new, &self.event_by(by, dangan_core::audit::AuditAction::UserCreate)).await?)
     }
 
+    /// Changes a user's name, department, roles and active flag (system administrators only);
+    /// audited with the before and after. A disabled user's sessions stop working at once.
+    pub async fn update_user(&self, by: &crate::Principal, user_id: UserId, update: dangan_store::UserUpdate) -> Result<User> {
+        if !by.user.has_role(Role::SystemAdmin) {
+            self.record(self.event(by, dangan_core::audit::AuditAction::UserRoles).with_outcome(dangan_core::audit::Outcome::Denied)).await?;
+            return Err(AppError::Forbidden);
+        }
+        let mut update = update;
+        update.display_name = update.display_name.trim().to_string();
+        if update.display_name.is_empty() {
+            return Err(AppError::Validation(vec![dangan_core::validate::FieldError::new("display_name", dangan_core::validate::ErrorCode::Required)]));
+        }
+        if let Some(d) = update.dept_id {
+            if !self.store.list_departments().await?.iter().any(|x| x.id == d) {
+                return Err(AppError::BadRequest(format!("unknown department {d} / 部门不存在")));
+            }
+        }
+        // An administrator cannot lock themselves out of administration.
+        if user_id == by.user.id && (!update.active || !update.roles.contains(&Role::SystemAdmin)) {
+            return Err(AppError::BadRequest("you cannot disable yourself or drop your own administrator role / 不能停用自己或取消自己的系统管理员角色".into()));
+        }
+        update.roles.sort_by_key(|r| r.as_str());
+        update.roles.dedup();
+        let user = self.store.update_user(user_id, &update, &self.event(by, dangan_core::audit::AuditAction::UserRoles)).await?;
+        self.sessions.clear();
+        Ok(user)
+    }
+
     pub async fn set_password(&self, by: Option<&crate::Principal>, user_id: UserId, password: &str) -> Result<()> {
         check_password_strength(password)?;
         self.store.set_password(user_id, &hash_password(password).await?, &self.event_by(by, dangan_core::audit::AuditAction::PasswordSet)).await?;

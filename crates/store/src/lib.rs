@@ -463,6 +463,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records a login attempt: success clears the failure count, failure increments it and may lock.
     async fn record_login(&self, user_id: UserId, success: bool, locked_until: Option<DateTime<Utc>>) -> Result<()>;
     async fn set_password(&self, user_id: UserId, password_hash: &str, audit: &AuditEvent) -> Result<()>;
+    /// Changes a user's name, department, roles and whether the account is active.
+    async fn update_user(&self, user_id: UserId, u: &UserUpdate, audit: &AuditEvent) -> Result<User>;
     async fn create_session(&self, token_hash: &str, user_id: UserId, kind: SessionKind, name: Option<&str>, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> Result<()>;
     /// The active user behind an unexpired session or token.
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
@@ -551,6 +553,15 @@ pub trait Store: Send + Sync + 'static {
     async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>>;
 }
 
+/// What an administrator changes about a user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserUpdate {
+    pub display_name: String,
+    pub dept_id: Option<DeptId>,
+    pub roles: Vec<Role>,
+    pub active: bool,
+}
+
 /// Filters for the audit viewer. All optional; `limit` is clamped by callers.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditQuery {
@@ -566,6 +577,11 @@ pub struct AuditQuery {
     pub before_seq: Option<i64>,
     #[serde(default)]
     pub limit: u32,
+}
+
+pub(crate) fn user_change_detail(before: &User, after: &User) -> serde_json::Value {
+    let side = |u: &User| serde_json::json!({ "display_name": u.display_name, "dept_id": u.dept_id, "roles": roles_text(&u.roles), "active": u.active });
+    serde_json::json!({ "target_user_id": after.id, "username": after.username, "before": side(before), "after": side(after) })
 }
 
 pub(crate) fn request_detail(r: &AccessRequest) -> serde_json::Value {

@@ -398,6 +398,22 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn update_user(&self, user_id: UserId, u: &UserUpdate, audit: &AuditEvent) -> Result<User> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let before = tx.query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE"), &[&user_id]).await?.map(|r| user_from_row(&r)).ok_or(StoreError::NotFound)?;
+        let row = tx
+            .query_one(
+                &format!("UPDATE users SET display_name = $2, dept_id = $3, roles = $4, active = $5 WHERE id = $1 RETURNING {USER_COLUMNS}"),
+                &[&user_id, &u.display_name, &u.dept_id, &roles_text(&u.roles), &u.active],
+            )
+            .await?;
+        let after = user_from_row(&row);
+        append_chained(&tx, vec![audit.clone().with_detail(user_change_detail(&before, &after))]).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     async fn create_session(&self, token_hash: &str, user_id: UserId, kind: SessionKind, name: Option<&str>, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
         let c = self.pool.get().await?;
         c.execute(

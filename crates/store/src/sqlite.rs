@@ -498,6 +498,21 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn update_user(&self, user_id: UserId, u: &UserUpdate, audit: &AuditEvent) -> Result<User> {
+        let (u, audit) = (u.clone(), audit.clone());
+        self.write(move |tx| {
+            let before = tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [user_id], user_from_row).optional()?.ok_or(StoreError::NotFound)?;
+            tx.execute(
+                "UPDATE users SET display_name = ?2, dept_id = ?3, roles = ?4, active = ?5 WHERE id = ?1",
+                params![user_id, u.display_name, u.dept_id, roles_text(&u.roles), u.active],
+            )?;
+            let after = tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [user_id], user_from_row)?;
+            append_chained(tx, vec![audit.with_detail(user_change_detail(&before, &after))])?;
+            Ok(after)
+        })
+        .await
+    }
+
     async fn create_session(&self, token_hash: &str, user_id: UserId, kind: SessionKind, name: Option<&str>, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
         let (t, n) = (token_hash.to_string(), name.map(str::to_string));
         self.write(move |tx| {

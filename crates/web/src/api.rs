@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/archives/{id}/attachments", get(list_attachments).post(upload_attachment))
         .route("/api/v1/attachments/{id}/content", get(download_attachment))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}", put(update_user))
         .route("/api/v1/departments", get(list_departments).post(create_department))
         .route("/api/v1/templates", get(list_templates))
         .route("/api/v1/archives/{id}/access-requests", post(request_access))
@@ -59,14 +60,14 @@ pub fn routes() -> Router<AppState> {
     paths(
         login, logout, me, create_token, list_archives, create_archive, get_archive, get_archive_by_no, update_archive, list_versions,
         list_contacts, add_contact, update_contact, list_entries, add_entry, list_attachments, upload_attachment, download_attachment,
-        list_users, create_user, list_departments, create_department, list_templates,
+        list_users, create_user, update_user, list_departments, create_department, list_templates,
         request_access, list_requests, get_request, decide_request, cancel_request, my_grants,
         lend, list_loans, get_loan, return_loan, overdue_loans
     ),
     components(schemas(
         Problem, crate::problem::FieldProblem, LoginRequest, LoginResponse, TokenRequest, ArchivePage, UpdateArchive, Archive, ArchiveData, ArchiveSummary,
         Contact, ContactData, TimelineEntry, EntryData, EntryDetails, Attachment, User, Department, NewUserRequest, NewDepartmentRequest, VersionView,
-        AccessRequestBody, DecisionBody, LendBody, ReturnBody
+        AccessRequestBody, DecisionBody, LendBody, ReturnBody, UpdateUserRequest
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -379,6 +380,23 @@ async fn create_user(State(s): State<AppState>, u: ApiUser, Json(req): Json<NewU
     }
     let user = s.app.add_user(Some(&u.user), &req.username, &req.display_name, req.password.as_deref(), req.dept_id, req.roles).await.map_err(fail(u.lang))?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    pub display_name: String,
+    pub dept_id: Option<i64>,
+    pub roles: Vec<Role>,
+    pub active: bool,
+}
+
+/// Changes a user's name, department, roles and active flag (system administrators only;
+/// audited with before and after; a disabled user's sessions stop at once).
+#[utoipa::path(put, path = "/api/v1/users/{id}", params(("id" = i64, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn update_user(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(req): Json<UpdateUserRequest>) -> ApiResult<Json<User>> {
+    let update = dangan_app::store::UserUpdate { display_name: req.display_name, dept_id: req.dept_id, roles: req.roles, active: req.active };
+    Ok(Json(s.app.update_user(&u.user, id, update).await.map_err(fail(u.lang))?))
 }
 
 /// The department tree as a flat list (parent ids).

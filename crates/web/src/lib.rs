@@ -15,6 +15,7 @@ use dangan_app::{App, AppError, Principal};
 use dangan_core::User;
 
 pub mod access_ui;
+pub mod admin_ui;
 pub mod api;
 pub mod audit_api;
 pub mod audit_ui;
@@ -42,6 +43,7 @@ pub fn router(app: App) -> Router {
         .merge(ui::routes())
         .merge(access_ui::routes())
         .merge(loans_ui::routes())
+        .merge(admin_ui::routes())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
         .with_state(state)

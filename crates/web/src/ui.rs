@@ -122,6 +122,8 @@ pub struct Chrome {
     pub menu: &'static str,
     /// The user may read the audit trail (the menu shows 审计日志).
     pub can_audit: bool,
+    /// A system administrator (the menu opens 系统设置).
+    pub is_admin: bool,
 }
 
 impl Chrome {
@@ -140,6 +142,7 @@ impl Chrome {
             search: String::new(),
             menu: "archives",
             can_audit: dangan_app::audit::may_read_audit(&u.user.user),
+            is_admin: u.user.has_role(Role::SystemAdmin),
         }
     }
     pub fn path_enc(&self) -> String {
