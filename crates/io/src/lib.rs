@@ -4,8 +4,10 @@ pub mod convert;
 pub mod csv_read;
 pub mod error;
 pub mod excel;
+pub mod export;
 pub mod mapping;
 pub mod table;
+pub mod vcard;
 
 pub use cell::{Cell, RawRow};
 pub use convert::{Converter, ImportRecord, RowError};
