@@ -6,6 +6,7 @@ pub mod error;
 pub mod excel;
 pub mod export;
 pub mod mapping;
+pub mod package;
 pub mod table;
 pub mod vcard;
 
@@ -13,4 +14,4 @@ pub use cell::{Cell, RawRow};
 pub use convert::{Converter, ImportRecord, RowError};
 pub use error::ReadError;
 pub use mapping::{ColumnBinding, ColumnMapping, ContactField, Field, Target};
-pub use table::{open_rows, FileKind, Header, ReadOptions, RowSource, Table};
+pub use table::{open_rows, open_table, FileKind, Header, ReadOptions, RowSource, Table};

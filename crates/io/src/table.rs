@@ -72,6 +72,11 @@ pub fn open_rows<R: Read + Seek + Send + 'static>(input: R, kind: FileKind, opts
     })
 }
 
+/// Opens a tabular file and finds its header: `open_rows` + `Table::new`.
+pub fn open_table<R: Read + Seek + Send + 'static>(input: R, kind: FileKind, opts: &ReadOptions) -> Result<Table, ReadError> {
+    Table::new(open_rows(input, kind, opts)?, opts)
+}
+
 /// The header: the row(s) it spans and the text of each column.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Header {
