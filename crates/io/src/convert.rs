@@ -47,8 +47,25 @@ pub struct Converter {
 struct Ctx<'a> {
     row: u32,
     errors: Vec<RowError>,
-    /// (field path, column index, header) of every field a column fed, to place validation errors.
-    fed: Vec<(String, &'a str, String)>,
+    /// Every field a column fed and that column's header, to place validation errors.
+    fed: Vec<(Fed, &'a str)>,
+}
+
+/// A fed field, kept without allocating (the path string is only built when an error needs it).
+enum Fed {
+    Path(&'static str),
+    Contact(u8, &'static str),
+    Custom(String),
+}
+
+impl Fed {
+    fn matches(&self, field: &str) -> bool {
+        match self {
+            Fed::Path(p) => *p == field,
+            Fed::Contact(n, leaf) => format!("contacts[{n}].{leaf}") == field,
+            Fed::Custom(k) => field.strip_prefix("custom.") == Some(k.as_str()),
+        }
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -301,7 +318,7 @@ impl Converter {
         let mut org_cols: Vec<&str> = Vec::new();
         let mut kind: Option<CustomerKind> = None;
         let mut contacts: Vec<Option<ContactData>> = vec![None; MAX_CONTACTS as usize];
-        let mut region: Option<(String, String)> = None;
+        let mut region: Option<(String, &str)> = None;
 
         for (idx, target, header) in &self.cols {
             let cell = raw.get(*idx);
@@ -315,16 +332,16 @@ impl Converter {
             }
             let text = text_of(cell);
             let r: Result<(), Bad> = match target {
-                Target::Field(f) => self.apply_field(&mut cx, &mut a, &mut p, &mut o, &mut kind, &mut region, &mut person_cols, &mut org_cols, *f, cell, text.clone(), h),
+                Target::Field(f) => self.apply_field(&mut cx, &mut a, &mut p, &mut o, &mut kind, &mut region, &mut person_cols, &mut org_cols, *f, cell, text, h),
                 Target::Contact(n, cf) => {
                     let c = contacts[*n as usize].get_or_insert_with(|| ContactData { name: String::new(), title: None, mobile: None, landline: None, email: None, wechat: None, birthday: None, preferences: None, is_primary: false });
-                    apply_contact(&mut cx, c, *n, *cf, cell, text.clone(), h)
+                    apply_contact(&mut cx, c, *n, *cf, cell, text, h)
                 }
-                Target::Custom(key) => self.apply_custom(&mut cx, &mut a, key, cell, text.clone(), h),
+                Target::Custom(key) => self.apply_custom(&mut cx, &mut a, key, cell, text, h),
                 Target::Ignore => Ok(()),
             };
             if let Err((zh, en)) = r {
-                cx.err(h, &target.path(), text, zh, en);
+                cx.err(h, &target.path(), text_of(cell), zh, en);
             }
         }
 
@@ -341,7 +358,7 @@ impl Converter {
                 c.district = ds;
             }
             for f in ["classification.province", "classification.city", "classification.district"] {
-                cx.fed.push((f.to_string(), "", h.clone()));
+                cx.fed.push((Fed::Path(f), h));
             }
         }
 
@@ -398,10 +415,10 @@ impl Converter {
     }
 
     fn push_field_error(&self, cx: &mut Ctx<'_>, raw: &RawRow, e: &dangan_core::validate::FieldError) {
-        let (column, value) = match cx.fed.iter().find(|(f, ..)| *f == e.field) {
-            Some((_, _, h)) => {
+        let (column, value) = match cx.fed.iter().find(|(f, _)| f.matches(&e.field)) {
+            Some((_, h)) => {
                 let v = self.cols.iter().find(|(_, _, hh)| hh == h).map(|(i, ..)| text_of(raw.get(*i))).unwrap_or_default();
-                (h.clone(), v)
+                (h.to_string(), v)
             }
             // Not fed (an empty cell): the column mapped to the field, if any.
             None => match self.cols.iter().find(|(_, t, _)| t.path() == e.field) {
@@ -421,7 +438,7 @@ impl Converter {
         p: &mut PersonInfo,
         o: &mut OrganizationInfo,
         kind: &mut Option<CustomerKind>,
-        region: &mut Option<(String, String)>,
+        region: &mut Option<(String, &'a str)>,
         person_cols: &mut Vec<&'a str>,
         org_cols: &mut Vec<&'a str>,
         f: Field,
@@ -430,7 +447,7 @@ impl Converter {
         h: &'a str,
     ) -> Result<(), Bad> {
         let path = f.path();
-        let fed = |cx: &mut Ctx<'a>, path: &str| cx.fed.push((path.to_string(), "", h.to_string()));
+        let fed = |cx: &mut Ctx<'a>, path: &'static str| cx.fed.push((Fed::Path(path), h));
         let date = |c: &Cell| parse_date_cell(c).ok_or_else(|| bad_date(h));
         let money = |c: &Cell| parse_money_cell(c).ok_or_else(|| (format!("{h}不是有效金额，应填写如1234.50、¥1,234.50或1.2万"), format!("{h} is not an amount (e.g. 1234.50, ¥1,234.50, 1.2万)")));
         let int = |c: &Cell, suf: &[&str]| parse_int(c, suf).ok_or_else(|| (format!("{h}应为整数"), format!("{h} must be a whole number")));
@@ -463,7 +480,7 @@ impl Converter {
             Field::Address => append(&mut a.address, text),
             Field::PostalCode => a.postal_code = Some(text),
             Field::Region => {
-                *region = Some((text, h.to_string()));
+                *region = Some((text, h));
                 return Ok(());
             }
             Field::Status => a.status = parse_enum::<ArchiveStatus>(&text, h)?,
@@ -561,7 +578,7 @@ impl Converter {
         Ok(())
     }
 
-    fn apply_custom(&self, cx: &mut Ctx<'_>, a: &mut ArchiveData, key: &str, cell: &Cell, text: String, h: &str) -> Result<(), Bad> {
+    fn apply_custom<'a>(&self, cx: &mut Ctx<'a>, a: &mut ArchiveData, key: &str, cell: &Cell, text: String, h: &'a str) -> Result<(), Bad> {
         use serde_json::Value;
         let ty = self.template.as_deref().and_then(dangan_core::templates::find).and_then(|t| t.fields.iter().find(|f| f.key == key)).map(|f| f.ty);
         let v = match ty {
@@ -571,13 +588,12 @@ impl Converter {
             _ => Value::String(text),
         };
         a.custom.insert(key.to_string(), v);
-        cx.fed.push((format!("custom.{key}"), "", h.to_string()));
+        cx.fed.push((Fed::Custom(key.to_string()), h));
         Ok(())
     }
 }
 
-fn apply_contact(cx: &mut Ctx<'_>, c: &mut ContactData, n: u8, cf: ContactField, cell: &Cell, text: String, h: &str) -> Result<(), Bad> {
-    let prefix = format!("contacts[{n}].");
+fn apply_contact<'a>(cx: &mut Ctx<'a>, c: &mut ContactData, n: u8, cf: ContactField, cell: &Cell, text: String, h: &'a str) -> Result<(), Bad> {
     let path = match cf {
         ContactField::Name => {
             c.name = text;
@@ -625,7 +641,7 @@ fn apply_contact(cx: &mut Ctx<'_>, c: &mut ContactData, n: u8, cf: ContactField,
             "is_primary"
         }
     };
-    cx.fed.push((format!("{prefix}{path}"), "", h.to_string()));
+    cx.fed.push((Fed::Contact(n, path), h));
     Ok(())
 }
 
