@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use dangan_core::model::{ArchiveData, ArchiveStatus, ContactData, CustomerKind, Gender, Grade, IdType, Money, OrganizationInfo, PersonInfo, RetentionClass, Secrecy, Tier};
 use dangan_core::templates::FieldType;
-use dangan_core::validate::{normalize_mobile, parse_date, parse_excel_serial, validate_archive, validate_contact, ErrorCode};
+use dangan_core::validate::{normalize_mobile, parse_date, parse_excel_serial, validate_archive, validate_contact};
 use serde::{Deserialize, Serialize};
 
 use crate::cell::{format_number, Cell, RawRow};
@@ -693,9 +693,6 @@ fn id_like(c: &Cell, h: &str) -> Result<String, Bad> {
         other => Ok(text_of(other)),
     }
 }
-
-#[allow(dead_code)]
-fn _assert_error_code_used(_: ErrorCode) {}
 
 #[cfg(test)]
 mod tests {

@@ -153,7 +153,19 @@ pub fn read_xlsx<R: Read + Seek + Send + 'static>(input: R, sheet: Option<&str>)
             let mut cells = wb.worksheet_cells_reader(&sheet_name)?;
             let mut batch: Vec<RawRow> = Vec::with_capacity(BATCH);
             let mut current: Option<RawRow> = None;
-            while let Some(cell) = cells.next_cell()? {
+            loop {
+                let cell = match cells.next_cell() {
+                    Ok(Some(c)) => c,
+                    Ok(None) => break,
+                    Err(e) => {
+                        // Hand over the rows read so far, then the error.
+                        batch.extend(current.take());
+                        if !batch.is_empty() {
+                            let _ = tx.send(Ok(std::mem::take(&mut batch)));
+                        }
+                        return Err(e.into());
+                    }
+                };
                 let (r, c) = cell.get_position();
                 let c = c as usize;
                 if current.as_ref().is_some_and(|cur| cur.row != r + 1) {

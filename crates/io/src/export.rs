@@ -472,7 +472,7 @@ impl ErrorReport {
         ws.set_column_width(err_col, 60)?;
         let mut me = ErrorReport { wb, f, bad, note, row: 0, headers: headers.to_vec(), err_col };
         for r in top {
-            me.write_cells(&r.cells, &[], None)?;
+            me.write_cells(&r.cells, &[])?;
             me.row += 1;
         }
         for r in header_rows {
@@ -489,7 +489,7 @@ impl ErrorReport {
         Ok(me)
     }
 
-    fn write_cells(&mut self, cells: &[Cell], bad_cols: &[usize], _src: Option<u32>) -> Result<(), WriteError> {
+    fn write_cells(&mut self, cells: &[Cell], bad_cols: &[usize]) -> Result<(), WriteError> {
         let ws = self.wb.worksheet_from_index(0)?;
         for (c, cell) in cells.iter().enumerate().take(self.err_col as usize) {
             let col = c as u16;
@@ -538,7 +538,7 @@ impl ErrorReport {
             return Err(WriteError::TooManyRows);
         }
         let bad_cols: Vec<usize> = errors.iter().filter_map(|e| self.headers.iter().position(|h| !e.column.is_empty() && *h == e.column)).collect();
-        self.write_cells(&raw.cells, &bad_cols, Some(raw.row))?;
+        self.write_cells(&raw.cells, &bad_cols)?;
         let msg = errors.iter().map(|e| e.message_zh.as_str()).collect::<Vec<_>>().join("；");
         let ws = self.wb.worksheet_from_index(0)?;
         ws.write_string_with_format(self.row, self.err_col, msg, &self.note)?;

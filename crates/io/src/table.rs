@@ -288,6 +288,18 @@ mod tests {
     }
 
     #[test]
+    fn forced_header_row() {
+        let rows = vec![row(1, &["客户名称", "手机"]), row(2, &["名称", "电话"]), row(3, &["张伟", "13800138000"])];
+        let opts = ReadOptions { header_row: Some(2), ..Default::default() };
+        let t = Table::new(Box::new(rows.into_iter().map(Ok)), &opts).unwrap();
+        assert_eq!(t.header().rows, vec![2]);
+        assert_eq!(t.header().texts, vec!["名称", "电话"]);
+        assert_eq!(t.map(|r| r.unwrap().row).collect::<Vec<_>>(), vec![3]);
+        let rows = vec![row(1, &["客户归类汇总表"]), row(2, &["张伟"])];
+        assert!(matches!(Table::new(Box::new(rows.into_iter().map(Ok)), &ReadOptions::default()), Err(ReadError::HeaderNotFound(_))));
+    }
+
+    #[test]
     fn sniffs_kinds() {
         assert_eq!(FileKind::sniff(b"PK\x03\x04....", None), FileKind::Xlsx);
         assert_eq!(FileKind::sniff(b"\xEF\xBB\xBF\r\nbegin:vcard\r\n", None), FileKind::VCard);

@@ -140,7 +140,7 @@ impl Prop {
 }
 
 /// Parses one logical (unfolded) line.
-fn parse_line(line: &[u8], version_30_plus: bool) -> Option<Prop> {
+fn parse_line(line: &[u8]) -> Option<Prop> {
     let colon = line.iter().position(|&b| b == b':')?;
     let (head, raw) = (&line[..colon], &line[colon + 1..]);
     let head = String::from_utf8_lossy(head);
@@ -169,7 +169,6 @@ fn parse_line(line: &[u8], version_30_plus: bool) -> Option<Prop> {
         Some("b") | Some("base64") => String::new(),
         _ => decode_charset(raw, charset.as_deref()),
     };
-    let _ = version_30_plus;
     Some(Prop { name, params, value })
 }
 
@@ -227,7 +226,7 @@ pub fn read_vcards(bytes: &[u8]) -> Result<Vec<VCard>, ReadError> {
         }
         let Some(card) = cur.as_mut() else { continue };
         let v3 = card.version != "2.1";
-        let Some(p) = parse_line(&line, v3) else { continue };
+        let Some(p) = parse_line(&line) else { continue };
         let text = |s: &str| split_unescape(s, '\u{0}', v3).concat().trim().to_string();
         let nonempty = |s: String| if s.is_empty() { None } else { Some(s) };
         match p.name.as_str() {
