@@ -16,10 +16,8 @@ fn fixture(name: &str) -> Vec<u8> {
 fn drive(bytes: Vec<u8>, kind: FileKind) {
     if let Ok(table) = open_table(Cursor::new(bytes), kind, &ReadOptions::default()) {
         let conv = Converter::new(&table.detect_mapping(None));
-        for r in table.take(10_000) {
-            if let Ok(r) = r {
-                let _ = conv.convert(&r);
-            }
+        for r in table.take(10_000).flatten() {
+            let _ = conv.convert(&r);
         }
     }
 }
