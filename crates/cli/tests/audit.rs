@@ -777,6 +777,8 @@ async fn cli_audit_verify_detects_tampering() {
         assert!(refused.as_deref().is_some_and(|m| m.contains("append-only")), "[{e}] the trigger refuses: {refused:?}");
 
         // Tampered: drop/disable the guard, alter one record → exit 2, naming it.
+        let original = s.app.store.audit_chain(1, 100_000).await.unwrap();
+        assert_eq!(original.len() as i64, n, "[{e}]");
         let k = n - 2;
         raw_sql(
             &s,
@@ -790,14 +792,7 @@ async fn cli_audit_verify_detects_tampering() {
         assert!(out.stderr.contains("THE AUDIT TRAIL IS BROKEN"), "[{e}] {}", out.stderr);
 
         // Put back, then delete a record → exit 2, naming the gap.
-        let original = s.app.store.audit_chain(1, 100_000).await.unwrap();
-        let good_k = s.app.store.audit_chain(k, 1).await.unwrap();
-        let _ = good_k;
-        let user_k = {
-            // the original username of record k is the one before the tampering: reconstruct it
-            // from the record before/after? No — it was xiaoshou1's read.
-            "xiaoshou1"
-        };
+        let user_k = original[k as usize - 1].event.username.replace('\'', "''");
         raw_sql(&s, &format!("UPDATE audit_log SET username = '{user_k}' WHERE seq = {k};"), &format!("UPDATE audit_log SET username = '{user_k}' WHERE seq = {k};")).await;
         let out = dangan(&s, &["audit", "verify"]);
         assert_eq!(out.code, 0, "[{e}] put back: {}\n{}", out.stdout, out.stderr);
