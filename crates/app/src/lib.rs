@@ -339,6 +339,18 @@ impl App {
         Ok(ArchiveView { archive, contacts, entries, attachments })
     }
 
+    /// The archive page: the archive (one audited read) and its version history, which comes with
+    /// the page rather than as a second read.
+    pub async fn view_archive_with_history(&self, user: &Principal, id: ArchiveId, unmasked: bool) -> Result<(ArchiveView, Vec<VersionRecord>)> {
+        let view = self.view_archive(user, id, unmasked).await?;
+        let mut versions = self.store.list_versions(id).await?;
+        for v in versions.iter_mut() {
+            self.open(&mut v.data)?;
+            dangan_core::mask::mask_archive(&mut v.data);
+        }
+        Ok((view, versions))
+    }
+
     /// Saves `data` as the next version; refused with `Conflict` when `version` is stale. A
     /// correction of a key field (name, credit code, ID number) needs a reason.
     pub async fn update_archive(&self, user: &Principal, id: ArchiveId, version: i64, data: ArchiveData, reason: Option<String>) -> Result<Archive> {

@@ -65,9 +65,23 @@ impl Outcome {
 
 macro_rules! audit_actions {
     ($($variant:ident = $code:literal, $zh:literal, $tw:literal, $en:literal;)*) => {
-        /// What an audit record is about. The code is what is stored (and hashed).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        /// What an audit record is about. The code (`archive.read`) is what is stored, hashed
+        /// and sent in JSON.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum AuditAction { $($variant,)* }
+
+        impl Serialize for AuditAction {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for AuditAction {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let code = String::deserialize(d)?;
+                AuditAction::parse(&code).ok_or_else(|| serde::de::Error::custom(format!("unknown audit action {code:?}")))
+            }
+        }
 
         impl AuditAction {
             pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant,)*];
@@ -144,6 +158,8 @@ pub struct AuditEvent {
     /// Client address ("" for the command line).
     pub client_addr: String,
     pub user_agent: String,
+    /// Action code, e.g. `archive.read`, `archive.read_unmasked`, `auth.login_failed`.
+    #[schema(value_type = String)]
     pub action: AuditAction,
     pub archive_id: Option<ArchiveId>,
     pub archive_no: String,

@@ -21,7 +21,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 /// Held (per transaction) while appending to the audit chain: one chain across all servers.

@@ -20,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;

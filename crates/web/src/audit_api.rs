@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use dangan_app::store::AuditQuery;
-use dangan_core::audit::{AuditAction, AuditHead, AuditRecord, Outcome};
+use dangan_core::audit::{AuditHead, AuditRecord, Outcome};
 use dangan_core::history::FieldChange;
 use dangan_core::Archive;
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(list_audit, export_audit, audit_head, consultations, history, diff, restore),
-    components(schemas(AuditRecord, AuditHead, AuditAction, Outcome, FieldChange, VersionSummaryView, RestoreBody))
+    components(schemas(AuditRecord, AuditHead, Outcome, FieldChange, VersionSummaryView, RestoreBody))
 )]
 pub struct AuditDoc;
 

@@ -110,8 +110,9 @@ pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
 
 /// Where a request comes from, for the audit trail: peer address and user agent.
 pub fn client_info(parts: &Parts) -> dangan_app::audit::ClientInfo {
-    let agent = parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    dangan_app::audit::ClientInfo::new(client_ip(parts), agent)
+    // Some clients send UTF-8 in the user agent: keep it readable rather than dropping it.
+    let agent = parts.headers.get(axum::http::header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
+    dangan_app::audit::ClientInfo::new(client_ip(parts), &agent)
 }
 
 /// The client of a request that has no logged-in user yet (login).

@@ -1086,13 +1086,12 @@ struct ViewParams {
 
 async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Query(q): Query<ViewParams>) -> Response {
     let unmasked = q.unmasked.as_deref() == Some("1");
-    let v = match s.app.view_archive(&u.user, id, unmasked).await {
+    let (v, versions) = match s.app.view_archive_with_history(&u.user, id, unmasked).await {
         Ok(v) => v,
         // Not readable without approval: the number, the reason and the request form (查阅申请).
         Err(AppError::NeedsApproval { archive_id, archive_no }) => return crate::access_ui::restricted_page(&s, &u, archive_id, archive_no).await,
         Err(e) => return error_page(u.tr, e),
     };
-    let versions = s.app.versions(&u.user, id).await.unwrap_or_default();
     let users: HashMap<i64, String> = s.app.users().await.unwrap_or_default().into_iter().map(|u| (u.id, u.display_name)).collect();
     let depts: HashMap<i64, String> = s.app.departments().await.unwrap_or_default().into_iter().map(|d| (d.id, d.name)).collect();
     let who = |id: i64| users.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
