@@ -291,10 +291,12 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
         v["token"].as_str().map(str::to_string).ok_or("login failed")?
     };
     let without = load("GET /archives/{id}, reads not audited", &bare_base, &bare_token, c, s, any_of(&readable_gm), use_wrk).await?;
+    let list_without = load("list first page, not audited", &bare_base, &bare_token, c, s, Target::Fixed("/api/v1/archives?limit=50".into()), use_wrk).await?;
     let _ = bare.kill().await;
     let _ = bare.wait().await;
     let with = rows[0].clone();
     rows.push(without.clone());
+    rows.push(list_without);
     let app = open_app(&g).await?;
     let t = Instant::now();
     let report = dangan_app::audit::verify_chain(app.store.as_ref(), &[]).await?;
