@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -315,6 +315,45 @@ fn get_archive_where(conn: &Connection, cond: &str, p: &dyn ToSql) -> Result<Opt
     }
 }
 
+/// Writes an archive's search terms under a new activity sequence (replacing what it had), in
+/// the caller's transaction. Empty terms (绝密) leave it out of the text index.
+fn index_archive(tx: &Connection, archive_id: i64, terms: &str) -> Result<()> {
+    let old: Option<i64> = tx.prepare_cached("SELECT seq FROM search_docs WHERE archive_id = ?1")?.query_row([archive_id], |r| r.get(0)).optional()?;
+    if let Some(seq) = old {
+        tx.prepare_cached("DELETE FROM search_fts WHERE rowid = ?1")?.execute([seq])?;
+        tx.prepare_cached("DELETE FROM search_docs WHERE seq = ?1")?.execute([seq])?;
+    }
+    insert_search_doc(tx, archive_id, terms)
+}
+
+fn insert_search_doc(tx: &Connection, archive_id: i64, terms: &str) -> Result<()> {
+    if terms.is_empty() {
+        return Ok(());
+    }
+    tx.prepare_cached("INSERT INTO search_docs (archive_id) VALUES (?1)")?.execute([archive_id])?;
+    let seq = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO search_fts (rowid, terms) VALUES (?1, ?2)")?.execute(params![seq, terms])?;
+    Ok(())
+}
+
+/// Recomputes an archive's terms from what is stored (document and contacts) and indexes them.
+fn reindex_archive(tx: &Connection, archive_id: i64) -> Result<()> {
+    let data: String = tx.prepare_cached("SELECT data FROM archive_documents WHERE archive_id = ?1")?.query_row([archive_id], |r| r.get(0))?;
+    let data: ArchiveData = serde_json::from_str(&data)?;
+    let contacts = stored_contacts(tx, archive_id)?;
+    index_archive(tx, archive_id, &dangan_core::search::archive_terms(&data, &contacts))
+}
+
+fn stored_contacts(c: &Connection, archive_id: i64) -> Result<Vec<ContactData>> {
+    let mut st = c.prepare_cached("SELECT data FROM contacts WHERE archive_id = ?1 ORDER BY id")?;
+    let rows = st.query_map([archive_id], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(serde_json::from_str(&r?)?);
+    }
+    Ok(out)
+}
+
 fn touch_archive(tx: &Transaction, archive_id: i64, actor: UserId, at: i64) -> Result<()> {
     let n = tx.prepare_cached("UPDATE archives SET updated_by = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![archive_id, actor, at])?;
     if n == 0 {
@@ -346,7 +385,14 @@ impl Store for SqliteStore {
             tx.commit()?;
             Ok(())
         })
-        .await
+        .await?;
+        // A database from before the search index: build it once.
+        let unindexed: bool =
+            self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM archives) AND NOT EXISTS (SELECT 1 FROM search_docs)", [], |r| r.get(0))?)).await?;
+        if unindexed {
+            self.reindex().await?;
+        }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -479,7 +525,9 @@ impl Store for SqliteStore {
             .write(move |tx| {
                 let seq = next_number(tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code))?;
                 let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
-                insert_archive(tx, &no, &data, actor, micros(now))
+                let id = insert_archive(tx, &no, &data, actor, micros(now))?;
+                index_archive(tx, id, &dangan_core::search::archive_terms(&data, &[]))?;
+                Ok(id)
             })
             .await?;
         self.get_archive(id).await?.ok_or(StoreError::NotFound)
@@ -522,6 +570,7 @@ impl Store for SqliteStore {
                 c.mobile, c.uscc, json, next, actor, at, reason, c.id_hash
             ])?;
             tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![id, json])?;
+            reindex_archive(tx, id)?;
             get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)
         })
         .await
@@ -573,6 +622,7 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             touch_archive(tx, archive_id, actor, micros(now))?;
             let id = insert_contact(tx, archive_id, &contact, &serde_json::to_string(&contact)?, actor, micros(now))?;
+            reindex_archive(tx, archive_id)?;
             Ok(Contact { id, archive_id, data: contact })
         })
         .await
@@ -589,6 +639,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             touch_archive(tx, archive_id, actor, micros(now))?;
+            reindex_archive(tx, archive_id)?;
             Ok(Contact { id: contact_id, archive_id, data: contact })
         })
         .await
@@ -846,6 +897,49 @@ impl Store for SqliteStore {
         self.read(move |c| loan_by_id(c, id)).await
     }
 
+    async fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let (text, params) = sql::search_query(req, &sql::SQLITE_TEXT);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
+            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(SearchHit { key: r.get(17)?, summary: summary_from_row(r)? });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn count_search(&self, req: &SearchRequest, cap: i64) -> Result<i64> {
+        let (text, params) = sql::search_count_query(req, &sql::SQLITE_TEXT, cap);
+        self.read(move |c| Ok(c.prepare_cached(&sqlite_placeholders(&text))?.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)).await
+    }
+
+    /// Everything anew, in one transaction, in order of last activity (so the sequence keeps
+    /// meaning "most recently changed first").
+    async fn reindex(&self) -> Result<u64> {
+        self.write(|tx| {
+            tx.execute_batch("DELETE FROM search_docs; INSERT INTO search_fts (search_fts) VALUES ('delete-all');")?;
+            let mut st = tx.prepare("SELECT a.id, d.data FROM archives a JOIN archive_documents d ON d.archive_id = a.id ORDER BY a.updated_at, a.id")?;
+            let mut rows = st.query([])?;
+            let mut n = 0u64;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let data: ArchiveData = serde_json::from_str(&r.get::<_, String>(1)?)?;
+                let contacts = stored_contacts(tx, id)?;
+                insert_search_doc(tx, id, &dangan_core::search::archive_terms(&data, &contacts))?;
+                n += 1;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn search_index_bytes(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'", [], |r| r.get(0))?)).await
+    }
+
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<usize> {
         let (scheme, dept_code) = (scheme.clone(), dept_code.to_string());
         self.write(move |tx| {
@@ -878,6 +972,7 @@ impl Store for SqliteStore {
                 for (e, json) in a.entries.iter().zip(&a.json.entries) {
                     insert_entry(tx, id, e, json, actor, at)?;
                 }
+                insert_search_doc(tx, id, &a.json.terms)?;
             }
             for (period, last) in counters {
                 tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = excluded.last_value")?
