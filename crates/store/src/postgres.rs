@@ -794,7 +794,7 @@ impl Store for PgStore {
         let mut after: Option<(DateTime<Utc>, i64)> = None;
         let mut n = 0u64;
         loop {
-            let (t, i) = after.unwrap_or((DateTime::<Utc>::MIN_UTC, i64::MIN));
+            let (t, i) = after.unwrap_or((DateTime::from_timestamp(-4_000_000_000, 0).unwrap_or_default(), i64::MIN));
             let rows = tx
                 .query(
                     "SELECT a.id, a.updated_at, d.data,

@@ -216,7 +216,7 @@ pub(crate) const SQLITE_TEXT: TextIndex = TextIndex {
 };
 
 pub(crate) const PG_TEXT: TextIndex =
-    TextIndex { from: "search_docs m JOIN archives ON archives.id = m.archive_id", cond: "m.tsv @@ ${}::tsquery", key: "m.seq" };
+    TextIndex { from: "search_docs m JOIN archives ON archives.id = m.archive_id", cond: "m.tsv @@ ${}::text::tsquery", key: "m.seq" };
 
 /// The conditions of a search besides its cursor; returns (FROM, key column, conditions).
 fn search_parts(req: &crate::SearchRequest, text: &TextIndex, params: &mut Vec<Param>) -> (&'static str, &'static str, Vec<String>) {
