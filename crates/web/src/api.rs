@@ -86,7 +86,11 @@ impl utoipa::Modify for BearerAuth {
 /// Built once: it does not change while the server runs.
 async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().expect("OpenAPI document serializes"));
+    let doc = DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.merge(crate::search_ui::SearchApiDoc::openapi());
+        doc.to_json().expect("OpenAPI document serializes")
+    });
     ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
 }
 

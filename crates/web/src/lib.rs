@@ -19,6 +19,7 @@ pub mod api;
 pub mod i18n;
 pub mod loans_ui;
 pub mod problem;
+pub mod search_ui;
 pub mod ui;
 
 pub const SESSION_COOKIE: &str = "dangan_session";
@@ -38,6 +39,7 @@ pub fn router(app: App) -> Router {
         .merge(ui::routes())
         .merge(access_ui::routes())
         .merge(loans_ui::routes())
+        .merge(search_ui::routes())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
         .with_state(state)
