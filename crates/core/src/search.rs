@@ -83,7 +83,32 @@ const EXTRA_READINGS: &[(char, &[&str])] = &[
 ];
 
 /// Every plain (toneless) reading of a character, most common first, overrides first of all.
-pub fn readings(c: char) -> Vec<&'static str> {
+pub fn readings(c: char) -> &'static [&'static str] {
+    table(c).map(|e| e.0.as_slice()).unwrap_or(&[])
+}
+
+/// The distinct first letters of a character's readings.
+fn initials(c: char) -> &'static [&'static str] {
+    table(c).map(|e| e.1.as_slice()).unwrap_or(&[])
+}
+
+const TABLE_START: u32 = 0x3400;
+const TABLE_END: u32 = 0x9FFF;
+
+type Entry = (Vec<&'static str>, Vec<&'static str>);
+
+/// Readings and initials of every character in the main CJK blocks, computed once.
+fn table(c: char) -> Option<&'static Entry> {
+    static TABLE: OnceLock<Vec<Entry>> = OnceLock::new();
+    let cp = c as u32;
+    if !(TABLE_START..=TABLE_END).contains(&cp) {
+        return None;
+    }
+    let t = TABLE.get_or_init(|| (TABLE_START..=TABLE_END).map(|cp| char::from_u32(cp).map(compute_readings).unwrap_or_default()).collect());
+    t.get((cp - TABLE_START) as usize)
+}
+
+fn compute_readings(c: char) -> Entry {
     let mut out: Vec<&'static str> = Vec::new();
     if let Some((_, extra)) = EXTRA_READINGS.iter().find(|(k, _)| *k == c) {
         out.extend(extra.iter().copied());
@@ -93,12 +118,19 @@ pub fn readings(c: char) -> Vec<&'static str> {
             let s = p.plain();
             // ü is written v on keyboards.
             let s: &'static str = if s.contains('ü') { leak_v(s) } else { s };
-            if !out.contains(&s) {
+            // Interjection readings written with other letters (ê, ń, m̄) are not typed as pinyin.
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase()) && !out.contains(&s) {
                 out.push(s);
             }
         }
     }
-    out
+    let mut ini: Vec<&'static str> = Vec::new();
+    for r in &out {
+        if !ini.contains(&&r[..1]) {
+            ini.push(&r[..1]);
+        }
+    }
+    (out, ini)
 }
 
 /// `lü` → `lv`, interned once per distinct reading.
@@ -122,7 +154,7 @@ fn syllables() -> &'static HashSet<&'static str> {
         for cp in 0x4E00u32..=0x9FFF {
             if let Some(c) = char::from_u32(cp) {
                 for r in readings(c) {
-                    set.insert(r);
+                    set.insert(*r);
                 }
             }
         }
@@ -182,21 +214,15 @@ fn variants(choices: &[Vec<&str>]) -> Vec<String> {
     acc
 }
 
-fn han_choices(chars: &[char], initials: bool) -> Vec<Vec<&'static str>> {
+fn han_choices(chars: &[char], initial: bool) -> Vec<Vec<&'static str>> {
     chars
         .iter()
         .map(|c| {
-            let mut r = readings(*c);
-            if initials {
-                r = r.iter().map(|s| &s[..1]).collect();
-                r.dedup();
-                let mut seen = Vec::new();
-                r.retain(|x| if seen.contains(x) { false } else { seen.push(*x); true });
-            }
+            let r = if initial { initials(*c) } else { readings(*c) };
             if r.is_empty() {
                 vec![""]
             } else {
-                r
+                r.to_vec()
             }
         })
         .collect()
@@ -625,7 +651,7 @@ fn match_units(chars: &[char], i: usize, u: &[Unit], k: usize, pending: &str) ->
     let c = *chars.get(i)?;
     if is_han(c) {
         for r in readings(c) {
-            if let Some(rest) = pending.strip_prefix(r) {
+            if let Some(rest) = pending.strip_prefix(*r) {
                 if let Some(e) = match_units(chars, i + 1, u, k, rest) {
                     return Some(e);
                 }
@@ -635,8 +661,7 @@ fn match_units(chars: &[char], i: usize, u: &[Unit], k: usize, pending: &str) ->
                 return Some(i + 1);
             }
         }
-        let first = readings(c).iter().map(|r| &r[..1]).collect::<Vec<_>>();
-        for f in first {
+        for f in initials(c) {
             if let Some(rest) = pending.strip_prefix(f) {
                 if let Some(e) = match_units(chars, i + 1, u, k, rest) {
                     return Some(e);

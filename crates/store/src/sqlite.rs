@@ -917,21 +917,49 @@ impl Store for SqliteStore {
     }
 
     /// Everything anew, in one transaction, in order of last activity (so the sequence keeps
-    /// meaning "most recently changed first").
+    /// meaning "most recently changed first"). A reader thread parses documents and computes
+    /// terms while the writer inserts; it starts its snapshot after the writer holds the lock,
+    /// so no change slips in between.
     async fn reindex(&self) -> Result<u64> {
-        self.write(|tx| {
+        let reader = self.readers.get().await.map_err(|e| StoreError::Db(format!("connection pool: {e:?}")))?;
+        self.write(move |tx| {
             tx.execute_batch("DELETE FROM search_docs; INSERT INTO search_fts (search_fts) VALUES ('delete-all');")?;
-            let mut st = tx.prepare("SELECT a.id, d.data FROM archives a JOIN archive_documents d ON d.archive_id = a.id ORDER BY a.updated_at, a.id")?;
-            let mut rows = st.query([])?;
-            let mut n = 0u64;
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                let data: ArchiveData = serde_json::from_str(&r.get::<_, String>(1)?)?;
-                let contacts = stored_contacts(tx, id)?;
-                insert_search_doc(tx, id, &dangan_core::search::archive_terms(&data, &contacts))?;
-                n += 1;
-            }
-            Ok(n)
+            let (send, recv) = std::sync::mpsc::sync_channel::<Vec<(i64, String)>>(8);
+            std::thread::scope(|scope| {
+                let producer = scope.spawn(move || -> Result<()> {
+                    let c: &Connection = &reader;
+                    c.execute_batch("BEGIN")?;
+                    let result = (|| -> Result<()> {
+                        let mut st = c.prepare("SELECT a.id, d.data FROM archives a JOIN archive_documents d ON d.archive_id = a.id ORDER BY a.updated_at, a.id")?;
+                        let mut rows = st.query([])?;
+                        let mut batch = Vec::with_capacity(1000);
+                        while let Some(r) = rows.next()? {
+                            let id: i64 = r.get(0)?;
+                            let data: ArchiveData = serde_json::from_str(&r.get::<_, String>(1)?)?;
+                            let contacts = stored_contacts(c, id)?;
+                            batch.push((id, dangan_core::search::archive_terms(&data, &contacts)));
+                            if batch.len() == 1000 && send.send(std::mem::take(&mut batch)).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        if !batch.is_empty() {
+                            let _ = send.send(batch);
+                        }
+                        Ok(())
+                    })();
+                    c.execute_batch("COMMIT")?;
+                    result
+                });
+                let mut n = 0u64;
+                for batch in recv {
+                    for (id, terms) in batch {
+                        insert_search_doc(tx, id, &terms)?;
+                        n += 1;
+                    }
+                }
+                producer.join().map_err(|_| StoreError::Db("reindex reader failed".into()))??;
+                Ok(n)
+            })
         })
         .await
     }
