@@ -87,10 +87,10 @@ impl App {
         match search::parse_query(&q.q) {
             ParsedQuery::Empty if q.tags.is_empty() => single(SearchMatch::All, MatchClass::Fragment),
             ParsedQuery::Empty => single(tags_only(), MatchClass::Fragment),
+            ParsedQuery::ArchiveNo(no) if q.tags.is_empty() => Plan { number: Some(no.clone()), ..single(SearchMatch::NumberPrefix(no), MatchClass::Prefix) },
             ParsedQuery::ArchiveNo(no) => {
                 filter.number_prefix = Some(no.clone());
-                let m = if q.tags.is_empty() { SearchMatch::All } else { tags_only() };
-                Plan { number: Some(no), ..single(m, MatchClass::Prefix) }
+                Plan { number: Some(no), ..single(tags_only(), MatchClass::Prefix) }
             }
             ParsedQuery::Uscc(code) => single(SearchMatch::Uscc(code), MatchClass::Exact),
             ParsedQuery::IdNumber(id) => single(SearchMatch::IdHash(self.settings.crypto.id_number_index(&id)), MatchClass::Exact),

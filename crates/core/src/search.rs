@@ -22,14 +22,18 @@ use pinyin::ToPinyinMulti;
 
 use crate::model::{ArchiveData, ContactData, Secrecy};
 
-/// Characters of a name prefix kept in the anchored `_p` term.
-const ANCHOR_CHARS: usize = 6;
+/// Anchored `_p` terms: the first 1..=3 characters / initials, the first 1..=2 syllables. Exact
+/// terms, so that ranking never scans a range of terms.
+const ANCHOR_CHARS: usize = 3;
+const ANCHOR_SYLLABLES: usize = 2;
+/// Names up to this many characters also get whole-name pinyin `_e` terms.
+const EXACT_PINYIN_CHARS: usize = 6;
 /// Initials window length (characters).
 const INITIALS_WINDOW: usize = 8;
 /// Full-pinyin window length (syllables).
 const FULL_WINDOW: usize = 3;
 /// Pinyin variants kept per window when polyphonic characters multiply them.
-const MAX_VARIANTS: usize = 8;
+const MAX_VARIANTS: usize = 6;
 /// Longest whole-name `_e` term.
 const MAX_EXACT_CHARS: usize = 40;
 
@@ -196,22 +200,24 @@ pub fn split_pinyin(s: &str) -> Option<Vec<String>> {
     go(s, &mut out).then_some(out)
 }
 
-/// Cartesian product of per-character choices, joined, at most `MAX_VARIANTS`.
+/// Readings of a window: the most common reading of every character, then each other reading
+/// of each character in turn (the surname first) with the rest at their most common; at most
+/// `MAX_VARIANTS`. So every reading of every character is indexed, without the product of all.
 fn variants(choices: &[Vec<&str>]) -> Vec<String> {
-    let mut acc = vec![String::new()];
-    for opts in choices {
-        let mut next = Vec::new();
-        'outer: for a in &acc {
-            for o in opts {
-                next.push(format!("{a}{o}"));
-                if next.len() >= MAX_VARIANTS {
-                    break 'outer;
-                }
+    let primary: String = choices.iter().map(|o| o[0]).collect();
+    let mut out = vec![primary];
+    'outer: for (i, opts) in choices.iter().enumerate() {
+        for alt in &opts[1..] {
+            if out.len() >= MAX_VARIANTS {
+                break 'outer;
+            }
+            let v: String = choices.iter().enumerate().map(|(j, o)| if j == i { *alt } else { o[0] }).collect();
+            if !out.contains(&v) {
+                out.push(v);
             }
         }
-        acc = next;
     }
-    acc
+    out
 }
 
 fn han_choices(chars: &[char], initial: bool) -> Vec<Vec<&'static str>> {
@@ -266,20 +272,25 @@ fn name_terms(name: &str, out: &mut BTreeSet<String>) {
     }
     // Anchored and whole-name terms, for ranking.
     let c: Vec<char> = compact.chars().collect();
-    out.insert(format!("_p{}", c.iter().take(ANCHOR_CHARS).collect::<String>()));
+    for k in 1..=c.len().min(ANCHOR_CHARS) {
+        out.insert(format!("_p{}", c[..k].iter().collect::<String>()));
+    }
     if c.len() <= MAX_EXACT_CHARS {
         out.insert(format!("_e{compact}"));
     }
     let lead: Vec<char> = c.iter().copied().take_while(|x| is_han(*x)).collect();
     if !lead.is_empty() {
-        let ini = &lead[..lead.len().min(INITIALS_WINDOW)];
-        for v in variants(&han_choices(ini, true)) {
-            out.insert(format!("_p{v}"));
+        for k in 1..=lead.len().min(ANCHOR_CHARS) {
+            for v in variants(&han_choices(&lead[..k], true)) {
+                out.insert(format!("_p{v}"));
+            }
         }
-        for v in variants(&han_choices(&lead[..lead.len().min(FULL_WINDOW)], false)) {
-            out.insert(format!("_p{v}"));
+        for k in 1..=lead.len().min(ANCHOR_SYLLABLES) {
+            for v in variants(&han_choices(&lead[..k], false)) {
+                out.insert(format!("_p{v}"));
+            }
         }
-        if lead.len() == c.len() && c.len() <= ANCHOR_CHARS {
+        if lead.len() == c.len() && c.len() <= EXACT_PINYIN_CHARS {
             for v in variants(&han_choices(&c, true)).into_iter().chain(variants(&han_choices(&c, false))) {
                 out.insert(format!("_e{v}"));
             }
@@ -499,6 +510,20 @@ fn is_phone_fragment(seg: &str) -> bool {
     d.len() >= 4 && seg.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ' || c == '+')
 }
 
+/// "Starts with" for typed letters (initials or pinyin, possibly incomplete), from the exact
+/// anchored terms; longer input is the anchor plus the fragment match.
+fn ascii_prefix(s: &str, fragment: &Expr) -> Expr {
+    let anchored = |anchor: String| if anchor == s { Expr::Term(format!("_p{anchor}")) } else { Expr::And(vec![Expr::Term(format!("_p{anchor}")), fragment.clone()]) };
+    let mut alts = vec![anchored(s.chars().take(ANCHOR_CHARS).collect())];
+    if let Some(syl) = split_pinyin(s) {
+        let complete = syl.iter().take_while(|y| syllables().contains(y.as_str())).count().min(ANCHOR_SYLLABLES);
+        if complete > 0 {
+            alts.push(anchored(syl[..complete].concat()));
+        }
+    }
+    Expr::or(alts)
+}
+
 /// Fragment, prefix and exact expressions for one segment of text.
 fn text_segment(u: &[Unit]) -> (Option<Expr>, Option<Expr>, Expr) {
     let all_han = u.iter().all(|x| matches!(x, Unit::Han(_)));
@@ -511,7 +536,7 @@ fn text_segment(u: &[Unit]) -> (Option<Expr>, Option<Expr>, Expr) {
             Expr::and(chars.windows(2).map(|w| Expr::Term(w.iter().collect())).collect())
         };
         let prefix = if chars.len() <= ANCHOR_CHARS {
-            Expr::Prefix(format!("_p{s}"))
+            Expr::Term(format!("_p{s}"))
         } else {
             Expr::And(vec![Expr::Term(format!("_p{}", chars[..ANCHOR_CHARS].iter().collect::<String>())), fragment.clone()])
         };
@@ -519,13 +544,12 @@ fn text_segment(u: &[Unit]) -> (Option<Expr>, Option<Expr>, Expr) {
     }
     if let [Unit::Ascii(s)] = u {
         let mut alts = vec![Expr::Prefix(s.clone())];
-        let mut prefix = Expr::Prefix(format!("_p{s}"));
         if let Some(syl) = split_pinyin(s).filter(|v| v.len() > FULL_WINDOW) {
-            let windows: Vec<Expr> = syl.windows(FULL_WINDOW).map(|w| Expr::Prefix(w.concat())).collect();
-            alts.push(Expr::and(windows.clone()));
-            prefix = Expr::Or(vec![prefix, Expr::And(vec![Expr::Prefix(format!("_p{}", syl[..FULL_WINDOW].concat())), Expr::and(windows)])]);
+            alts.push(Expr::and(syl.windows(FULL_WINDOW).map(|w| Expr::Prefix(w.concat())).collect()));
         }
-        return (Some(Expr::Term(format!("_e{s}"))), Some(prefix), Expr::or(alts));
+        let fragment = Expr::or(alts);
+        let prefix = ascii_prefix(s, &fragment);
+        return (Some(Expr::Term(format!("_e{s}"))), Some(prefix), fragment);
     }
     // Han characters mixed with pinyin (张wei): as full pinyin, and as initials (张w → zw).
     let full: Vec<Vec<&str>> = u
@@ -545,7 +569,7 @@ fn text_segment(u: &[Unit]) -> (Option<Expr>, Option<Expr>, Expr) {
     let fv = variants(&full);
     let iv = variants(&ini);
     let fragment = Expr::or(fv.iter().chain(iv.iter()).map(|v| Expr::Prefix(v.clone())).collect());
-    let prefix = Expr::or(fv.iter().chain(iv.iter()).map(|v| Expr::Prefix(format!("_p{v}"))).collect());
+    let prefix = Expr::or(fv.iter().chain(iv.iter()).map(|v| ascii_prefix(v, &fragment)).collect());
     let exact = Expr::or(fv.iter().map(|v| Expr::Term(format!("_e{v}"))).collect());
     (Some(exact), Some(prefix), fragment)
 }

@@ -180,6 +180,8 @@ pub enum SearchMatch {
     Uscc(String),
     /// The keyed hash of an ID number, exact.
     IdHash(String),
+    /// Archive numbers starting so (through the `archive_no` index, whatever the scope).
+    NumberPrefix(String),
     /// Filters only.
     All,
 }

@@ -237,6 +237,11 @@ fn search_parts(req: &crate::SearchRequest, text: &TextIndex, params: &mut Vec<P
             conds.push(format!("id_hash = ${}", params.len()));
             ("archives", "id")
         }
+        crate::SearchMatch::NumberPrefix(v) => {
+            params.push(Param::Text(format!("{}%", like_escape(v))));
+            conds.push(format!("archive_no LIKE ${} ESCAPE '\\'", params.len()));
+            ("archives", "id")
+        }
         crate::SearchMatch::All => ("archives", "id"),
     };
     if let Some(v) = req.created_from {
@@ -261,6 +266,12 @@ pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (Str
     }
     let limit = req.limit.clamp(1, 1000);
     let branches = req.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
+    if let crate::SearchMatch::NumberPrefix(_) = req.matcher {
+        // The number range is narrow: read it through the archive_no index and sort what it
+        // holds (`+id`: not by walking the id order, which would scan the scope's rows).
+        let where_ = filter_clause(&req.filter, &mut params, conds);
+        return (format!("SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_} ORDER BY +id DESC LIMIT {limit}"), params);
+    }
     if from == "archives" && branches.len() > 1 {
         // As in `list_query`: one ordered, limited query per part of the scope, merged.
         let mut rest = req.filter.clone();

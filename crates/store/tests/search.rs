@@ -282,6 +282,12 @@ async fn exact_codes(store: Arc<dyn Store>) {
     // Archive numbers go through the number filter.
     let all = store.search(&SearchRequest { filter: ArchiveFilter { number_prefix: Some("KH-2026-00000".into()), ..Default::default() }, ..req(SearchMatch::All) }).await.unwrap();
     assert_eq!(all.len(), 2);
+    let own = ArchiveFilter { scope: Some(ListScope { owner: Some(1), ..ListScope::nothing() }), ..Default::default() };
+    let by_no = store.search(&SearchRequest { filter: own, ..req(SearchMatch::NumberPrefix("KH-2026-000002".into())) }).await.unwrap();
+    assert!(by_no.is_empty(), "number search keeps to the scope (these are not personal archives of user 1)");
+    let by_no = store.search(&req(SearchMatch::NumberPrefix("KH-2026-000002".into()))).await.unwrap();
+    assert_eq!(by_no.len(), 1);
+    assert_eq!(by_no[0].summary.name, "张伟");
 }
 
 async fn bulk_load_and_reindex(store: Arc<dyn Store>) {
