@@ -234,8 +234,9 @@ fn han_choices(chars: &[char], initial: bool) -> Vec<Vec<&'static str>> {
         .collect()
 }
 
-/// Adds the terms of one name (already normalized) to `out`.
-fn name_terms(name: &str, out: &mut BTreeSet<String>) {
+/// Adds the terms of one name (already normalized) to `out`; `anchored`: also the terms that
+/// rank "starts with" (the archive's own name; contacts rank as exact or fragment).
+fn name_terms(name: &str, anchored: bool, out: &mut BTreeSet<String>) {
     let chars: Vec<char> = name.chars().collect();
     let compact: String = chars.iter().filter(|c| is_han(**c) || is_word_char(**c)).collect();
     if compact.is_empty() {
@@ -272,20 +273,23 @@ fn name_terms(name: &str, out: &mut BTreeSet<String>) {
     }
     // Anchored and whole-name terms, for ranking.
     let c: Vec<char> = compact.chars().collect();
-    for k in 1..=c.len().min(ANCHOR_CHARS) {
-        out.insert(format!("_p{}", c[..k].iter().collect::<String>()));
+    if anchored {
+        for k in 1..=c.len().min(ANCHOR_CHARS) {
+            out.insert(format!("_p{}", c[..k].iter().collect::<String>()));
+        }
     }
     if c.len() <= MAX_EXACT_CHARS {
         out.insert(format!("_e{compact}"));
     }
     let lead: Vec<char> = c.iter().copied().take_while(|x| is_han(*x)).collect();
     if !lead.is_empty() {
-        for k in 1..=lead.len().min(ANCHOR_CHARS) {
+        // Initials from two letters: one letter alone would be in most names' terms.
+        for k in (2..=lead.len().min(ANCHOR_CHARS)).filter(|_| anchored) {
             for v in variants(&han_choices(&lead[..k], true)) {
                 out.insert(format!("_p{v}"));
             }
         }
-        for k in 1..=lead.len().min(ANCHOR_SYLLABLES) {
+        for k in (1..=lead.len().min(ANCHOR_SYLLABLES)).filter(|_| anchored) {
             for v in variants(&han_choices(&lead[..k], false)) {
                 out.insert(format!("_p{v}"));
             }
@@ -331,15 +335,15 @@ pub fn archive_terms<'a>(data: &ArchiveData, contacts: impl IntoIterator<Item = 
         return String::new();
     }
     let mut out = BTreeSet::new();
-    name_terms(&normalize(&data.name), &mut out);
+    name_terms(&normalize(&data.name), true, &mut out);
     if let Some(r) = data.organization.as_ref().and_then(|o| o.legal_representative.as_deref()) {
-        name_terms(&normalize(r), &mut out);
+        name_terms(&normalize(r), false, &mut out);
     }
     for p in [&data.mobile, &data.landline].into_iter().flatten() {
         phone_terms(p, &mut out);
     }
     for c in contacts {
-        name_terms(&normalize(&c.name), &mut out);
+        name_terms(&normalize(&c.name), false, &mut out);
         for p in [&c.mobile, &c.landline].into_iter().flatten() {
             phone_terms(p, &mut out);
         }

@@ -12,6 +12,6 @@ CREATE VIRTUAL TABLE search_fts USING fts5(
     content = '',
     contentless_delete = 1,
     detail = none,
-    prefix = '2 3',
+    prefix = '2',
     tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
 );
