@@ -266,13 +266,19 @@ pub async fn run(g: &Global, args: BenchSearchArgs) -> CliResult {
     // Suggestions, as typed (every prefix of two characters or more of the text queries).
     let mut suggest_in = hist();
     let prefixes: Vec<String> = lines.iter().filter(|l| !l.q.is_empty()).flat_map(|l| typed_prefixes(&l.q)).collect();
+    let mut slowest: BTreeMap<String, u64> = BTreeMap::new();
     for _ in 0..args.rounds.div_ceil(3) {
         for p in &prefixes {
             let t = Instant::now();
             app.suggest(&gm, p, 8).await?;
-            suggest_in.saturating_record(t.elapsed().as_micros() as u64);
+            let us = t.elapsed().as_micros() as u64;
+            suggest_in.saturating_record(us);
+            let e = slowest.entry(p.clone()).or_default();
+            *e = (*e).max(us);
         }
     }
+    let mut slowest: Vec<(String, u64)> = slowest.into_iter().collect();
+    slowest.sort_by_key(|(_, us)| std::cmp::Reverse(*us));
     drop(app);
 
     // Over HTTP loopback: the server as its own process.
@@ -401,6 +407,10 @@ pub async fn run(g: &Global, args: BenchSearchArgs) -> CliResult {
         ms(&suggest_in, 0.99),
         ms(&all[4], 0.5),
         ms(&all[4], 0.99)
+    );
+    println!(
+        "slowest suggestions (max of the rounds): {}",
+        slowest.iter().take(5).map(|(p, us)| format!("{p} {:.2} ms", *us as f64 / 1000.0)).collect::<Vec<_>>().join(", ")
     );
     if http_errors > 0 {
         println!("HTTP errors: {http_errors}");

@@ -187,8 +187,9 @@ pub enum SearchMatch {
 }
 
 /// One page of a search: text (or an exact key) plus the list filters, in the access scope the
-/// filter carries. Text results come most recent activity first (the index's sequence), others
-/// newest first (by id); `after` is the last key of the previous page.
+/// filter carries. Text results come most recent activity first (the index's sequence), archive
+/// numbers in number order (descending), others newest first (by id); `after` is the last key
+/// of the previous page.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
     pub matcher: SearchMatch,

@@ -260,18 +260,22 @@ fn search_parts(req: &crate::SearchRequest, text: &TextIndex, params: &mut Vec<P
 pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (String, Vec<Param>) {
     let mut params = Vec::new();
     let (from, key, mut conds) = search_parts(req, text, &mut params);
+    let limit = req.limit.clamp(1, 1000);
+    if let crate::SearchMatch::NumberPrefix(_) = req.matcher {
+        // Numbers in number order (newest number first), straight along the archive_no index
+        // whether the prefix is narrow or broad; the key is the id, the cursor its number.
+        if let Some(after) = req.after {
+            params.push(Param::Int(after));
+            conds.push(format!("archive_no < (SELECT archive_no FROM archives WHERE id = ${})", params.len()));
+        }
+        let where_ = filter_clause(&req.filter, &mut params, conds);
+        return (format!("SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_} ORDER BY archive_no DESC LIMIT {limit}"), params);
+    }
     if let Some(after) = req.after {
         params.push(Param::Int(after));
         conds.push(format!("{key} < ${}", params.len()));
     }
-    let limit = req.limit.clamp(1, 1000);
     let branches = req.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
-    if let crate::SearchMatch::NumberPrefix(_) = req.matcher {
-        // The number range is narrow: read it through the archive_no index and sort what it
-        // holds (`+id`: not by walking the id order, which would scan the scope's rows).
-        let where_ = filter_clause(&req.filter, &mut params, conds);
-        return (format!("SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_} ORDER BY +id DESC LIMIT {limit}"), params);
-    }
     if from == "archives" && branches.len() > 1 {
         // As in `list_query`: one ordered, limited query per part of the scope, merged.
         let mut rest = req.filter.clone();

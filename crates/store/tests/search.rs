@@ -288,6 +288,11 @@ async fn exact_codes(store: Arc<dyn Store>) {
     let by_no = store.search(&req(SearchMatch::NumberPrefix("KH-2026-000002".into()))).await.unwrap();
     assert_eq!(by_no.len(), 1);
     assert_eq!(by_no[0].summary.name, "张伟");
+    // Broad prefix: number order, paged by the id of the last row.
+    let first = store.search(&SearchRequest { limit: 1, ..req(SearchMatch::NumberPrefix("KH-".into())) }).await.unwrap();
+    assert_eq!(first[0].summary.archive_no, "KH-2026-000002");
+    let next = store.search(&SearchRequest { limit: 1, after: Some(first[0].key), ..req(SearchMatch::NumberPrefix("KH-".into())) }).await.unwrap();
+    assert_eq!(next[0].summary.archive_no, "KH-2026-000001");
 }
 
 async fn bulk_load_and_reindex(store: Arc<dyn Store>) {
