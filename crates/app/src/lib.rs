@@ -22,6 +22,7 @@ pub mod auth;
 pub mod crypto;
 pub mod demo;
 pub mod loans;
+pub mod search;
 
 pub use dangan_store as store;
 
@@ -179,7 +180,7 @@ fn masked_contact(mut c: Contact) -> Contact {
 /// 绝密 archives are listed (to the archivist, who keeps the register) by number only: the
 /// summary keeps what identifies the file — id, number, tier, secrecy, custody — and drops its
 /// content (name, phone, classification).
-fn redact_top_secret(s: &mut ArchiveSummary) {
+pub(crate) fn redact_top_secret(s: &mut ArchiveSummary) {
     if s.secrecy == Secrecy::TopSecret {
         s.name = String::new();
         s.mobile = None;

@@ -12,6 +12,7 @@ use dangan_core::numbering::NumberScheme;
 use dangan_core::Role;
 
 mod bench;
+mod bench_search;
 
 #[derive(Parser)]
 #[command(name = "dangan", version, about = "Dangan 档案 — customer archive management (客户档案管理系统)",
@@ -80,6 +81,10 @@ enum Command {
     User(UserCommand),
     /// Measure load rate, GET and list latency over HTTP, and server memory; prints a table.
     Bench(bench::BenchArgs),
+    /// Search benchmark (issue 5): the published query set at N demo archives.
+    BenchSearch(bench_search::BenchSearchArgs),
+    /// Rebuilds the search index from the archives and contacts.
+    Reindex,
     /// The audit trail: verify its hash chain, export its head digest.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -429,6 +434,14 @@ fn main() {
             Command::User(cmd) => user_command(&g, cmd).await,
             Command::Bench(args) => bench::run(&g, args).await,
             Command::Audit(cmd) => audit_command(&g, cmd).await,
+            Command::BenchSearch(args) => bench_search::run(&g, args).await,
+            Command::Reindex => {
+                let app = open_app(&g).await?;
+                let t = Instant::now();
+                let n = app.reindex().await?;
+                println!("search index rebuilt: {n} archives in {:.1} s", t.elapsed().as_secs_f64());
+                Ok(())
+            }
         }
     });
     if let Err(e) = result {

@@ -9,6 +9,7 @@ pub mod mask;
 pub mod model;
 pub mod numbering;
 pub mod policy;
+pub mod search;
 pub mod templates;
 pub mod validate;
 

@@ -172,6 +172,42 @@ pub struct ArchiveQuery {
     pub limit: u32,
 }
 
+/// What a search matches (see `dangan_core::search`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchMatch {
+    /// The text index, with the query already rendered for this engine (`Store::render_search`).
+    Text(String),
+    /// Unified social credit code, exact.
+    Uscc(String),
+    /// The keyed hash of an ID number, exact.
+    IdHash(String),
+    /// Archive numbers starting so (through the `archive_no` index, whatever the scope).
+    NumberPrefix(String),
+    /// Filters only.
+    All,
+}
+
+/// One page of a search: text (or an exact key) plus the list filters, in the access scope the
+/// filter carries. Text results come most recent activity first (the index's sequence), archive
+/// numbers in number order (descending), others newest first (by id); `after` is the last key
+/// of the previous page.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub matcher: SearchMatch,
+    pub filter: ArchiveFilter,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// A search result: the key it is ordered by, and the list row.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub key: i64,
+    pub summary: ArchiveSummary,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
@@ -235,6 +271,8 @@ pub(crate) struct BulkJson {
     pub data: String,
     pub contacts: Vec<String>,
     pub entries: Vec<String>,
+    /// Search index terms (`dangan_core::search::archive_terms`).
+    pub terms: String,
 }
 
 impl BulkArchive {
@@ -243,6 +281,7 @@ impl BulkArchive {
             data: serde_json::to_string(&data)?,
             contacts: contacts.iter().map(serde_json::to_string).collect::<Result<_, _>>()?,
             entries: entries.iter().map(serde_json::to_string).collect::<Result<_, _>>()?,
+            terms: dangan_core::search::archive_terms(&data, &contacts),
         };
         Ok(BulkArchive { data, created_at, contacts, entries, json })
     }
@@ -524,6 +563,22 @@ pub trait Store: Send + Sync + 'static {
     /// Soonest due first, then by id.
     async fn list_loans(&self, q: &LoanQuery) -> Result<Vec<Loan>>;
     async fn get_loan(&self, id: i64) -> Result<Option<Loan>>;
+
+    // --- search (the index is written in the same transaction as the archive and contacts) ---
+    /// The text index's query syntax for this engine.
+    fn render_search(&self, expr: &dangan_core::search::Expr) -> String {
+        match self.engine() {
+            Engine::Sqlite => expr.fts5(),
+            Engine::Postgres => expr.tsquery(),
+        }
+    }
+    async fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>>;
+    /// How many archives the search finds, counting no further than `cap`.
+    async fn count_search(&self, req: &SearchRequest, cap: i64) -> Result<i64>;
+    /// Rebuilds the search index from the archives and contacts; returns archives indexed.
+    async fn reindex(&self) -> Result<u64>;
+    /// Bytes the search index takes on disk.
+    async fn search_index_bytes(&self) -> Result<i64>;
 
     // --- bulk ---
     /// Loads many archives in one transaction, numbering each by its creation date.

@@ -21,7 +21,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 /// Held (per transaction) while appending to the audit chain: one chain across all servers.
@@ -201,6 +201,34 @@ async fn get_archive_where(c: &impl GenericClient, cond: &str, p: &(dyn ToSql + 
     Ok(c.query_opt(&st, &[p]).await?.map(|r| archive_from_row(&r)))
 }
 
+/// Writes an archive's search terms under a new activity sequence (replacing what it had), in
+/// the caller's transaction. Empty terms (绝密) leave it out of the text index.
+async fn index_archive(c: &impl GenericClient, archive_id: i64, terms: &str) -> Result<()> {
+    c.execute("DELETE FROM search_docs WHERE archive_id = $1", &[&archive_id]).await?;
+    if !terms.is_empty() {
+        c.execute("INSERT INTO search_docs (archive_id, tsv) VALUES ($1, array_to_tsvector(string_to_array($2, ' ')))", &[&archive_id, &terms]).await?;
+    }
+    Ok(())
+}
+
+/// Recomputes an archive's terms from what is stored (document and contacts) and indexes them.
+async fn reindex_archive(c: &impl GenericClient, archive_id: i64) -> Result<()> {
+    let data = c.query_one("SELECT data FROM archive_documents WHERE archive_id = $1", &[&archive_id]).await?.get::<_, Json<ArchiveData>>(0).0;
+    let contacts: Vec<ContactData> =
+        c.query("SELECT data FROM contacts WHERE archive_id = $1 ORDER BY id", &[&archive_id]).await?.iter().map(|r| r.get::<_, Json<ContactData>>(0).0).collect();
+    index_archive(c, archive_id, &dangan_core::search::archive_terms(&data, &contacts)).await
+}
+
+/// Inserts the search documents of new archives in one statement.
+async fn insert_search_docs(c: &impl GenericClient, ids: &[i64], terms: &[&str]) -> Result<()> {
+    c.execute(
+        "INSERT INTO search_docs (archive_id, tsv) SELECT a, array_to_tsvector(string_to_array(t, ' ')) FROM unnest($1::bigint[], $2::text[]) AS u(a, t) WHERE t <> ''",
+        &[&ids, &terms],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Marks the archive as changed now and returns its number (for the audit record).
 async fn touch_archive(c: &impl GenericClient, archive_id: i64, actor: UserId, at: DateTime<Utc>) -> Result<String> {
     let row = c.query_opt("UPDATE archives SET updated_by = $2, updated_at = $3 WHERE id = $1 RETURNING archive_no", &[&archive_id, &actor, &at]).await?;
@@ -308,7 +336,14 @@ impl Store for PgStore {
         }
         .await;
         c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
-        result
+        result?;
+        // A database from before the search index: build it once.
+        let unindexed: bool = c.query_one("SELECT EXISTS (SELECT 1 FROM archives) AND NOT EXISTS (SELECT 1 FROM search_docs)", &[]).await?.get(0);
+        drop(c);
+        if unindexed {
+            self.reindex().await?;
+        }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -447,6 +482,7 @@ impl Store for PgStore {
         let seq = reserve_numbers(&tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code), 1).await?;
         let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
         let id = insert_archive(&tx, &no, data, audit.actor_id(), audit.at).await?;
+        index_archive(&tx, id, &dangan_core::search::archive_terms(data, &[])).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
         append_chained(&tx, vec![audit.clone().with_archive(id, &no)]).await?;
         tx.commit().await?;
@@ -491,6 +527,7 @@ impl Store for PgStore {
         )
         .await?;
         tx.execute("UPDATE archive_documents SET data = $2 WHERE archive_id = $1", &[&id, &Json(data)]).await?;
+        reindex_archive(&tx, id).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
         append_chained(&tx, vec![audit.clone().with_archive(id, &archive.archive_no)]).await?;
         tx.commit().await?;
@@ -546,6 +583,7 @@ impl Store for PgStore {
             )
             .await?
             .get(0);
+        reindex_archive(&tx, archive_id).await?;
         append_chained(&tx, vec![audit.clone().with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": id }))]).await?;
         tx.commit().await?;
         Ok(Contact { id, archive_id, data: contact.clone() })
@@ -565,6 +603,7 @@ impl Store for PgStore {
             return Err(StoreError::NotFound);
         }
         let no = touch_archive(&tx, archive_id, actor, now).await?;
+        reindex_archive(&tx, archive_id).await?;
         append_chained(&tx, vec![audit.clone().with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": contact_id }))]).await?;
         tx.commit().await?;
         Ok(Contact { id: contact_id, archive_id, data: contact.clone() })
@@ -889,6 +928,68 @@ impl Store for PgStore {
         Ok(c.query_opt(&format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = $1"), &[&id]).await?.map(|r| loan_from_row(&r)))
     }
 
+    async fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let (text, params) = sql::search_query(req, &sql::PG_TEXT);
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&text).await?;
+        let b = boxed(&params);
+        c.query(&st, &refs(&b)).await?.iter().map(|r| Ok(SearchHit { key: r.get(17), summary: summary_from_row(r)? })).collect()
+    }
+
+    async fn count_search(&self, req: &SearchRequest, cap: i64) -> Result<i64> {
+        let (text, params) = sql::search_count_query(req, &sql::PG_TEXT, cap);
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&text).await?;
+        let b = boxed(&params);
+        Ok(c.query_one(&st, &refs(&b)).await?.get(0))
+    }
+
+    /// Everything anew, in one transaction, in order of last activity (so the sequence keeps
+    /// meaning "most recently changed first"), in chunks.
+    async fn reindex(&self) -> Result<u64> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        tx.batch_execute("DELETE FROM search_docs").await?;
+        let mut after: Option<(DateTime<Utc>, i64)> = None;
+        let mut n = 0u64;
+        loop {
+            let (t, i) = after.unwrap_or((DateTime::from_timestamp(-4_000_000_000, 0).unwrap_or_default(), i64::MIN));
+            let rows = tx
+                .query(
+                    "SELECT a.id, a.updated_at, d.data,
+                        COALESCE((SELECT jsonb_agg(c.data ORDER BY c.id) FROM contacts c WHERE c.archive_id = a.id), '[]'::jsonb)
+                     FROM archives a JOIN archive_documents d ON d.archive_id = a.id
+                     WHERE (a.updated_at, a.id) > ($1, $2) ORDER BY a.updated_at, a.id LIMIT 5000",
+                    &[&t, &i],
+                )
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut ids = Vec::with_capacity(rows.len());
+            let mut terms = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let data = r.get::<_, Json<ArchiveData>>(2).0;
+                let contacts = r.get::<_, Json<Vec<ContactData>>>(3).0;
+                ids.push(r.get::<_, i64>(0));
+                terms.push(dangan_core::search::archive_terms(&data, &contacts));
+            }
+            let refs: Vec<&str> = terms.iter().map(String::as_str).collect();
+            insert_search_docs(&tx, &ids, &refs).await?;
+            n += rows.len() as u64;
+            let last = rows.last().expect("non-empty");
+            after = Some((last.get(1), last.get(0)));
+        }
+        tx.commit().await?;
+        c.batch_execute("ANALYZE search_docs").await?;
+        Ok(n)
+    }
+
+    async fn search_index_bytes(&self) -> Result<i64> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one("SELECT pg_total_relation_size('search_docs')", &[]).await?.get(0))
+    }
+
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
         let actor = audit.actor_id();
         let mut numbers: Option<(String, String)> = None;
@@ -976,6 +1077,8 @@ impl Store for PgStore {
             }
         }
         w.finish().await?;
+        let terms: Vec<&str> = batch.iter().map(|a| a.json.terms.as_str()).collect();
+        insert_search_docs(&tx, &ids, &terms).await?;
         let (first, last) = numbers.unwrap_or_default();
         append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "count": batch.len(), "first_no": first, "last_no": last }))]).await?;
         tx.commit().await?;
@@ -1056,7 +1159,7 @@ impl Store for PgStore {
     /// planner has no idea of the new rows and picks poor plans for combined filters.
     async fn end_bulk_load(&self) -> Result<()> {
         let c = self.pool.get().await?;
-        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries").await?;
+        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries; ANALYZE search_docs").await?;
         Ok(())
     }
 }

@@ -232,3 +232,107 @@ pub(crate) fn audit_list(q: &crate::AuditQuery, columns: &str) -> (String, Vec<P
     let limit = q.limit.clamp(1, 1000);
     (format!("SELECT {columns} FROM audit_log {wh} ORDER BY seq DESC LIMIT {limit}"), params)
 }
+
+/// How the search SQL reaches the text index on each engine.
+pub(crate) struct TextIndex {
+    /// FROM clause joining the index to `archives`.
+    pub from: &'static str,
+    /// Condition with `{}` for the placeholder number of the engine's query text.
+    pub cond: &'static str,
+    /// The activity sequence column that orders text results.
+    pub key: &'static str,
+}
+
+pub(crate) const SQLITE_TEXT: TextIndex = TextIndex {
+    from: "search_fts f JOIN search_docs m ON m.seq = f.rowid JOIN archives ON archives.id = m.archive_id",
+    cond: "search_fts MATCH ${}",
+    key: "f.rowid",
+};
+
+pub(crate) const PG_TEXT: TextIndex =
+    TextIndex { from: "search_docs m JOIN archives ON archives.id = m.archive_id", cond: "m.tsv @@ ${}::text::tsquery", key: "m.seq" };
+
+/// The conditions of a search besides its cursor; returns (FROM, key column, conditions).
+fn search_parts(req: &crate::SearchRequest, text: &TextIndex, params: &mut Vec<Param>) -> (&'static str, &'static str, Vec<String>) {
+    let mut conds = Vec::new();
+    let (from, key) = match &req.matcher {
+        crate::SearchMatch::Text(rendered) => {
+            params.push(Param::Text(rendered.clone()));
+            conds.push(text.cond.replace("{}", &params.len().to_string()));
+            (text.from, text.key)
+        }
+        crate::SearchMatch::Uscc(v) => {
+            params.push(Param::Text(v.clone()));
+            conds.push(format!("uscc = ${}", params.len()));
+            ("archives", "id")
+        }
+        crate::SearchMatch::IdHash(v) => {
+            params.push(Param::Text(v.clone()));
+            conds.push(format!("id_hash = ${}", params.len()));
+            ("archives", "id")
+        }
+        crate::SearchMatch::NumberPrefix(v) => {
+            params.push(Param::Text(format!("{}%", like_escape(v))));
+            conds.push(format!("archive_no LIKE ${} ESCAPE '\\'", params.len()));
+            ("archives", "id")
+        }
+        crate::SearchMatch::All => ("archives", "id"),
+    };
+    if let Some(v) = req.created_from {
+        params.push(Param::Time(v));
+        conds.push(format!("created_at >= ${}", params.len()));
+    }
+    if let Some(v) = req.created_to {
+        params.push(Param::Time(v));
+        conds.push(format!("created_at < ${}", params.len()));
+    }
+    (from, key, conds)
+}
+
+/// One page of a search, ordered by its key (activity sequence for text, id otherwise), newest
+/// first. Columns: the summary columns, then the key.
+pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let (from, key, mut conds) = search_parts(req, text, &mut params);
+    let limit = req.limit.clamp(1, 1000);
+    if let crate::SearchMatch::NumberPrefix(_) = req.matcher {
+        // Numbers in number order (newest number first), straight along the archive_no index
+        // whether the prefix is narrow or broad; the key is the id, the cursor its number.
+        if let Some(after) = req.after {
+            params.push(Param::Int(after));
+            conds.push(format!("archive_no < (SELECT archive_no FROM archives WHERE id = ${})", params.len()));
+        }
+        let where_ = filter_clause(&req.filter, &mut params, conds);
+        return (format!("SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_} ORDER BY archive_no DESC LIMIT {limit}"), params);
+    }
+    if let Some(after) = req.after {
+        params.push(Param::Int(after));
+        conds.push(format!("{key} < ${}", params.len()));
+    }
+    let branches = req.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
+    if from == "archives" && branches.len() > 1 {
+        // As in `list_query`: one ordered, limited query per part of the scope, merged.
+        let mut rest = req.filter.clone();
+        if let Some(scope) = rest.scope.as_mut() {
+            scope.all = true;
+        }
+        let where_ = filter_clause(&rest, &mut params, conds);
+        let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
+        let parts: Vec<String> = branches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_}{joiner} {b} ORDER BY id DESC LIMIT {limit}) AS part{i}"))
+            .collect();
+        return (format!("SELECT * FROM ({}) AS visible ORDER BY skey DESC LIMIT {limit}", parts.join(" UNION ")), params);
+    }
+    let where_ = filter_clause(&req.filter, &mut params, conds);
+    (format!("SELECT {SUMMARY_COLUMNS}, {key} AS skey FROM {from}{where_} ORDER BY {key} DESC LIMIT {limit}"), params)
+}
+
+/// How many archives a search finds, counting at most `cap`.
+pub(crate) fn search_count_query(req: &crate::SearchRequest, text: &TextIndex, cap: i64) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let (from, _, conds) = search_parts(req, text, &mut params);
+    let where_ = filter_clause(&req.filter, &mut params, conds);
+    (format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{where_} LIMIT {}) AS capped", cap.max(1)), params)
+}

@@ -20,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -320,6 +320,45 @@ fn get_archive_where(conn: &Connection, cond: &str, p: &dyn ToSql) -> Result<Opt
     }
 }
 
+/// Writes an archive's search terms under a new activity sequence (replacing what it had), in
+/// the caller's transaction. Empty terms (绝密) leave it out of the text index.
+fn index_archive(tx: &Connection, archive_id: i64, terms: &str) -> Result<()> {
+    let old: Option<i64> = tx.prepare_cached("SELECT seq FROM search_docs WHERE archive_id = ?1")?.query_row([archive_id], |r| r.get(0)).optional()?;
+    if let Some(seq) = old {
+        tx.prepare_cached("DELETE FROM search_fts WHERE rowid = ?1")?.execute([seq])?;
+        tx.prepare_cached("DELETE FROM search_docs WHERE seq = ?1")?.execute([seq])?;
+    }
+    insert_search_doc(tx, archive_id, terms)
+}
+
+fn insert_search_doc(tx: &Connection, archive_id: i64, terms: &str) -> Result<()> {
+    if terms.is_empty() {
+        return Ok(());
+    }
+    tx.prepare_cached("INSERT INTO search_docs (archive_id) VALUES (?1)")?.execute([archive_id])?;
+    let seq = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO search_fts (rowid, terms) VALUES (?1, ?2)")?.execute(params![seq, terms])?;
+    Ok(())
+}
+
+/// Recomputes an archive's terms from what is stored (document and contacts) and indexes them.
+fn reindex_archive(tx: &Connection, archive_id: i64) -> Result<()> {
+    let data: String = tx.prepare_cached("SELECT data FROM archive_documents WHERE archive_id = ?1")?.query_row([archive_id], |r| r.get(0))?;
+    let data: ArchiveData = serde_json::from_str(&data)?;
+    let contacts = stored_contacts(tx, archive_id)?;
+    index_archive(tx, archive_id, &dangan_core::search::archive_terms(&data, &contacts))
+}
+
+fn stored_contacts(c: &Connection, archive_id: i64) -> Result<Vec<ContactData>> {
+    let mut st = c.prepare_cached("SELECT data FROM contacts WHERE archive_id = ?1 ORDER BY id")?;
+    let rows = st.query_map([archive_id], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(serde_json::from_str(&r?)?);
+    }
+    Ok(out)
+}
+
 /// Marks the archive as changed now and returns its number (for the audit record).
 fn touch_archive(tx: &Transaction, archive_id: i64, actor: UserId, at: i64) -> Result<String> {
     let no: Option<String> =
@@ -399,7 +438,14 @@ impl Store for SqliteStore {
             tx.commit()?;
             Ok(())
         })
-        .await
+        .await?;
+        // A database from before the search index: build it once.
+        let unindexed: bool =
+            self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM archives) AND NOT EXISTS (SELECT 1 FROM search_docs)", [], |r| r.get(0))?)).await?;
+        if unindexed {
+            self.reindex().await?;
+        }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -554,6 +600,7 @@ impl Store for SqliteStore {
                 let seq = next_number(tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code))?;
                 let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
                 let id = insert_archive(tx, &no, &data, audit.actor_id(), micros(audit.at))?;
+                index_archive(tx, id, &dangan_core::search::archive_terms(&data, &[]))?;
                 append_chained(tx, vec![audit.with_archive(id, &no)])?;
                 Ok(id)
             })
@@ -599,6 +646,7 @@ impl Store for SqliteStore {
                 c.mobile, c.uscc, json, next, actor, at, reason, c.id_hash
             ])?;
             tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![id, json])?;
+            reindex_archive(tx, id)?;
             let archive = get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)?;
             append_chained(tx, vec![audit.with_archive(id, &archive.archive_no)])?;
             Ok(archive)
@@ -653,6 +701,7 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             let no = touch_archive(tx, archive_id, actor, micros(now))?;
             let id = insert_contact(tx, archive_id, &contact, &serde_json::to_string(&contact)?, actor, micros(now))?;
+            reindex_archive(tx, archive_id)?;
             append_chained(tx, vec![audit.with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": id }))])?;
             Ok(Contact { id, archive_id, data: contact })
         })
@@ -671,6 +720,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             let no = touch_archive(tx, archive_id, actor, micros(now))?;
+            reindex_archive(tx, archive_id)?;
             append_chained(tx, vec![audit.with_archive(archive_id, &no).with_detail(serde_json::json!({ "contact_id": contact_id }))])?;
             Ok(Contact { id: contact_id, archive_id, data: contact })
         })
@@ -958,6 +1008,77 @@ impl Store for SqliteStore {
         self.read(move |c| loan_by_id(c, id)).await
     }
 
+    async fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let (text, params) = sql::search_query(req, &sql::SQLITE_TEXT);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
+            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(SearchHit { key: r.get(17)?, summary: summary_from_row(r)? });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn count_search(&self, req: &SearchRequest, cap: i64) -> Result<i64> {
+        let (text, params) = sql::search_count_query(req, &sql::SQLITE_TEXT, cap);
+        self.read(move |c| Ok(c.prepare_cached(&sqlite_placeholders(&text))?.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)).await
+    }
+
+    /// Everything anew, in one transaction, in order of last activity (so the sequence keeps
+    /// meaning "most recently changed first"). A reader thread parses documents and computes
+    /// terms while the writer inserts; it starts its snapshot after the writer holds the lock,
+    /// so no change slips in between.
+    async fn reindex(&self) -> Result<u64> {
+        let reader = self.readers.get().await.map_err(|e| StoreError::Db(format!("connection pool: {e:?}")))?;
+        self.write(move |tx| {
+            tx.execute_batch("DELETE FROM search_docs; INSERT INTO search_fts (search_fts) VALUES ('delete-all');")?;
+            let (send, recv) = std::sync::mpsc::sync_channel::<Vec<(i64, String)>>(8);
+            std::thread::scope(|scope| {
+                let producer = scope.spawn(move || -> Result<()> {
+                    let c: &Connection = &reader;
+                    c.execute_batch("BEGIN")?;
+                    let result = (|| -> Result<()> {
+                        let mut st = c.prepare("SELECT a.id, d.data FROM archives a JOIN archive_documents d ON d.archive_id = a.id ORDER BY a.updated_at, a.id")?;
+                        let mut rows = st.query([])?;
+                        let mut batch = Vec::with_capacity(1000);
+                        while let Some(r) = rows.next()? {
+                            let id: i64 = r.get(0)?;
+                            let data: ArchiveData = serde_json::from_str(&r.get::<_, String>(1)?)?;
+                            let contacts = stored_contacts(c, id)?;
+                            batch.push((id, dangan_core::search::archive_terms(&data, &contacts)));
+                            if batch.len() == 1000 && send.send(std::mem::take(&mut batch)).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        if !batch.is_empty() {
+                            let _ = send.send(batch);
+                        }
+                        Ok(())
+                    })();
+                    c.execute_batch("COMMIT")?;
+                    result
+                });
+                let mut n = 0u64;
+                for batch in recv {
+                    for (id, terms) in batch {
+                        insert_search_doc(tx, id, &terms)?;
+                        n += 1;
+                    }
+                }
+                producer.join().map_err(|_| StoreError::Db("reindex reader failed".into()))??;
+                Ok(n)
+            })
+        })
+        .await
+    }
+
+    async fn search_index_bytes(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'", [], |r| r.get(0))?)).await
+    }
+
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
         let (scheme, dept_code, audit) = (scheme.clone(), dept_code.to_string(), audit.clone());
         let actor = audit.actor_id();
@@ -996,6 +1117,7 @@ impl Store for SqliteStore {
                 for (e, json) in a.entries.iter().zip(&a.json.entries) {
                     insert_entry(tx, id, e, json, actor, at)?;
                 }
+                insert_search_doc(tx, id, &a.json.terms)?;
             }
             for (period, last) in counters {
                 tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = excluded.last_value")?

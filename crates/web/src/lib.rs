@@ -22,6 +22,7 @@ pub mod audit_ui;
 pub mod i18n;
 pub mod loans_ui;
 pub mod problem;
+pub mod search_ui;
 pub mod ui;
 
 pub const SESSION_COOKIE: &str = "dangan_session";
@@ -44,6 +45,7 @@ pub fn router(app: App) -> Router {
         .merge(access_ui::routes())
         .merge(loans_ui::routes())
         .merge(admin_ui::routes())
+        .merge(search_ui::routes())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
         .with_state(state)

@@ -56,7 +56,7 @@ pub fn fmt_time(t: DateTime<Utc>) -> String {
     cst(t).format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn group_thousands(n: i64) -> String {
+pub(crate) fn group_thousands(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -278,7 +278,7 @@ pub struct Choice {
     pub selected: bool,
 }
 
-fn choices<T: Copy>(all: &[T], current: Option<&str>, value: impl Fn(T) -> &'static str, label: impl Fn(T) -> &'static str) -> Vec<Choice> {
+pub(crate) fn choices<T: Copy>(all: &[T], current: Option<&str>, value: impl Fn(T) -> &'static str, label: impl Fn(T) -> &'static str) -> Vec<Choice> {
     all.iter().map(|x| Choice { value: value(*x).to_string(), label: label(*x).to_string(), selected: current == Some(value(*x)) }).collect()
 }
 
@@ -321,7 +321,7 @@ struct ListPage {
     has_filter: bool,
 }
 
-fn status_class(s: ArchiveStatus) -> &'static str {
+pub(crate) fn status_class(s: ArchiveStatus) -> &'static str {
     match s {
         ArchiveStatus::Active => "tag-green",
         ArchiveStatus::Prospect => "tag-blue",
@@ -331,7 +331,7 @@ fn status_class(s: ArchiveStatus) -> &'static str {
     }
 }
 
-fn grade_class(g: Option<Grade>) -> &'static str {
+pub(crate) fn grade_class(g: Option<Grade>) -> &'static str {
     match g {
         Some(Grade::A) => "tag-gold",
         Some(Grade::B) => "tag-blue",
@@ -341,7 +341,7 @@ fn grade_class(g: Option<Grade>) -> &'static str {
     }
 }
 
-fn secrecy_class(s: Secrecy) -> &'static str {
+pub(crate) fn secrecy_class(s: Secrecy) -> &'static str {
     match s {
         Secrecy::Normal => "",
         Secrecy::Secret => "tag-orange",
@@ -385,7 +385,7 @@ struct RawListParams {
     limit: Option<String>,
 }
 
-fn opt_parse<T: std::str::FromStr>(s: &Option<String>) -> Option<T> {
+pub(crate) fn opt_parse<T: std::str::FromStr>(s: &Option<String>) -> Option<T> {
     s.as_deref().filter(|v| !v.is_empty()).and_then(|v| v.parse().ok())
 }
 
