@@ -56,7 +56,6 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("audit.empty", "没有符合条件的审计记录", "沒有符合條件的稽核記錄", "No audit records match"),
     ("audit.next", "下一页", "下一頁", "Next page"),
     ("audit.chain_note", "审计日志只增不改，每条记录带前一条的哈希（防篡改链），可用 dangan audit verify 校验。", "稽核日誌只增不改，每條記錄帶前一條的雜湊（防竄改鏈），可用 dangan audit verify 校驗。", "The trail is append-only and hash-chained; check it with dangan audit verify."),
-    ("sec.consultations", "查阅记录", "查閱記錄", "Consultations"),
     ("access.trail_hint", "您可查看审计日志，但不因此查阅档案内容：", "您可查看稽核日誌，但不因此查閱檔案內容：", "You may read the audit trail, though not the archive itself:"),
     ("view.consultations_empty", "暂无查阅记录", "暫無查閱記錄", "No consultations recorded"),
     ("view.compare", "比较版本", "比較版本", "Compare versions"),
