@@ -467,3 +467,33 @@ pub(crate) fn destruction_register(input: &DestructionRegisterInput, wm: &Waterm
     ];
     doc("档案销毁清册", "清册编号", &input.register_no, None, None, wm, blocks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn kv_pairs_pack_two_per_row_and_wide_ones_alone() {
+        let mut b = KvBuilder::default();
+        b.pair("a", "1").wide("w", "x").pair("b", "2").pair("c", "3").pair("d", "4");
+        let Block::Kv { rows, .. } = b.block("t") else { panic!() };
+        let shape: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(|kv| kv.label.as_str()).collect()).collect();
+        assert_eq!(shape, vec![vec!["a", ""], vec!["w"], vec!["b", "c"], vec!["d", ""]]);
+    }
+
+    #[test]
+    fn times_print_in_the_watermark_offset() {
+        let at = FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let t = Utc.with_ymd_and_hms(2025, 12, 31, 20, 30, 0).unwrap();
+        assert_eq!(local(t, &at), "2026-01-01 04:30");
+    }
+
+    #[test]
+    fn normal_secrecy_is_not_printed_but_others_are() {
+        let wm = Watermark { viewer: "v".into(), at: FixedOffset::east_opt(0).unwrap().with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(), reference: None };
+        assert_eq!(doc("t", "档号", "1", None, Some(Secrecy::Normal), &wm, vec![]).secrecy, None);
+        assert_eq!(doc("t", "档号", "1", None, Some(Secrecy::TopSecret), &wm, vec![]).secrecy.as_deref(), Some("绝密"));
+        assert_eq!(doc("t", "档号", "1", None, None, &wm, vec![]).watermark, "v  2026-01-01 00:00");
+    }
+}
