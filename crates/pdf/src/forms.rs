@@ -142,9 +142,10 @@ fn doc(title: &str, no_label: &str, no: &str, subtitle: Option<String>, secrecy:
 }
 
 pub(crate) fn render(doc: Doc) -> Result<Pdf> {
-    let json = serde_json::to_vec(&doc).map_err(|e| PdfError::Data(e.to_string()))?;
+    let value = serde_json::to_value(&doc).map_err(|e| PdfError::Data(e.to_string()))?;
     let mut all_text = String::new();
-    collect_strings(&serde_json::to_value(&doc).map_err(|e| PdfError::Data(e.to_string()))?, &mut all_text);
+    collect_strings(&value, &mut all_text);
+    let json = serde_json::to_vec(&value).map_err(|e| PdfError::Data(e.to_string()))?;
     let missing_chars = unsupported_chars(&all_text);
     let (bytes, pages) = world::compile(json, doc.at)?;
     Ok(Pdf { bytes, pages, missing_chars })
