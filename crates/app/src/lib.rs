@@ -22,6 +22,7 @@ pub mod auth;
 pub mod crypto;
 pub mod demo;
 pub mod loans;
+pub mod print;
 pub mod search;
 
 pub use dangan_store as store;

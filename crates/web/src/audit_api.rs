@@ -33,11 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/archives/{id}/history", get(history))
         .route("/api/v1/archives/{id}/diff", get(diff))
         .route("/api/v1/archives/{id}/restore", post(restore))
+        .route("/api/v1/archives/{id}/card.pdf", get(print_card))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_audit, export_audit, audit_head, consultations, history, diff, restore),
+    paths(list_audit, export_audit, audit_head, consultations, history, diff, restore, print_card),
     components(schemas(AuditRecord, AuditHead, Outcome, FieldChange, VersionSummaryView, RestoreBody))
 )]
 pub struct AuditDoc;
@@ -238,4 +239,14 @@ pub struct RestoreBody {
     responses((status = 200, body = Archive), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn restore(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(b): Json<RestoreBody>) -> ApiResult<(StatusCode, Json<Archive>)> {
     Ok((StatusCode::OK, Json(s.app.restore_version(&u.user, id, b.version, &b.reason).await.map_err(fail(u.lang))?)))
+}
+
+/// The archive card (客户资料卡) as an A4 PDF with the viewer's name and the time on every page.
+/// Printing is a policy action (never for 机密) and is audited; sensitive fields print masked.
+#[utoipa::path(get, path = "/api/v1/archives/{id}/card.pdf", params(("id" = i64, Path)),
+    responses((status = 200, description = "application/pdf"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn print_card(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Response> {
+    let bytes = s.app.print_archive_card(&u.user, id).await.map_err(fail(u.lang))?;
+    let name = format!("archive-card-{id}.pdf");
+    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\""))], bytes).into_response())
 }

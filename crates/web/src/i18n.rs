@@ -22,6 +22,7 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("menu.approvals", "查阅审批", "查閱審批", "Access approvals"),
     ("menu.loans", "借阅登记", "借閱登記", "Borrowing register"),
     ("menu.audit", "审计日志", "稽核日誌", "Audit trail"),
+    ("act.print_card", "打印资料卡", "列印資料卡", "Print card"),
     ("admin.users", "用户与角色", "使用者與角色", "Users and roles"),
     ("admin.username", "用户名", "使用者名稱", "Username"),
     ("admin.display_name", "姓名", "姓名", "Name"),

@@ -1042,6 +1042,8 @@ struct ViewPage {
     versions: Vec<VersionRow>,
     /// May edit (and so restore an older version).
     can_edit: bool,
+    /// May print the archive card (never for 机密).
+    can_print: bool,
     current_version: i64,
     /// Who consulted the archive (查阅记录), for those who may read the audit trail.
     consultations: Option<Vec<crate::audit_ui::AuditRow>>,
@@ -1249,6 +1251,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
     // Offer 查看明文 only to those the policy lets see clear values.
     let can_unmask = !unmasked && s.app.allows(&u.user, dangan_core::policy::Action::ReadUnmasked, &v.archive).await.unwrap_or(false);
     let can_edit = s.app.allows(&u.user, dangan_core::policy::Action::Edit, &v.archive).await.unwrap_or(false);
+    let can_print = s.app.allows(&u.user, dangan_core::policy::Action::Print, &v.archive).await.unwrap_or(false);
     let consultations = if dangan_app::audit::may_read_audit(&u.user.user) {
         s.app.archive_consultations(&u.user, id, 50).await.ok().map(|rs| rs.iter().map(|r| crate::audit_ui::AuditRow::of(tr, r)).collect())
     } else {
@@ -1276,6 +1279,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         attachments,
         versions: version_rows,
         can_edit,
+        can_print,
         current_version: v.archive.version,
         consultations,
         entry_kinds: choices(EntryKind::ALL, Some("visit"), EntryKind::as_str, |v| v.label(lang)),
