@@ -177,7 +177,9 @@ impl App {
 
     /// A few results for the search box as the user types: no filters, no count.
     pub async fn suggest(&self, user: &Principal, q: &str, limit: u32) -> Result<Vec<SearchItem>> {
-        if q.trim().is_empty() {
+        let t = q.trim();
+        // Fewer than four digits is not yet a phone fragment: nothing to suggest.
+        if t.is_empty() || (t.len() < 4 && t.bytes().all(|b| b.is_ascii_digit())) {
             return Ok(Vec::new());
         }
         let page = self.search(user, SearchQuery { q: q.to_string(), limit: limit.clamp(1, 20), ..Default::default() }).await?;

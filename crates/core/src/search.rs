@@ -518,12 +518,18 @@ fn is_phone_fragment(seg: &str) -> bool {
 /// anchored terms; longer input is the anchor plus the fragment match.
 fn ascii_prefix(s: &str, fragment: &Expr) -> Expr {
     let anchored = |anchor: String| if anchor == s { Expr::Term(format!("_p{anchor}")) } else { Expr::And(vec![Expr::Term(format!("_p{anchor}")), fragment.clone()]) };
-    let mut alts = vec![anchored(s.chars().take(ANCHOR_CHARS).collect())];
-    if let Some(syl) = split_pinyin(s) {
-        let complete = syl.iter().take_while(|y| syllables().contains(y.as_str())).count().min(ANCHOR_SYLLABLES);
-        if complete > 0 {
-            alts.push(anchored(syl[..complete].concat()));
-        }
+    let complete = split_pinyin(s).map(|syl| {
+        let n = syl.iter().take_while(|y| syllables().contains(y.as_str())).count().min(ANCHOR_SYLLABLES);
+        syl[..n].concat()
+    });
+    let mut alts = Vec::new();
+    // As initials (hxjc); not for what reads as pinyin past three letters (zhang), whose
+    // initials reading would cost a scan of every term starting so.
+    if s.len() <= ANCHOR_CHARS || complete.as_deref().map_or(true, str::is_empty) {
+        alts.push(anchored(s.chars().take(ANCHOR_CHARS).collect()));
+    }
+    if let Some(c) = complete.filter(|c| !c.is_empty()) {
+        alts.push(anchored(c));
     }
     Expr::or(alts)
 }
