@@ -109,6 +109,12 @@ impl App {
 
     /// Finds archives; see the module documentation.
     pub async fn search(&self, user: &Principal, q: SearchQuery) -> Result<SearchPage> {
+        self.search_classes(user, q, false).await
+    }
+
+    /// With `suggesting`, fragments are looked for only when nothing matched exactly or at the
+    /// start: a few good suggestions fast, rather than a scan of every pinyin term starting so.
+    async fn search_classes(&self, user: &Principal, q: SearchQuery, suggesting: bool) -> Result<SearchPage> {
         self.authorize_general(user, Action::List).await?;
         let mut filter = q.filter.clone();
         filter.scope = Some(self.list_scope(user).await?);
@@ -125,7 +131,7 @@ impl App {
         let limit = q.limit.clamp(1, 200);
         let mut rows: Vec<(MatchClass, i64, ArchiveSummary)> = Vec::new();
         for (class, matcher) in &plan.tiers {
-            if *class < start_tier {
+            if *class < start_tier || (suggesting && *class == MatchClass::Fragment && !rows.is_empty()) {
                 continue;
             }
             let want = limit as usize + 1 - rows.len();
@@ -182,10 +188,12 @@ impl App {
 
     /// A few results for the search box as the user types: no filters, no count.
     pub async fn suggest(&self, user: &Principal, q: &str, limit: u32) -> Result<Vec<SearchItem>> {
-        if q.trim().is_empty() {
+        let t = q.trim();
+        // Fewer than four digits is not yet a phone fragment: nothing to suggest.
+        if t.is_empty() || (t.len() < 4 && t.bytes().all(|b| b.is_ascii_digit())) {
             return Ok(Vec::new());
         }
-        let page = self.search(user, SearchQuery { q: q.to_string(), limit: limit.clamp(1, 20), ..Default::default() }).await?;
+        let page = self.search_classes(user, SearchQuery { q: q.to_string(), limit: limit.clamp(1, 20), ..Default::default() }, true).await?;
         Ok(page.items)
     }
 

@@ -518,11 +518,28 @@ fn is_phone_fragment(seg: &str) -> bool {
 /// anchored terms; longer input is the anchor plus the fragment match.
 fn ascii_prefix(s: &str, fragment: &Expr) -> Expr {
     let anchored = |anchor: String| if anchor == s { Expr::Term(format!("_p{anchor}")) } else { Expr::And(vec![Expr::Term(format!("_p{anchor}")), fragment.clone()]) };
-    let mut alts = vec![anchored(s.chars().take(ANCHOR_CHARS).collect())];
-    if let Some(syl) = split_pinyin(s) {
-        let complete = syl.iter().take_while(|y| syllables().contains(y.as_str())).count().min(ANCHOR_SYLLABLES);
-        if complete > 0 {
-            alts.push(anchored(syl[..complete].concat()));
+    let complete = split_pinyin(s).map(|syl| {
+        let n = syl.iter().take_while(|y| syllables().contains(y.as_str())).count().min(ANCHOR_SYLLABLES);
+        syl[..n].concat()
+    });
+    let mut alts = Vec::new();
+    // As initials (hxjc); not for what reads as pinyin past three letters (zhang), whose
+    // initials reading would cost a scan of every term starting so.
+    if s.len() <= ANCHOR_CHARS || complete.as_deref().map_or(true, str::is_empty) {
+        alts.push(anchored(s.chars().take(ANCHOR_CHARS).collect()));
+    }
+    if let Some(c) = complete.filter(|c| !c.is_empty()) {
+        alts.push(anchored(c));
+    }
+    // The first one or two syllables with the last one as typed so far (zhan → zhan, zhang):
+    // exact anchored terms, so "starts with" never scans a range of terms.
+    if let Some(syl) = split_pinyin(s).filter(|v| v.len() <= ANCHOR_SYLLABLES) {
+        let (last, head) = syl.split_last().expect("non-empty");
+        let head = head.concat();
+        let mut ends: Vec<&str> = syllables().iter().copied().filter(|y| y.starts_with(last.as_str())).collect();
+        ends.sort_unstable();
+        if !ends.is_empty() && ends.len() <= 24 {
+            alts.push(Expr::or(ends.into_iter().map(|y| Expr::Term(format!("_p{head}{y}"))).collect()));
         }
     }
     Expr::or(alts)
@@ -771,6 +788,8 @@ mod tests {
         assert_eq!(class("hzhx", "杭州华星建材有限公司"), Some(MatchClass::Prefix));
         assert_eq!(class("zhangwei", "张伟"), Some(MatchClass::Exact));
         assert_eq!(class("zhangw", "张伟"), Some(MatchClass::Prefix));
+        assert_eq!(class("zhan", "张伟"), Some(MatchClass::Prefix));
+        assert_eq!(class("zh", "张伟"), Some(MatchClass::Prefix));
         assert_eq!(class("zhangwei", "王张伟"), Some(MatchClass::Fragment));
         assert_eq!(class("huaxingjiancai", "杭州华星建材有限公司"), Some(MatchClass::Fragment));
         assert_eq!(class("张wei", "张伟"), Some(MatchClass::Exact));

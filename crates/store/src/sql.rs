@@ -241,16 +241,20 @@ pub(crate) struct TextIndex {
     pub cond: &'static str,
     /// The activity sequence column that orders text results.
     pub key: &'static str,
+    /// Keeps a subquery from being merged into the outer query (SQLite `LIMIT -1`, PostgreSQL
+    /// `OFFSET 0`).
+    pub fence: &'static str,
 }
 
 pub(crate) const SQLITE_TEXT: TextIndex = TextIndex {
     from: "search_fts f JOIN search_docs m ON m.seq = f.rowid JOIN archives ON archives.id = m.archive_id",
     cond: "search_fts MATCH ${}",
     key: "f.rowid",
+    fence: " LIMIT -1",
 };
 
 pub(crate) const PG_TEXT: TextIndex =
-    TextIndex { from: "search_docs m JOIN archives ON archives.id = m.archive_id", cond: "m.tsv @@ ${}::text::tsquery", key: "m.seq" };
+    TextIndex { from: "search_docs m JOIN archives ON archives.id = m.archive_id", cond: "m.tsv @@ ${}::text::tsquery", key: "m.seq", fence: " OFFSET 0" };
 
 /// The conditions of a search besides its cursor; returns (FROM, key column, conditions).
 fn search_parts(req: &crate::SearchRequest, text: &TextIndex, params: &mut Vec<Param>) -> (&'static str, &'static str, Vec<String>) {
@@ -302,8 +306,17 @@ pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (Str
             params.push(Param::Int(after));
             conds.push(format!("archive_no < (SELECT archive_no FROM archives WHERE id = ${})", params.len()));
         }
-        let where_ = filter_clause(&req.filter, &mut params, conds);
-        return (format!("SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_} ORDER BY archive_no DESC LIMIT {limit}"), params);
+        // The scope is applied outside, behind a fence: otherwise the planners answer the
+        // scope's OR from its own indexes and sort every visible row (a salesperson: 0.9 s at 1M).
+        let mut inner = req.filter.clone();
+        let scope = inner.scope.take();
+        let where_ = filter_clause(&inner, &mut params, conds);
+        let outer = scope.as_ref().map(scope_conditions).unwrap_or_default();
+        let outer = if outer.is_empty() { String::new() } else { format!(" WHERE {}", outer.join(" AND ")) };
+        return (
+            format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_} ORDER BY archive_no DESC{}) AS numbered{outer} LIMIT {limit}", text.fence),
+            params,
+        );
     }
     if let Some(after) = req.after {
         params.push(Param::Int(after));
