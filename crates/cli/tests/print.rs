@@ -30,7 +30,7 @@ async fn the_archive_card_prints_with_a_watermark_and_is_audited() {
         let admin = s.admin_token().await;
         let body = json!({
             "kind": "organization", "name": "杭州华星建材有限公司", "mobile": "13812345678", "address": "浙江省杭州市西湖区文三路478号",
-            "organization": { "uscc": "91330106MA2B1C3D4E" }, "classification": { "grade": "A" }
+            "organization": { "uscc": "91350100M000100Y43" }, "classification": { "grade": "A" }
         });
         let created = send(http.post(s.url("/api/v1/archives")).bearer_auth(&admin).json(&body)).await;
         assert_eq!(created.status, 201, "[{e}] {}", created.text());
