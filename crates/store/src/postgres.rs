@@ -235,6 +235,21 @@ async fn touch_archive(c: &impl GenericClient, archive_id: i64, actor: UserId, a
     Ok(row.ok_or(StoreError::NotFound)?.get(0))
 }
 
+/// A grant from its eight columns (id, user_id, archive_id, actions, request_id, granted_at,
+/// expires_at, revoked_at), first in the row.
+fn grant_from_row(r: &Row) -> Grant {
+    Grant {
+        id: r.get(0),
+        user_id: r.get(1),
+        archive_id: r.get(2),
+        actions: parse_actions(r.get(3)),
+        request_id: r.get(4),
+        granted_at: r.get(5),
+        expires_at: r.get(6),
+        revoked_at: r.get(7),
+    }
+}
+
 async fn archive_no_of(c: &impl GenericClient, archive_id: i64) -> Result<String> {
     Ok(c.query_opt("SELECT archive_no FROM archives WHERE id = $1", &[&archive_id]).await?.ok_or(StoreError::NotFound)?.get(0))
 }
@@ -846,16 +861,7 @@ impl Store for PgStore {
         Ok(c.query(&st, &[&user_id, &archive_id, &now])
             .await?
             .iter()
-            .map(|r| Grant {
-                id: r.get(0),
-                user_id: r.get(1),
-                archive_id: r.get(2),
-                actions: parse_actions(r.get(3)),
-                request_id: r.get(4),
-                granted_at: r.get(5),
-                expires_at: r.get(6),
-                revoked_at: r.get(7),
-            })
+            .map(grant_from_row)
             .collect())
     }
 
@@ -1132,21 +1138,7 @@ impl Store for PgStore {
         }
         let expired: Vec<(Grant, String)> = rows
             .iter()
-            .map(|r| {
-                (
-                    Grant {
-                        id: r.get(0),
-                        user_id: r.get(1),
-                        archive_id: r.get(2),
-                        actions: parse_actions(r.get(3)),
-                        request_id: r.get(4),
-                        granted_at: r.get(5),
-                        expires_at: r.get(6),
-                        revoked_at: r.get(7),
-                    },
-                    r.get(8),
-                )
-            })
+            .map(|r| (grant_from_row(r), r.get(8)))
             .collect();
         let ids: Vec<i64> = expired.iter().map(|(g, _)| g.id).collect();
         tx.execute("UPDATE grants SET expiry_audited = TRUE WHERE id = ANY($1)", &[&ids]).await?;

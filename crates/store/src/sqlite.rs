@@ -384,6 +384,21 @@ fn append_chained(tx: &Transaction, events: Vec<AuditEvent>) -> Result<()> {
     Ok(())
 }
 
+/// A grant from its eight columns (id, user_id, archive_id, actions, request_id, granted_at,
+/// expires_at, revoked_at), first in the row.
+fn grant_from_row(r: &Row) -> rusqlite::Result<Grant> {
+    Ok(Grant {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        archive_id: r.get(2)?,
+        actions: parse_actions(&r.get::<_, String>(3)?),
+        request_id: r.get(4)?,
+        granted_at: from_micros(r.get(5)?),
+        expires_at: from_micros(r.get(6)?),
+        revoked_at: r.get::<_, Option<i64>>(7)?.map(from_micros),
+    })
+}
+
 fn archive_no_of(tx: &Transaction, archive_id: i64) -> Result<String> {
     let no: Option<String> = tx.prepare_cached("SELECT archive_no FROM archives WHERE id = ?1")?.query_row([archive_id], |r| r.get(0)).optional()?;
     no.ok_or(StoreError::NotFound)
@@ -938,18 +953,7 @@ impl Store for SqliteStore {
                 "SELECT id, user_id, archive_id, actions, request_id, granted_at, expires_at, revoked_at FROM grants
                  WHERE user_id = ?1 AND (?2 IS NULL OR archive_id = ?2) AND expires_at > ?3 AND revoked_at IS NULL ORDER BY expires_at",
             )?;
-            let rows = st.query_map(params![user_id, archive_id, micros(now)], |r| {
-                Ok(Grant {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    archive_id: r.get(2)?,
-                    actions: parse_actions(&r.get::<_, String>(3)?),
-                    request_id: r.get(4)?,
-                    granted_at: from_micros(r.get(5)?),
-                    expires_at: from_micros(r.get(6)?),
-                    revoked_at: r.get::<_, Option<i64>>(7)?.map(from_micros),
-                })
-            })?;
+            let rows = st.query_map(params![user_id, archive_id, micros(now)], grant_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
@@ -1184,19 +1188,7 @@ impl Store for SqliteStore {
                      FROM grants g JOIN archives a ON a.id = g.archive_id WHERE g.expiry_audited = 0 AND g.expires_at <= ?1 ORDER BY g.expires_at, g.id",
                 )?
                 .query_map([micros(now)], |r| {
-                    Ok((
-                        Grant {
-                            id: r.get(0)?,
-                            user_id: r.get(1)?,
-                            archive_id: r.get(2)?,
-                            actions: parse_actions(&r.get::<_, String>(3)?),
-                            request_id: r.get(4)?,
-                            granted_at: from_micros(r.get(5)?),
-                            expires_at: from_micros(r.get(6)?),
-                            revoked_at: r.get::<_, Option<i64>>(7)?.map(from_micros),
-                        },
-                        r.get(8)?,
-                    ))
+                    Ok((grant_from_row(r)?, r.get(8)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             if expired.is_empty() {
