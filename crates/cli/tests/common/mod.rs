@@ -2,6 +2,8 @@
 //! engine, reached only through HTTP.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::PathBuf;
 
 use dangan_app::{App, Settings};
