@@ -21,6 +21,8 @@ pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod demo;
+pub mod export;
+pub mod import;
 pub mod loans;
 pub mod print;
 pub mod search;
@@ -47,6 +49,9 @@ pub enum AppError {
     LockedOut { until: DateTime<Utc> },
     #[error("{0}")]
     BadRequest(String),
+    /// Input that cannot be used as a whole (an unreadable file, …), said in Chinese and English.
+    #[error("{en}")]
+    Invalid { zh: String, en: String },
     #[error("already exists: {0}")]
     Duplicate(String),
     #[error("file too large (max {max} bytes)")]

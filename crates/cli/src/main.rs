@@ -12,7 +12,9 @@ use dangan_core::numbering::NumberScheme;
 use dangan_core::Role;
 
 mod bench;
+mod bench_import;
 mod bench_search;
+mod import_cmd;
 
 #[derive(Parser)]
 #[command(name = "dangan", version, about = "Dangan 档案 — customer archive management (客户档案管理系统)",
@@ -83,8 +85,13 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Search benchmark (issue 5): the published query set at N demo archives.
     BenchSearch(bench_search::BenchSearchArgs),
+    /// Import benchmark (issue 6): a CSV and an xlsx of N customers imported into a fresh database.
+    BenchImport(bench_import::BenchImportArgs),
     /// Rebuilds the search index from the archives and contacts.
     Reindex,
+    /// Import customers from .xlsx, .xls, .csv (UTF-8 or GBK) or .vcf: checks the file first
+    /// (bad rows, duplicates), then imports with a progress bar. Re-importing creates nothing twice.
+    Import(import_cmd::ImportArgs),
     /// The audit trail: verify its hash chain, export its head digest.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -435,6 +442,8 @@ fn main() {
             Command::Bench(args) => bench::run(&g, args).await,
             Command::Audit(cmd) => audit_command(&g, cmd).await,
             Command::BenchSearch(args) => bench_search::run(&g, args).await,
+            Command::Import(args) => import_cmd::run(&g, args).await,
+            Command::BenchImport(args) => bench_import::run(&g, args).await,
             Command::Reindex => {
                 let app = open_app(&g).await?;
                 let t = Instant::now();

@@ -119,6 +119,7 @@ audit_actions! {
     ArchiveList = "archive.list", "浏览列表", "瀏覽列表", "list viewed";
     ArchiveSearch = "archive.search", "检索", "檢索", "search";
     ArchiveExport = "archive.export", "导出", "匯出", "export";
+    ArchiveImport = "archive.import", "导入", "匯入", "import";
     ArchivePrint = "archive.print", "打印", "列印", "print";
     VersionsRead = "archive.versions", "查看变更历史", "查看變更歷史", "history viewed";
     ContactAdd = "contact.add", "添加联系人", "新增聯絡人", "contact added";

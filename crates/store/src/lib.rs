@@ -24,10 +24,13 @@ use dangan_core::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod imports;
 pub mod postgres;
 pub mod sqlite;
 mod sql;
 pub mod testing;
+
+pub use imports::{BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, KeyMatch, NewImport};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -594,6 +597,28 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    // --- imports (导入) ---
+    /// Records an imported file (dry run or run). The audit event is appended with it.
+    async fn create_import(&self, job: &NewImport, audit: &AuditEvent) -> Result<ImportJob>;
+    async fn get_import(&self, id: i64) -> Result<Option<ImportJob>>;
+    /// Newest first; `user_id` limits to one user's imports.
+    async fn list_imports(&self, user_id: Option<UserId>, limit: u32) -> Result<Vec<ImportJob>>;
+    /// Sets status, totals and message (progress between batches; no audit record).
+    async fn set_import_status(&self, id: i64, status: ImportStatus, counts: Option<ImportCounts>, message: &str, now: DateTime<Utc>) -> Result<ImportJob>;
+    /// Ends an import: final status and counts, and its audit record, in one transaction.
+    async fn finish_import(&self, id: i64, status: ImportStatus, message: &str, audit: &AuditEvent) -> Result<ImportJob>;
+    /// Asks a running import to stop after its current batch (any server may be running it).
+    async fn request_import_cancel(&self, id: i64) -> Result<bool>;
+    /// Which of these fingerprints were imported before.
+    async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>) -> Result<Vec<Fingerprint>>;
+    /// Existing archives with one of these credit codes or ID-number hashes.
+    async fn find_exact_keys(&self, usccs: Vec<String>, id_hashes: Vec<String>) -> Result<Vec<KeyMatch>>;
+    /// Creates the archives of one batch of an import, numbered like `bulk_load`, records each
+    /// row's fingerprint and adds the batch to the job's counters, all in one transaction. Rows
+    /// whose fingerprint is already recorded are skipped (counted as skipped), so running an
+    /// import twice creates nothing twice. One audit record per batch.
+    async fn import_batch(&self, import_id: i64, rows: Vec<ImportRow>, counts: BatchCounts, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<Vec<ImportedRow>>;
+
     // --- audit trail (审计日志) ---
     /// Appends events to the chain in one transaction (reads are audited in batches this way;
     /// changes pass their event to the write method, which appends it in its own transaction).
@@ -637,6 +662,10 @@ pub struct AuditQuery {
 pub(crate) fn user_change_detail(before: &User, after: &User) -> serde_json::Value {
     let side = |u: &User| serde_json::json!({ "display_name": u.display_name, "dept_id": u.dept_id, "roles": roles_text(&u.roles), "active": u.active });
     serde_json::json!({ "target_user_id": after.id, "username": after.username, "before": side(before), "after": side(after) })
+}
+
+pub(crate) fn import_detail(j: &ImportJob) -> serde_json::Value {
+    serde_json::json!({ "import_id": j.id, "file": j.file_name, "sha256": j.file_sha256, "size": j.file_size, "format": j.format, "status": j.status.as_str(), "counts": j.counts, "message": j.message })
 }
 
 pub(crate) fn request_detail(r: &AccessRequest) -> serde_json::Value {

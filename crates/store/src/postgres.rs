@@ -21,7 +21,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 /// Held (per transaction) while appending to the audit chain: one chain across all servers.
@@ -259,6 +259,119 @@ const AUDIT_COLUMNS: &str = "seq, at, user_id, username, roles, dept_id, client_
 /// Appends events to the hash chain inside the caller's transaction. The advisory lock (held
 /// until commit) makes appends from every server take turns, so the head read here is the head.
 /// Taken last in every transaction, after any row locks, so it cannot close a lock cycle.
+
+const IMPORT_COLUMNS: &str = "id, file_name, file_sha256, file_size, format, user_id, status, options, total_rows, processed, imported, merged, skipped, failed, cancel_requested, message, created_at, updated_at, finished_at";
+
+fn import_from_row(r: &Row) -> ImportJob {
+    let status: String = r.get(6);
+    let options: Json<serde_json::Value> = r.get(7);
+    ImportJob {
+        id: r.get(0),
+        file_name: r.get(1),
+        file_sha256: r.get(2),
+        file_size: r.get(3),
+        format: r.get(4),
+        user_id: r.get(5),
+        status: ImportStatus::parse(&status).unwrap_or(ImportStatus::Failed),
+        options: options.0,
+        counts: ImportCounts { total: r.get(8), processed: r.get(9), imported: r.get(10), merged: r.get(11), skipped: r.get(12), failed: r.get(13) },
+        cancel_requested: r.get(14),
+        message: r.get(15),
+        created_at: r.get(16),
+        updated_at: r.get(17),
+        finished_at: r.get(18),
+    }
+}
+
+/// Copies archives with their contacts, entries and search terms, numbering each by its creation
+/// date (one number block reserved per period); returns (id, number) in order. Shared by demo
+/// loads and imports.
+async fn copy_bulk(tx: &deadpool_postgres::Transaction<'_>, batch: &[&BulkArchive], scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<Vec<(i64, String)>> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut created = Vec::with_capacity(batch.len());
+    let n = batch.len() as i64;
+    let ids: Vec<i64> = tx
+        .query("SELECT nextval(pg_get_serial_sequence('archives', 'id')) FROM generate_series(1, $1::bigint)", &[&n])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // Numbers: count per period, reserve each period's block once.
+    let periods: Vec<(String, NaiveDate)> = batch.iter().map(|a| (scheme.period_key(a.created_at.date_naive(), dept_code), a.created_at.date_naive())).collect();
+    let mut per_period: HashMap<&str, i64> = HashMap::new();
+    for (p, _) in &periods {
+        *per_period.entry(p.as_str()).or_default() += 1;
+    }
+    let mut next_seq: HashMap<&str, u64> = HashMap::new();
+    for (p, count) in &per_period {
+        next_seq.insert(p, reserve_numbers(tx, p, *count).await?);
+    }
+
+    let sink = tx
+        .copy_in(
+            "COPY archives (id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy,
+             mobile, uscc, id_hash, version, version_by, version_at, created_by, created_at, updated_by, updated_at) FROM STDIN BINARY",
+        )
+        .await?;
+    let types = [
+        Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::BOOL, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8,
+        Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT8,
+        Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ,
+    ];
+    let w = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(w);
+    let one: i64 = 1;
+    for (i, a) in batch.iter().enumerate() {
+        let (period, date) = &periods[i];
+        let seq = next_seq.get_mut(period.as_str()).expect("reserved");
+        let no = scheme.render(*date, dept_code, *seq);
+        *seq += 1;
+        created.push((ids[i], no.clone()));
+        let col = ArchiveColumns::of(&a.data);
+        w.as_mut()
+            .write(&[
+                &ids[i], &no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
+                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &col.id_hash, &one, &actor, &a.created_at, &actor,
+                &a.created_at, &actor, &a.created_at,
+            ])
+            .await?;
+    }
+    w.finish().await?;
+
+    let sink = tx.copy_in("COPY archive_documents (archive_id, data) FROM STDIN BINARY").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::JSONB]);
+    pin_mut!(w);
+    for (i, a) in batch.iter().enumerate() {
+        w.as_mut().write(&[&ids[i], &Json(&a.data)]).await?;
+    }
+    w.finish().await?;
+
+    let sink = tx.copy_in("COPY contacts (archive_id, name, mobile, data, updated_by, updated_at) FROM STDIN BINARY").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
+    pin_mut!(w);
+    for (i, a) in batch.iter().enumerate() {
+        for ct in &a.contacts {
+            w.as_mut().write(&[&ids[i], &ct.name, &ct.mobile, &Json(ct), &actor, &a.created_at]).await?;
+        }
+    }
+    w.finish().await?;
+
+    let sink = tx.copy_in("COPY timeline_entries (archive_id, kind, occurred_on, data, created_by, created_at) FROM STDIN BINARY").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::DATE, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
+    pin_mut!(w);
+    for (i, a) in batch.iter().enumerate() {
+        for e in &a.entries {
+            w.as_mut().write(&[&ids[i], &e.kind.as_str(), &e.occurred_on, &Json(e), &actor, &a.created_at]).await?;
+        }
+    }
+    w.finish().await?;
+    let terms: Vec<&str> = batch.iter().map(|a| a.json.terms.as_str()).collect();
+    insert_search_docs(tx, &ids, &terms).await?;
+    Ok(created)
+}
+
 async fn append_chained(tx: &impl GenericClient, events: Vec<AuditEvent>) -> Result<()> {
     if events.is_empty() {
         return Ok(());
@@ -997,98 +1110,140 @@ impl Store for PgStore {
     }
 
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
-        let actor = audit.actor_id();
-        let mut numbers: Option<(String, String)> = None;
         if batch.is_empty() {
             return Ok(0);
         }
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let n = batch.len() as i64;
-        let ids: Vec<i64> = tx
-            .query("SELECT nextval(pg_get_serial_sequence('archives', 'id')) FROM generate_series(1, $1::bigint)", &[&n])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        // Numbers: count per period, reserve each period's block once.
-        let periods: Vec<(String, NaiveDate)> = batch.iter().map(|a| (scheme.period_key(a.created_at.date_naive(), dept_code), a.created_at.date_naive())).collect();
-        let mut per_period: HashMap<&str, i64> = HashMap::new();
-        for (p, _) in &periods {
-            *per_period.entry(p.as_str()).or_default() += 1;
-        }
-        let mut next_seq: HashMap<&str, u64> = HashMap::new();
-        for (p, count) in &per_period {
-            next_seq.insert(p, reserve_numbers(&tx, p, *count).await?);
-        }
+        let refs: Vec<&BulkArchive> = batch.iter().collect();
+        let created = copy_bulk(&tx, &refs, scheme, dept_code, audit.actor_id()).await?;
+        let first = created.first().map(|c| c.1.clone()).unwrap_or_default();
+        let last = created.last().map(|c| c.1.clone()).unwrap_or_default();
+        append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "count": created.len(), "first_no": first, "last_no": last }))]).await?;
+        tx.commit().await?;
+        Ok(created.len())
+    }
 
-        let sink = tx
-            .copy_in(
-                "COPY archives (id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy,
-                 mobile, uscc, id_hash, version, version_by, version_at, created_by, created_at, updated_by, updated_at) FROM STDIN BINARY",
+    async fn create_import(&self, job: &NewImport, audit: &AuditEvent) -> Result<ImportJob> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let k = job.counts;
+        let finished = job.status.is_finished().then_some(job.now);
+        let row = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO imports (file_name, file_sha256, file_size, format, user_id, status, options, total_rows, processed, imported, merged, skipped, failed, message, created_at, updated_at, finished_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING {IMPORT_COLUMNS}"
+                ),
+                &[&job.file_name, &job.file_sha256, &job.file_size, &job.format, &job.user_id, &job.status.as_str(), &Json(&job.options), &k.total, &k.processed, &k.imported, &k.merged, &k.skipped, &k.failed, &job.message, &job.now, &finished],
             )
             .await?;
-        let types = [
-            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::BOOL, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8,
-            Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT8,
-            Type::TIMESTAMPTZ, Type::INT8, Type::TIMESTAMPTZ,
-        ];
-        let w = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(w);
-        let one: i64 = 1;
-        for (i, a) in batch.iter().enumerate() {
-            let (period, date) = &periods[i];
-            let seq = next_seq.get_mut(period.as_str()).expect("reserved");
-            let no = scheme.render(*date, dept_code, *seq);
-            *seq += 1;
-            match numbers.as_mut() {
-                Some((_, last)) => *last = no.clone(),
-                None => numbers = Some((no.clone(), no.clone())),
-            }
-            let col = ArchiveColumns::of(&a.data);
-            w.as_mut()
-                .write(&[
-                    &ids[i], &no, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                    &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &col.id_hash, &one, &actor, &a.created_at, &actor,
-                    &a.created_at, &actor, &a.created_at,
-                ])
-                .await?;
-        }
-        w.finish().await?;
-
-        let sink = tx.copy_in("COPY archive_documents (archive_id, data) FROM STDIN BINARY").await?;
-        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::JSONB]);
-        pin_mut!(w);
-        for (i, a) in batch.iter().enumerate() {
-            w.as_mut().write(&[&ids[i], &Json(&a.data)]).await?;
-        }
-        w.finish().await?;
-
-        let sink = tx.copy_in("COPY contacts (archive_id, name, mobile, data, updated_by, updated_at) FROM STDIN BINARY").await?;
-        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
-        pin_mut!(w);
-        for (i, a) in batch.iter().enumerate() {
-            for ct in &a.contacts {
-                w.as_mut().write(&[&ids[i], &ct.name, &ct.mobile, &Json(ct), &actor, &a.created_at]).await?;
-            }
-        }
-        w.finish().await?;
-
-        let sink = tx.copy_in("COPY timeline_entries (archive_id, kind, occurred_on, data, created_by, created_at) FROM STDIN BINARY").await?;
-        let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::DATE, Type::JSONB, Type::INT8, Type::TIMESTAMPTZ]);
-        pin_mut!(w);
-        for (i, a) in batch.iter().enumerate() {
-            for e in &a.entries {
-                w.as_mut().write(&[&ids[i], &e.kind.as_str(), &e.occurred_on, &Json(e), &actor, &a.created_at]).await?;
-            }
-        }
-        w.finish().await?;
-        let terms: Vec<&str> = batch.iter().map(|a| a.json.terms.as_str()).collect();
-        insert_search_docs(&tx, &ids, &terms).await?;
-        let (first, last) = numbers.unwrap_or_default();
-        append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "count": batch.len(), "first_no": first, "last_no": last }))]).await?;
+        let created = import_from_row(&row);
+        append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "import_id": created.id, "file": job.file_name, "sha256": job.file_sha256, "size": job.file_size, "status": job.status.as_str(), "counts": k }))]).await?;
         tx.commit().await?;
-        Ok(batch.len())
+        Ok(created)
+    }
+
+    async fn get_import(&self, id: i64) -> Result<Option<ImportJob>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(&format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE id = $1"), &[&id]).await?.as_ref().map(import_from_row))
+    }
+
+    async fn list_imports(&self, user_id: Option<UserId>, limit: u32) -> Result<Vec<ImportJob>> {
+        let c = self.pool.get().await?;
+        let limit = limit as i64;
+        Ok(c.query(&format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE ($1::bigint IS NULL OR user_id = $1) ORDER BY id DESC LIMIT $2"), &[&user_id, &limit]).await?.iter().map(import_from_row).collect())
+    }
+
+    async fn set_import_status(&self, id: i64, status: ImportStatus, counts: Option<ImportCounts>, message: &str, now: DateTime<Utc>) -> Result<ImportJob> {
+        let c = self.pool.get().await?;
+        let row = match counts {
+            Some(k) => c
+                .query_opt(
+                    &format!("UPDATE imports SET status = $2, message = $3, updated_at = $4, cancel_requested = (cancel_requested AND $2 <> 'running'), total_rows = $5, processed = $6, imported = $7, merged = $8, skipped = $9, failed = $10 WHERE id = $1 RETURNING {IMPORT_COLUMNS}"),
+                    &[&id, &status.as_str(), &message, &now, &k.total, &k.processed, &k.imported, &k.merged, &k.skipped, &k.failed],
+                )
+                .await?,
+            None => c.query_opt(&format!("UPDATE imports SET status = $2, message = $3, updated_at = $4, cancel_requested = (cancel_requested AND $2 <> 'running') WHERE id = $1 RETURNING {IMPORT_COLUMNS}"), &[&id, &status.as_str(), &message, &now]).await?,
+        };
+        row.as_ref().map(import_from_row).ok_or(StoreError::NotFound)
+    }
+
+    async fn finish_import(&self, id: i64, status: ImportStatus, message: &str, audit: &AuditEvent) -> Result<ImportJob> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx
+            .query_opt(&format!("UPDATE imports SET status = $2, message = $3, updated_at = $4, finished_at = $4 WHERE id = $1 RETURNING {IMPORT_COLUMNS}"), &[&id, &status.as_str(), &message, &audit.at])
+            .await?;
+        let job = row.as_ref().map(import_from_row).ok_or(StoreError::NotFound)?;
+        append_chained(&tx, vec![audit.clone().with_detail(import_detail(&job))]).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn request_import_cancel(&self, id: i64) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute("UPDATE imports SET cancel_requested = TRUE WHERE id = $1 AND status IN ('running', 'analyzed')", &[&id]).await? > 0)
+    }
+
+    async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>) -> Result<Vec<Fingerprint>> {
+        if fingerprints.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.pool.get().await?;
+        let list: Vec<&[u8]> = fingerprints.iter().map(|f| &f[..]).collect();
+        let rows = c.query("SELECT fingerprint FROM import_rows WHERE fingerprint = ANY($1)", &[&list]).await?;
+        Ok(rows.iter().filter_map(|r| <[u8; 32]>::try_from(r.get::<_, &[u8]>(0)).ok()).collect())
+    }
+
+    async fn find_exact_keys(&self, usccs: Vec<String>, id_hashes: Vec<String>) -> Result<Vec<KeyMatch>> {
+        if usccs.is_empty() && id_hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE uscc = ANY($1)
+                 UNION SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE id_hash = ANY($2) ORDER BY 1",
+                &[&usccs, &id_hashes],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| KeyMatch { archive_id: r.get(0), archive_no: r.get(1), name: r.get(2), uscc: r.get(3), id_hash: r.get(4) }).collect())
+    }
+
+    async fn import_batch(&self, import_id: i64, rows: Vec<ImportRow>, counts: BatchCounts, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<Vec<ImportedRow>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // A row imported before (by any import) is not imported again. Two servers running the
+        // same file at once: the second's insert of the fingerprint fails and its batch rolls back.
+        let list: Vec<&[u8]> = rows.iter().map(|r| &r.fingerprint[..]).collect();
+        let known: std::collections::HashSet<Vec<u8>> = tx.query("SELECT fingerprint FROM import_rows WHERE fingerprint = ANY($1)", &[&list]).await?.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect();
+        let mut batch_prints = std::collections::HashSet::new();
+        let fresh: Vec<&ImportRow> = rows.iter().filter(|r| !known.contains(&r.fingerprint[..]) && batch_prints.insert(r.fingerprint)).collect();
+        let skipped_again = (rows.len() - fresh.len()) as i64;
+        let archives: Vec<&BulkArchive> = fresh.iter().map(|r| &r.archive).collect();
+        let created = copy_bulk(&tx, &archives, scheme, dept_code, audit.actor_id()).await?;
+        let prints: Vec<&[u8]> = fresh.iter().map(|r| &r.fingerprint[..]).collect();
+        let row_nos: Vec<i32> = fresh.iter().map(|r| r.row as i32).collect();
+        let ids: Vec<i64> = created.iter().map(|c| c.0).collect();
+        tx.execute("INSERT INTO import_rows (fingerprint, import_id, row_no, archive_id) SELECT f, $2, r, a FROM UNNEST($1::bytea[], $3::int[], $4::bigint[]) AS t(f, r, a)", &[&prints, &import_id, &row_nos, &ids]).await?;
+        let out: Vec<ImportedRow> = fresh.iter().zip(created).map(|(r, (id, no))| ImportedRow { row: r.row, archive_id: id, archive_no: no }).collect();
+        let n = tx
+            .execute(
+                "UPDATE imports SET processed = processed + $2, imported = imported + $3, merged = merged + $4, skipped = skipped + $5, failed = failed + $6, updated_at = $7 WHERE id = $1",
+                &[&import_id, &counts.processed, &(out.len() as i64), &counts.merged, &(counts.skipped + skipped_again), &counts.failed, &audit.at],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if !out.is_empty() {
+            let first = out.first().map(|c| c.archive_no.clone()).unwrap_or_default();
+            let last = out.last().map(|c| c.archive_no.clone()).unwrap_or_default();
+            append_chained(&tx, vec![audit.clone().with_detail(serde_json::json!({ "import_id": import_id, "count": out.len(), "first_no": first, "last_no": last }))]).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<()> {

@@ -20,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -281,6 +281,80 @@ fn next_number(tx: &Transaction, period: &str) -> Result<u64> {
 
 fn insert_archive(tx: &Transaction, archive_no: &str, data: &ArchiveData, actor: UserId, at: i64) -> Result<i64> {
     insert_archive_json(tx, archive_no, data, &serde_json::to_string(data)?, actor, at)
+}
+
+const IMPORT_COLUMNS: &str = "id, file_name, file_sha256, file_size, format, user_id, status, options, total_rows, processed, imported, merged, skipped, failed, cancel_requested, message, created_at, updated_at, finished_at";
+
+fn import_from_row(r: &Row) -> rusqlite::Result<ImportJob> {
+    let status: String = r.get(6)?;
+    let options: String = r.get(7)?;
+    Ok(ImportJob {
+        id: r.get(0)?,
+        file_name: r.get(1)?,
+        file_sha256: r.get(2)?,
+        file_size: r.get(3)?,
+        format: r.get(4)?,
+        user_id: r.get(5)?,
+        status: ImportStatus::parse(&status).unwrap_or(ImportStatus::Failed),
+        options: serde_json::from_str(&options).unwrap_or(serde_json::Value::Null),
+        counts: ImportCounts { total: r.get(8)?, processed: r.get(9)?, imported: r.get(10)?, merged: r.get(11)?, skipped: r.get(12)?, failed: r.get(13)? },
+        cancel_requested: r.get(14)?,
+        message: r.get(15)?,
+        created_at: from_micros(r.get(16)?),
+        updated_at: from_micros(r.get(17)?),
+        finished_at: r.get::<_, Option<i64>>(18)?.map(from_micros),
+    })
+}
+
+fn import_by_id(c: &Connection, id: i64) -> Result<ImportJob> {
+    c.prepare_cached(&format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE id = ?1"))?.query_row([id], import_from_row).optional()?.ok_or(StoreError::NotFound)
+}
+
+fn key_match_from_row(r: &Row) -> rusqlite::Result<KeyMatch> {
+    Ok(KeyMatch { archive_id: r.get(0)?, archive_no: r.get(1)?, name: r.get(2)?, uscc: r.get(3)?, id_hash: r.get(4)? })
+}
+
+/// Inserts archives with their contacts, entries and search terms, numbering each by its
+/// creation date; returns (id, number) in order. Shared by demo loads and imports.
+fn insert_bulk<'a>(tx: &Transaction, batch: impl Iterator<Item = &'a BulkArchive>, scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<Vec<(i64, String)>> {
+    // Bulk loads touch index pages all over the file; a large cache for the series of
+    // batches keeps them in memory. `end_bulk_load` restores the normal size.
+    tx.execute_batch("PRAGMA cache_size = -262144;")?;
+    // Counters are read once per period and written back once per batch.
+    let mut counters: HashMap<String, u64> = HashMap::new();
+    let mut created = Vec::new();
+    for a in batch {
+        let date: NaiveDate = a.created_at.date_naive();
+        let period = scheme.period_key(date, dept_code);
+        let seq = match counters.get_mut(&period) {
+            Some(v) => {
+                *v += 1;
+                *v
+            }
+            None => {
+                let last: Option<i64> = tx.prepare_cached("SELECT last_value FROM number_counters WHERE period = ?1")?.query_row([&period], |r| r.get(0)).optional()?;
+                let seq = last.unwrap_or(0) as u64 + 1;
+                counters.insert(period, seq);
+                seq
+            }
+        };
+        let no = scheme.render(date, dept_code, seq);
+        let at = micros(a.created_at);
+        let id = insert_archive_json(tx, &no, &a.data, &a.json.data, actor, at)?;
+        for (c, json) in a.contacts.iter().zip(&a.json.contacts) {
+            insert_contact(tx, id, c, json, actor, at)?;
+        }
+        for (e, json) in a.entries.iter().zip(&a.json.entries) {
+            insert_entry(tx, id, e, json, actor, at)?;
+        }
+        insert_search_doc(tx, id, &a.json.terms)?;
+        created.push((id, no));
+    }
+    for (period, last) in counters {
+        tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = excluded.last_value")?
+            .execute(params![period, last as i64])?;
+    }
+    Ok(created)
 }
 
 fn insert_archive_json(tx: &Transaction, archive_no: &str, data: &ArchiveData, json: &str, actor: UserId, at: i64) -> Result<i64> {
@@ -1085,51 +1159,160 @@ impl Store for SqliteStore {
 
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
         let (scheme, dept_code, audit) = (scheme.clone(), dept_code.to_string(), audit.clone());
-        let actor = audit.actor_id();
         self.write(move |tx| {
-            let mut numbers: Option<(String, String)> = None;
-            // Bulk loads touch index pages all over the file; a large cache for the series of
-            // batches keeps them in memory. `end_bulk_load` restores the normal size.
-            tx.execute_batch("PRAGMA cache_size = -262144;")?;
-            // Counters are read once per period and written back once per batch.
-            let mut counters: HashMap<String, u64> = HashMap::new();
-            for a in &batch {
-                let date: NaiveDate = a.created_at.date_naive();
-                let period = scheme.period_key(date, &dept_code);
-                let seq = match counters.get_mut(&period) {
-                    Some(v) => {
-                        *v += 1;
-                        *v
-                    }
-                    None => {
-                        let last: Option<i64> = tx.prepare_cached("SELECT last_value FROM number_counters WHERE period = ?1")?.query_row([&period], |r| r.get(0)).optional()?;
-                        let seq = last.unwrap_or(0) as u64 + 1;
-                        counters.insert(period, seq);
-                        seq
-                    }
-                };
-                let no = scheme.render(date, &dept_code, seq);
-                let at = micros(a.created_at);
-                let id = insert_archive_json(tx, &no, &a.data, &a.json.data, actor, at)?;
-                match numbers.as_mut() {
-                    Some((_, last)) => *last = no.clone(),
-                    None => numbers = Some((no.clone(), no.clone())),
-                }
-                for (c, json) in a.contacts.iter().zip(&a.json.contacts) {
-                    insert_contact(tx, id, c, json, actor, at)?;
-                }
-                for (e, json) in a.entries.iter().zip(&a.json.entries) {
-                    insert_entry(tx, id, e, json, actor, at)?;
-                }
-                insert_search_doc(tx, id, &a.json.terms)?;
+            let created = insert_bulk(tx, batch.iter(), &scheme, &dept_code, audit.actor_id())?;
+            let first = created.first().map(|c| c.1.clone()).unwrap_or_default();
+            let last = created.last().map(|c| c.1.clone()).unwrap_or_default();
+            append_chained(tx, vec![audit.with_detail(serde_json::json!({ "count": created.len(), "first_no": first, "last_no": last }))])?;
+            Ok(created.len())
+        })
+        .await
+    }
+
+    async fn create_import(&self, job: &NewImport, audit: &AuditEvent) -> Result<ImportJob> {
+        let (job, audit) = (job.clone(), audit.clone());
+        self.write(move |tx| {
+            let c = job.counts;
+            let options = serde_json::to_string(&job.options)?;
+            tx.execute(
+                "INSERT INTO imports (file_name, file_sha256, file_size, format, user_id, status, options, total_rows, processed, imported, merged, skipped, failed, message, created_at, updated_at, finished_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, CASE WHEN ?16 THEN ?15 END)",
+                params![job.file_name, job.file_sha256, job.file_size, job.format, job.user_id, job.status.as_str(), options, c.total, c.processed, c.imported, c.merged, c.skipped, c.failed, job.message, micros(job.now), job.status.is_finished()],
+            )?;
+            let id = tx.last_insert_rowid();
+            append_chained(tx, vec![audit.with_detail(serde_json::json!({ "import_id": id, "file": job.file_name, "sha256": job.file_sha256, "size": job.file_size, "status": job.status.as_str(), "counts": c }))])?;
+            import_by_id(tx, id)
+        })
+        .await
+    }
+
+    async fn get_import(&self, id: i64) -> Result<Option<ImportJob>> {
+        self.read(move |c| match import_by_id(c, id) {
+            Ok(j) => Ok(Some(j)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn list_imports(&self, user_id: Option<UserId>, limit: u32) -> Result<Vec<ImportJob>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE (?1 IS NULL OR user_id = ?1) ORDER BY id DESC LIMIT ?2"))?;
+            let rows = st.query_map(params![user_id, limit], import_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn set_import_status(&self, id: i64, status: ImportStatus, counts: Option<ImportCounts>, message: &str, now: DateTime<Utc>) -> Result<ImportJob> {
+        let message = message.to_string();
+        self.write(move |tx| {
+            let n = tx.execute("UPDATE imports SET status = ?2, message = ?3, updated_at = ?4, cancel_requested = CASE WHEN ?2 = 'running' THEN 0 ELSE cancel_requested END WHERE id = ?1",
+                params![id, status.as_str(), message, micros(now)])?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
             }
-            for (period, last) in counters {
-                tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = excluded.last_value")?
-                    .execute(params![period, last as i64])?;
+            if let Some(c) = counts {
+                tx.execute(
+                    "UPDATE imports SET total_rows = ?2, processed = ?3, imported = ?4, merged = ?5, skipped = ?6, failed = ?7 WHERE id = ?1",
+                    params![id, c.total, c.processed, c.imported, c.merged, c.skipped, c.failed],
+                )?;
             }
-            let (first, last) = numbers.unwrap_or_default();
-            append_chained(tx, vec![audit.with_detail(serde_json::json!({ "count": batch.len(), "first_no": first, "last_no": last }))])?;
-            Ok(batch.len())
+            import_by_id(tx, id)
+        })
+        .await
+    }
+
+    async fn finish_import(&self, id: i64, status: ImportStatus, message: &str, audit: &AuditEvent) -> Result<ImportJob> {
+        let (message, audit) = (message.to_string(), audit.clone());
+        self.write(move |tx| {
+            let at = micros(audit.at);
+            let n = tx.execute("UPDATE imports SET status = ?2, message = ?3, updated_at = ?4, finished_at = ?4 WHERE id = ?1", params![id, status.as_str(), message, at])?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let job = import_by_id(tx, id)?;
+            append_chained(tx, vec![audit.with_detail(import_detail(&job))])?;
+            Ok(job)
+        })
+        .await
+    }
+
+    async fn request_import_cancel(&self, id: i64) -> Result<bool> {
+        self.write(move |tx| Ok(tx.execute("UPDATE imports SET cancel_requested = 1 WHERE id = ?1 AND status IN ('running', 'analyzed')", [id])? > 0)).await
+    }
+
+    async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>) -> Result<Vec<Fingerprint>> {
+        if fingerprints.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(move |c| {
+            let mut st = c.prepare_cached("SELECT 1 FROM import_rows WHERE fingerprint = ?1")?;
+            let mut out = Vec::new();
+            for f in fingerprints {
+                if st.exists([&f[..]])? {
+                    out.push(f);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn find_exact_keys(&self, usccs: Vec<String>, id_hashes: Vec<String>) -> Result<Vec<KeyMatch>> {
+        if usccs.is_empty() && id_hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(move |c| {
+            let mut out = Vec::new();
+            let mut by_uscc = c.prepare_cached("SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE uscc = ?1")?;
+            for u in &usccs {
+                out.extend(by_uscc.query_map([u], key_match_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            let mut by_hash = c.prepare_cached("SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE id_hash = ?1")?;
+            for h in &id_hashes {
+                out.extend(by_hash.query_map([h], key_match_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.sort_by_key(|m| m.archive_id);
+            out.dedup();
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn import_batch(&self, import_id: i64, rows: Vec<ImportRow>, counts: BatchCounts, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<Vec<ImportedRow>> {
+        let (scheme, dept_code, audit) = (scheme.clone(), dept_code.to_string(), audit.clone());
+        self.write(move |tx| {
+            // A row imported before (by any import) is not imported again.
+            let mut seen = tx.prepare_cached("SELECT 1 FROM import_rows WHERE fingerprint = ?1")?;
+            let mut fresh = Vec::with_capacity(rows.len());
+            let mut batch_prints = std::collections::HashSet::new();
+            for r in &rows {
+                if batch_prints.insert(r.fingerprint) && !seen.exists([&r.fingerprint[..]])? {
+                    fresh.push(r);
+                }
+            }
+            let skipped_again = (rows.len() - fresh.len()) as i64;
+            let created = insert_bulk(tx, fresh.iter().map(|r| &r.archive), &scheme, &dept_code, audit.actor_id())?;
+            let mut link = tx.prepare_cached("INSERT INTO import_rows (fingerprint, import_id, row_no, archive_id) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut out = Vec::with_capacity(created.len());
+            for (r, (id, no)) in fresh.iter().zip(created) {
+                link.execute(params![&r.fingerprint[..], import_id, r.row, id])?;
+                out.push(ImportedRow { row: r.row, archive_id: id, archive_no: no });
+            }
+            let n = tx.execute(
+                "UPDATE imports SET processed = processed + ?2, imported = imported + ?3, merged = merged + ?4, skipped = skipped + ?5, failed = failed + ?6, updated_at = ?7 WHERE id = ?1",
+                params![import_id, counts.processed, out.len() as i64, counts.merged, counts.skipped + skipped_again, counts.failed, micros(audit.at)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if !out.is_empty() {
+                let first = out.first().map(|c| c.archive_no.clone()).unwrap_or_default();
+                let last = out.last().map(|c| c.archive_no.clone()).unwrap_or_default();
+                append_chained(tx, vec![audit.with_detail(serde_json::json!({ "import_id": import_id, "count": out.len(), "first_no": first, "last_no": last }))])?;
+            }
+            Ok(out)
         })
         .await
     }

@@ -90,6 +90,7 @@ async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
     let doc = DOC.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
         doc.merge(crate::audit_api::AuditDoc::openapi());
+        doc.merge(crate::import_api::ImportDoc::openapi());
         doc.merge(crate::search_ui::SearchApiDoc::openapi());
         doc.to_json().expect("OpenAPI document serializes")
     });
@@ -146,7 +147,7 @@ async fn create_token(State(s): State<AppState>, u: ApiUser, Json(req): Json<Tok
     Ok((StatusCode::CREATED, Json(LoginResponse { token, user: u.user.user })))
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     pub kind: Option<CustomerKind>,

@@ -20,6 +20,8 @@ pub mod api;
 pub mod audit_api;
 pub mod audit_ui;
 pub mod i18n;
+pub mod import_api;
+pub mod import_ui;
 pub mod loans_ui;
 pub mod problem;
 pub mod search_ui;
@@ -36,7 +38,12 @@ pub struct AppState {
 /// The whole HTTP surface.
 pub fn router(app: App) -> Router {
     let state = AppState { app };
-    Router::new()
+    // Imports take files up to MAX_IMPORT_BYTES (streamed to disk); everything else 64 MiB.
+    let imports = Router::new()
+        .merge(import_api::routes())
+        .merge(import_ui::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(import_api::MAX_IMPORT_BYTES));
+    let rest = Router::new()
         .route("/healthz", get(healthz))
         .merge(api::routes())
         .merge(audit_api::routes())
@@ -46,8 +53,11 @@ pub fn router(app: App) -> Router {
         .merge(loans_ui::routes())
         .merge(admin_ui::routes())
         .merge(search_ui::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));
+    Router::new()
+        .merge(rest)
+        .merge(imports)
         .layer(middleware::from_fn(security_headers))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
         .with_state(state)
 }
 

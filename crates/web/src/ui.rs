@@ -166,7 +166,7 @@ pub(crate) fn error_page(tr: Tr, e: AppError) -> Response {
         AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "err.unauthenticated"),
         AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "err.too_large"),
         AppError::UnsupportedType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "err.unsupported_type"),
-        AppError::BadRequest(_) | AppError::Validation(_) => (StatusCode::BAD_REQUEST, "err.bad_request"),
+        AppError::BadRequest(_) | AppError::Validation(_) | AppError::Invalid { .. } => (StatusCode::BAD_REQUEST, "err.bad_request"),
         AppError::Conflict { .. } | AppError::Duplicate(_) => (StatusCode::CONFLICT, "err.conflict"),
         AppError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "err.locked"),
         AppError::Internal(d) => {
@@ -177,6 +177,9 @@ pub(crate) fn error_page(tr: Tr, e: AppError) -> Response {
     let mut message = tr.t(key).to_string();
     if let AppError::BadRequest(d) = &e {
         message = format!("{message}：{d}");
+    }
+    if let AppError::Invalid { zh, en } = &e {
+        message = format!("{message}：{}", if tr.lang == "en" { en } else { zh });
     }
     (status, render(&ErrorPage { tr, status: status.as_u16(), message })).into_response()
 }
@@ -309,6 +312,8 @@ struct ListPage {
     total: String,
     next_url: Option<String>,
     first_url: Option<String>,
+    /// The same list as an Excel file (导出本列表).
+    export_url: String,
     grades: Vec<Choice>,
     credit_grades: Vec<Choice>,
     statuses: Vec<Choice>,
@@ -442,6 +447,7 @@ async fn list_page(State(s): State<AppState>, u: UiUser, Query(raw): Query<RawLi
         total: tr.f("list.total", "n", &group_thousands(page.total.unwrap_or(0))),
         next_url: page.next_cursor.as_deref().map(|c| list_url(&p, Some(c))),
         first_url: p.cursor.as_ref().filter(|c| !c.is_empty()).map(|_| list_url(&p, None)),
+        export_url: list_url(&ListParams { limit: None, sort: None, ..p.clone() }, None).replacen("/archives?", "/export?format=xlsx&", 1),
         grades: choices(Grade::ALL, raw.grade.as_deref(), Grade::as_str, |g| g.label(lang)),
         credit_grades: choices(Grade::ALL, raw.credit_grade.as_deref(), Grade::as_str, |g| g.label(lang)),
         statuses: choices(ArchiveStatus::ALL, raw.status.as_deref(), ArchiveStatus::as_str, |v| v.label(lang)),
@@ -1044,6 +1050,8 @@ struct ViewPage {
     can_edit: bool,
     /// May print the archive card (never for 机密).
     can_print: bool,
+    /// The export right (vCard of the contacts).
+    can_export: bool,
     current_version: i64,
     /// Who consulted the archive (查阅记录), for those who may read the audit trail.
     consultations: Option<Vec<crate::audit_ui::AuditRow>>,
@@ -1252,6 +1260,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
     let can_unmask = !unmasked && s.app.allows(&u.user, dangan_core::policy::Action::ReadUnmasked, &v.archive).await.unwrap_or(false);
     let can_edit = s.app.allows(&u.user, dangan_core::policy::Action::Edit, &v.archive).await.unwrap_or(false);
     let can_print = s.app.allows(&u.user, dangan_core::policy::Action::Print, &v.archive).await.unwrap_or(false);
+    let can_export = s.app.allows(&u.user, dangan_core::policy::Action::Export, &v.archive).await.unwrap_or(false);
     let consultations = if dangan_app::audit::may_read_audit(&u.user.user) {
         s.app.archive_consultations(&u.user, id, 50).await.ok().map(|rs| rs.iter().map(|r| crate::audit_ui::AuditRow::of(tr, r)).collect())
     } else {
@@ -1280,6 +1289,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         versions: version_rows,
         can_edit,
         can_print,
+        can_export,
         current_version: v.archive.version,
         consultations,
         entry_kinds: choices(EntryKind::ALL, Some("visit"), EntryKind::as_str, |v| v.label(lang)),

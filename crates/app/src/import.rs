@@ -1,0 +1,812 @@
+//! Importing customer lists (导入): a file is staged (kept under the data dir by its SHA-256),
+//! analyzed in a dry run (per-row errors, duplicate candidates, rows imported before), then run,
+//! in the foreground (CLI) or as a background job (UI/API) that any server can cancel.
+//!
+//! The pipeline streams: a blocking thread reads, converts and validates rows (`dangan-io`),
+//! computes each row's fingerprint, encrypts what is kept encrypted and renders the JSON, and
+//! hands batches over a bounded channel to the writer, which checks duplicates per batch and
+//! stores the batch in one transaction (`Store::import_batch`). Memory stays flat whatever the
+//! file's size.
+//!
+//! Guarantees: a batch is whole or absent, and the job's counters are committed with it, so what
+//! an import reports as imported is stored; a row is imported once (its fingerprint is kept), so
+//! re-importing a file — or running an interrupted import again — creates nothing twice.
+//! All-or-nothing mode validates the whole file first and writes nothing if any row is bad.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::Utc;
+use dangan_core::audit::AuditAction;
+use dangan_core::policy::Action;
+use dangan_core::{ArchiveData, ArchiveId, ContactData};
+use dangan_io::export::ErrorReport;
+use dangan_io::{open_table, ColumnMapping, Converter, FileKind, ImportRecord, RawRow, ReadOptions, RowError};
+use dangan_store::{BatchCounts, BulkArchive, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, NewImport};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{protection_of, App, AppError, Principal, Result};
+
+/// Rows per transaction.
+const BATCH_ROWS: usize = 2_000;
+/// Row errors kept in the analysis answer (all of them go to the error report).
+const MAX_ERRORS_SHOWN: usize = 500;
+/// Rows with duplicate candidates kept in the analysis answer.
+const MAX_DUPLICATES_SHOWN: usize = 500;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Import the good rows and report the bad ones (default).
+    #[default]
+    GoodRows,
+    /// Import nothing if any row is bad.
+    AllOrNothing,
+}
+
+/// What to do with a row that has duplicate candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum RowDecision {
+    /// Leave the row out (default: one archive per customer).
+    Skip,
+    /// Create a new archive anyway.
+    Create,
+    /// Fill the existing archive's empty fields from the row and add its new contacts.
+    Merge { into: ArchiveId },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportOptions {
+    #[serde(default)]
+    pub mode: ImportMode,
+    /// The column mapping (as analyzed and corrected by the user); detected when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub mapping: Option<ColumnMapping>,
+    /// Industry template whose fields count as known headers.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Decision for rows with duplicate candidates that `decisions` does not name. Skip unless set.
+    #[serde(default)]
+    pub duplicates: Option<RowDecision>,
+    /// Per-row decisions, by the row number the file shows.
+    #[serde(default)]
+    pub decisions: BTreeMap<u32, RowDecision>,
+}
+
+impl ImportOptions {
+    pub fn decision_of(&self, row: u32) -> RowDecision {
+        self.decisions.get(&row).copied().or(self.duplicates).unwrap_or(RowDecision::Skip)
+    }
+}
+
+/// A file kept for import under `<data dir>/imports/<sha256>.<ext>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StagedFile {
+    pub path: PathBuf,
+    pub file_name: String,
+    pub sha256: String,
+    pub size: i64,
+    pub kind: FileKind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DuplicateCandidate {
+    pub archive_id: Option<ArchiveId>,
+    pub archive_no: String,
+    pub name: String,
+    /// Why it is a candidate, in Chinese and English.
+    pub reason_zh: String,
+    pub reason_en: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RowDuplicates {
+    pub row: u32,
+    pub name: String,
+    pub candidates: Vec<DuplicateCandidate>,
+    /// Candidates the user may not see (counted, not shown).
+    pub hidden: u32,
+    /// What the import will do with the row unless told otherwise.
+    pub decision: RowDecision,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AnalysisCounts {
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    /// Valid rows with duplicate candidates.
+    pub duplicates: u64,
+    /// Valid rows imported before (skipped by a run).
+    pub already_imported: u64,
+    /// Valid rows a run would create (no candidate, or decided "create").
+    pub would_create: u64,
+}
+
+/// The dry run's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportAnalysis {
+    pub import: ImportJob,
+    pub headers: Vec<String>,
+    #[schema(value_type = Object)]
+    pub mapping: ColumnMapping,
+    /// Problems of the mapping as a whole (Chinese, English).
+    pub mapping_problems: Vec<(String, String)>,
+    pub counts: AnalysisCounts,
+    /// The first row errors (all are in the error report).
+    pub errors: Vec<RowErrorView>,
+    pub duplicates: Vec<RowDuplicates>,
+    /// An error report (xlsx with an error column) can be downloaded.
+    pub has_error_report: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RowErrorView {
+    pub row: u32,
+    pub column: String,
+    pub field: String,
+    pub value: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl From<&RowError> for RowErrorView {
+    fn from(e: &RowError) -> Self {
+        RowErrorView { row: e.row, column: e.column.clone(), field: e.field.clone(), value: e.value.clone(), message_zh: e.message_zh.clone(), message_en: e.message_en.clone() }
+    }
+}
+
+/// Progress of a run, after each batch.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress {
+    pub counts: ImportCounts,
+    pub elapsed_secs: f64,
+}
+
+/// One row out of the reader thread.
+struct Prepared {
+    row: u32,
+    name: String,
+    fingerprint: Fingerprint,
+    uscc: Option<String>,
+    id_hash: Option<String>,
+    /// Present on a run (not on a dry run): the row ready for the store.
+    bulk: Option<BulkArchive>,
+    record: Option<ImportRecord>,
+}
+
+/// What the reader thread sends.
+enum Batch {
+    Rows { rows: Vec<Prepared>, failed: u64, errors: Vec<RowError> },
+}
+
+/// What the reader thread returns at the end.
+struct ReadSummary {
+    headers: Vec<String>,
+    mapping: ColumnMapping,
+    rows: u64,
+    error_report: Option<Vec<u8>>,
+}
+
+fn bad_file(zh: String, en: String) -> AppError {
+    AppError::Invalid { zh, en }
+}
+
+fn read_error(e: dangan_io::ReadError) -> AppError {
+    bad_file(e.message_zh(), e.message_en())
+}
+
+/// The fingerprint of a converted row: same content, same fingerprint (owner and department are
+/// not part of it, so another user re-importing the file creates nothing either).
+pub fn fingerprint(archive: &ArchiveData, contacts: &[ContactData]) -> Fingerprint {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(&(archive, contacts)).unwrap_or_default());
+    h.finalize().into()
+}
+
+impl App {
+    fn imports_dir(&self) -> PathBuf {
+        self.settings.data_dir.join("imports")
+    }
+
+    /// Keeps an uploaded or named file for import (by its SHA-256; the same file twice is one file).
+    pub fn stage_import_file(&self, file_name: &str, mut input: impl Read) -> Result<StagedFile> {
+        let dir = self.imports_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| AppError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        let tmp = dir.join(format!(".upload-{}-{}", std::process::id(), rand::random::<u64>()));
+        let mut out = std::fs::File::create(&tmp).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", tmp.display())))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut size = 0i64;
+        let mut head = Vec::new();
+        loop {
+            let n = input.read(&mut buf).map_err(|e| bad_file(format!("读取上传文件失败：{e}"), format!("cannot read the uploaded file: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 4096 {
+                head.extend_from_slice(&buf[..n.min(4096 - head.len())]);
+            }
+            h.update(&buf[..n]);
+            std::io::Write::write_all(&mut out, &buf[..n]).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", tmp.display())))?;
+            size += n as i64;
+        }
+        out.sync_all().map_err(|e| AppError::Internal(e.to_string()))?;
+        if size == 0 {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(bad_file("文件是空的".into(), "the file is empty".into()));
+        }
+        let sha256 = hex::encode(h.finalize());
+        let kind = FileKind::sniff(&head, Some(file_name));
+        let ext = match kind {
+            FileKind::Csv => "csv",
+            FileKind::Xlsx => "xlsx",
+            FileKind::Xls => "xls",
+            FileKind::VCard => "vcf",
+        };
+        let path = dir.join(format!("{sha256}.{ext}"));
+        std::fs::rename(&tmp, &path).map_err(|e| AppError::Internal(format!("cannot keep {}: {e}", path.display())))?;
+        Ok(StagedFile { path, file_name: file_name.to_string(), sha256, size, kind })
+    }
+
+    fn staged_of(&self, job: &ImportJob) -> Result<StagedFile> {
+        let kind = match job.format.as_str() {
+            "xlsx" => FileKind::Xlsx,
+            "xls" => FileKind::Xls,
+            "vcard" => FileKind::VCard,
+            _ => FileKind::Csv,
+        };
+        let ext = if kind == FileKind::VCard { "vcf" } else { job.format.as_str() };
+        let path = self.imports_dir().join(format!("{}.{ext}", job.file_sha256));
+        if !path.exists() {
+            return Err(AppError::BadRequest(format!("the imported file is no longer kept ({})", path.display())));
+        }
+        Ok(StagedFile { path, file_name: job.file_name.clone(), sha256: job.file_sha256.clone(), size: job.file_size, kind })
+    }
+
+    fn error_report_path(&self, import_id: i64) -> PathBuf {
+        self.imports_dir().join(format!("{import_id}-errors.xlsx"))
+    }
+
+    /// Who may see an import: the user who ran it, the archivist and the system administrator.
+    fn may_see_import(p: &Principal, job: &ImportJob) -> bool {
+        job.user_id == p.id || p.user.has_role(dangan_core::Role::Archivist) || p.user.has_role(dangan_core::Role::SystemAdmin)
+    }
+
+    pub async fn import_job(&self, p: &Principal, id: i64) -> Result<ImportJob> {
+        let job = self.store.get_import(id).await?.ok_or(AppError::NotFound)?;
+        if !Self::may_see_import(p, &job) {
+            return Err(AppError::NotFound);
+        }
+        Ok(job)
+    }
+
+    pub async fn import_jobs(&self, p: &Principal, limit: u32) -> Result<Vec<ImportJob>> {
+        let all = p.user.has_role(dangan_core::Role::Archivist) || p.user.has_role(dangan_core::Role::SystemAdmin);
+        Ok(self.store.list_imports(if all { None } else { Some(p.id) }, limit).await?)
+    }
+
+    /// The dry run's error report (the file's rows with an error column), if it had bad rows.
+    pub async fn import_error_report(&self, p: &Principal, id: i64) -> Result<Vec<u8>> {
+        self.import_job(p, id).await?;
+        std::fs::read(self.error_report_path(id)).map_err(|_| AppError::NotFound)
+    }
+
+    /// Asks a running import to stop after its current batch.
+    pub async fn cancel_import(&self, p: &Principal, id: i64) -> Result<ImportJob> {
+        self.import_job(p, id).await?;
+        self.store.request_import_cancel(id).await?;
+        self.import_job(p, id).await
+    }
+
+    /// Dry run: reads the whole file, reports each bad row, the duplicate candidates and the rows
+    /// imported before, writes the error report, records the file. Nothing else is written.
+    pub async fn analyze_import(&self, p: &Principal, staged: &StagedFile, options: &ImportOptions) -> Result<ImportAnalysis> {
+        self.authorize_general(p, Action::Create).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+        let reader = self.spawn_reader(p, staged, options, false, true, tx);
+        let mut counts = AnalysisCounts::default();
+        let mut errors = Vec::new();
+        let mut duplicates = Vec::new();
+        let mut seen = InFileKeys::default();
+        while let Some(Batch::Rows { rows, failed, errors: errs }) = rx.recv().await {
+            counts.invalid += failed;
+            for e in errs {
+                if errors.len() < MAX_ERRORS_SHOWN {
+                    errors.push(RowErrorView::from(&e));
+                }
+            }
+            counts.valid += rows.len() as u64;
+            let known = self.store.imported_fingerprints(rows.iter().map(|r| r.fingerprint).collect()).await?;
+            let dups = self.batch_duplicates(p, &rows, &mut seen).await?;
+            for r in &rows {
+                if known.contains(&r.fingerprint) {
+                    counts.already_imported += 1;
+                    continue;
+                }
+                match dups.get(&r.row) {
+                    Some(d) => {
+                        counts.duplicates += 1;
+                        let decision = options.decision_of(r.row);
+                        if decision == RowDecision::Create {
+                            counts.would_create += 1;
+                        }
+                        if duplicates.len() < MAX_DUPLICATES_SHOWN {
+                            duplicates.push(RowDuplicates { row: r.row, name: r.name.clone(), candidates: d.0.clone(), hidden: d.1, decision });
+                        }
+                    }
+                    None => counts.would_create += 1,
+                }
+            }
+        }
+        let summary = reader.await.map_err(|e| AppError::Internal(e.to_string()))??;
+        counts.rows = summary.rows;
+        let mut stored_options = options.clone();
+        stored_options.mapping = Some(summary.mapping.clone());
+        let job = self
+            .store
+            .create_import(
+                &NewImport {
+                    file_name: staged.file_name.clone(),
+                    file_sha256: staged.sha256.clone(),
+                    file_size: staged.size,
+                    format: format_name(staged.kind).into(),
+                    user_id: p.id,
+                    status: ImportStatus::Analyzed,
+                    options: serde_json::to_value(&stored_options).unwrap_or_default(),
+                    counts: ImportCounts { total: counts.rows as i64, processed: 0, imported: 0, merged: 0, skipped: 0, failed: counts.invalid as i64 },
+                    message: String::new(),
+                    now: Utc::now(),
+                },
+                &self.event(p, AuditAction::ArchiveImport),
+            )
+            .await?;
+        let has_error_report = match &summary.error_report {
+            Some(bytes) => {
+                std::fs::write(self.error_report_path(job.id), bytes).map_err(|e| AppError::Internal(format!("cannot write the error report: {e}")))?;
+                true
+            }
+            None => false,
+        };
+        let mapping_problems = summary.mapping.problems().into_iter().map(|m| (m.message_zh, m.message_en)).collect();
+        let analysis = ImportAnalysis { import: job, headers: summary.headers, mapping: summary.mapping, mapping_problems, counts, errors, duplicates, has_error_report };
+        let path = self.imports_dir().join(format!("{}-analysis.json", analysis.import.id));
+        std::fs::write(&path, serde_json::to_vec(&analysis).unwrap_or_default()).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))?;
+        Ok(analysis)
+    }
+
+    /// The dry run's answer as it was given (kept beside the staged file), with the job as it is now.
+    pub async fn import_analysis(&self, p: &Principal, id: i64) -> Result<ImportAnalysis> {
+        let job = self.import_job(p, id).await?;
+        let path = self.imports_dir().join(format!("{id}-analysis.json"));
+        let bytes = std::fs::read(&path).map_err(|_| AppError::NotFound)?;
+        let mut analysis: ImportAnalysis = serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(format!("{}: {e}", path.display())))?;
+        analysis.import = job;
+        Ok(analysis)
+    }
+
+    /// Analyzes the file of an earlier import again with other options (a corrected mapping):
+    /// a new dry run, a new import record.
+    pub async fn reanalyze_import(&self, p: &Principal, id: i64, options: &ImportOptions) -> Result<ImportAnalysis> {
+        let job = self.import_job(p, id).await?;
+        let staged = self.staged_of(&job)?;
+        self.analyze_import(p, &staged, options).await
+    }
+
+    /// Starts a run of an analyzed (or interrupted) import in the background and returns at once;
+    /// follow it with `import_job`, stop it with `cancel_import`.
+    pub async fn start_import(&self, p: &Principal, id: i64, options: Option<ImportOptions>) -> Result<ImportJob> {
+        let job = self.import_job(p, id).await?;
+        if job.status == ImportStatus::Running && !self.import_is_stale(&job) {
+            return Err(AppError::BadRequest("this import is already running".into()));
+        }
+        if matches!(job.status, ImportStatus::Done | ImportStatus::Rejected) {
+            return Err(AppError::BadRequest("this import has ended; analyze the file again to import it again".into()));
+        }
+        let options = match options {
+            Some(o) => o,
+            None => serde_json::from_value(job.options.clone()).unwrap_or_default(),
+        };
+        self.authorize_general(p, Action::Create).await?;
+        // A run counts afresh (rows imported by an earlier, interrupted run count as skipped).
+        let fresh = ImportCounts { total: job.counts.total, ..Default::default() };
+        let running = self.store.set_import_status(id, ImportStatus::Running, Some(fresh), "", Utc::now()).await?;
+        let app = self.clone();
+        let p = p.clone();
+        tokio::spawn(async move {
+            if let Err(e) = app.run_import(&p, id, &options, |_| {}).await {
+                tracing::warn!(import = id, error = %e, "import failed");
+            }
+        });
+        Ok(running)
+    }
+
+    /// A running import that has not moved for five minutes lost its server (crash, restart); it
+    /// can be run again, and rows already imported are skipped.
+    pub fn import_is_stale(&self, job: &ImportJob) -> bool {
+        job.status == ImportStatus::Running && Utc::now() - job.updated_at > chrono::Duration::minutes(5)
+    }
+
+    /// Runs an import to its end in this task, calling `progress` after each batch. The job ends
+    /// done, rejected (all-or-nothing with bad rows), canceled or failed; its audit record says so.
+    pub async fn run_import(&self, p: &Principal, id: i64, options: &ImportOptions, mut progress: impl FnMut(&ImportProgress)) -> Result<ImportJob> {
+        let job = self.import_job(p, id).await?;
+        let staged = self.staged_of(&job)?;
+        self.authorize_general(p, Action::Create).await?;
+        if job.status != ImportStatus::Running {
+            let fresh = ImportCounts { total: job.counts.total, ..Default::default() };
+            self.store.set_import_status(id, ImportStatus::Running, Some(fresh), "", Utc::now()).await?;
+        }
+        let outcome = self.run_import_inner(p, &job, &staged, options, &mut progress).await;
+        let (status, message) = match &outcome {
+            Ok(Some((status, message))) => (*status, message.clone()),
+            Ok(None) => (ImportStatus::Done, String::new()),
+            Err(e) => (ImportStatus::Failed, e.to_string()),
+        };
+        let mut event = self.event(p, AuditAction::ArchiveImport);
+        if status != ImportStatus::Done {
+            event.outcome = dangan_core::audit::Outcome::Failed;
+        }
+        let finished = self.store.finish_import(id, status, &message, &event).await?;
+        outcome?;
+        Ok(finished)
+    }
+
+    async fn run_import_inner(&self, p: &Principal, job: &ImportJob, staged: &StagedFile, options: &ImportOptions, progress: &mut impl FnMut(&ImportProgress)) -> Result<Option<(ImportStatus, String)>> {
+        let started = Instant::now();
+        let mut counts = job.counts;
+        counts.processed = 0;
+        counts.imported = 0;
+        counts.merged = 0;
+        counts.skipped = 0;
+        counts.failed = 0;
+        if options.mode == ImportMode::AllOrNothing {
+            // First pass: validation only. One bad row and nothing is written.
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+            let reader = self.spawn_reader(p, staged, options, false, false, tx);
+            let mut bad = 0u64;
+            while let Some(Batch::Rows { failed, .. }) = rx.recv().await {
+                bad += failed;
+            }
+            reader.await.map_err(|e| AppError::Internal(e.to_string()))??;
+            if bad > 0 {
+                return Ok(Some((ImportStatus::Rejected, format!("{bad} bad rows; nothing imported (all-or-nothing)"))));
+            }
+        }
+        let scheme = self.settings.number_scheme.clone();
+        let dept_code = self.dept_code(p.dept_id).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+        let reader = self.spawn_reader(p, staged, options, true, false, tx);
+        let mut seen = InFileKeys::default();
+        let mut canceled = false;
+        while let Some(Batch::Rows { rows, failed, .. }) = rx.recv().await {
+            if self.store.get_import(job.id).await?.is_some_and(|j| j.cancel_requested) {
+                canceled = true;
+                break;
+            }
+            let dups = self.batch_duplicates(p, &rows, &mut seen).await?;
+            let mut batch = BatchCounts { processed: rows.len() as i64 + failed as i64, failed: failed as i64, ..Default::default() };
+            let mut to_store = Vec::with_capacity(rows.len());
+            let mut merges = Vec::new();
+            for r in rows {
+                let decision = if dups.contains_key(&r.row) { options.decision_of(r.row) } else { RowDecision::Create };
+                match decision {
+                    RowDecision::Skip => batch.skipped += 1,
+                    RowDecision::Merge { into } => merges.push((r, into)),
+                    RowDecision::Create => {
+                        if let Some(bulk) = r.bulk {
+                            to_store.push(ImportRow { row: r.row, fingerprint: r.fingerprint, archive: bulk });
+                        }
+                    }
+                }
+            }
+            for (r, into) in merges {
+                match self.merge_row(p, into, r.record, &staged.file_name, r.row).await {
+                    Ok(()) => batch.merged += 1,
+                    Err(_) => batch.failed += 1,
+                }
+            }
+            // The store fills in the detail (import id, count, number range).
+            let event = self.event(p, AuditAction::ArchiveBulkCreate);
+            let offered = to_store.len();
+            let created = self.store.import_batch(job.id, to_store, batch, &scheme, &dept_code, &event).await?;
+            counts.processed += batch.processed;
+            counts.imported += created.len() as i64;
+            counts.merged += batch.merged;
+            counts.failed += batch.failed;
+            counts.skipped += batch.skipped + (offered - created.len()) as i64;
+            progress(&ImportProgress { counts, elapsed_secs: started.elapsed().as_secs_f64() });
+        }
+        drop(rx);
+        let summary = reader.await.map_err(|e| AppError::Internal(e.to_string()));
+        if canceled {
+            return Ok(Some((ImportStatus::Canceled, format!("canceled after {} rows", counts.processed))));
+        }
+        summary??;
+        Ok(None)
+    }
+
+    /// Fills the existing archive's empty fields from an imported row and adds the row's contacts
+    /// that the archive does not have (by mobile, else by name). A new version, audited.
+    async fn merge_row(&self, p: &Principal, into: ArchiveId, record: Option<ImportRecord>, file: &str, row: u32) -> Result<()> {
+        let Some(record) = record else { return Ok(()) };
+        let existing = self.archive_for(p, into, Action::Edit).await?;
+        let mut data = existing.data.clone();
+        let before = serde_json::to_value(&data).unwrap_or_default();
+        fill_empty(&mut data, &record.archive);
+        if serde_json::to_value(&data).unwrap_or_default() != before {
+            self.update_archive(p, into, existing.version, data, Some(format!("导入合并：{file} 第 {row} 行"))).await?;
+        }
+        let contacts = self.store.list_contacts(into).await?;
+        for c in record.contacts {
+            let present = contacts.iter().any(|k| match (&k.data.mobile, &c.mobile) {
+                (Some(a), Some(b)) => a == b,
+                _ => k.data.name == c.name,
+            });
+            if !present {
+                self.add_contact(p, into, c).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Duplicate candidates of a batch's rows: the same credit code or ID number as an existing
+    /// archive, or as an earlier row of the same file. Candidates outside the user's list scope
+    /// are counted, not shown.
+    async fn batch_duplicates(&self, p: &Principal, rows: &[Prepared], seen: &mut InFileKeys) -> Result<HashMap<u32, (Vec<DuplicateCandidate>, u32)>> {
+        let usccs: Vec<String> = rows.iter().filter_map(|r| r.uscc.clone()).collect();
+        let hashes: Vec<String> = rows.iter().filter_map(|r| r.id_hash.clone()).collect();
+        let matches = self.store.find_exact_keys(usccs, hashes).await?;
+        let scope = if matches.is_empty() { None } else { Some(self.list_scope(p).await?) };
+        let mut visible: HashMap<ArchiveId, bool> = HashMap::new();
+        for m in &matches {
+            let v = match (&scope, self.store.get_archive(m.archive_id).await?) {
+                (Some(s), Some(a)) => s.admits(a.id, &protection_of(&a.data)),
+                _ => false,
+            };
+            visible.insert(m.archive_id, v);
+        }
+        let mut out: HashMap<u32, (Vec<DuplicateCandidate>, u32)> = HashMap::new();
+        for r in rows {
+            let mut add = |c: DuplicateCandidate, shown: bool| {
+                let e = out.entry(r.row).or_default();
+                if shown {
+                    e.0.push(c)
+                } else {
+                    e.1 += 1
+                }
+            };
+            for m in &matches {
+                let (zh, en) = if r.uscc.is_some() && m.uscc == r.uscc {
+                    ("统一社会信用代码相同", "same unified social credit code")
+                } else if r.id_hash.is_some() && m.id_hash == r.id_hash {
+                    ("身份证号相同", "same ID number")
+                } else {
+                    continue;
+                };
+                let shown = visible.get(&m.archive_id).copied().unwrap_or(false);
+                add(DuplicateCandidate { archive_id: Some(m.archive_id), archive_no: m.archive_no.clone(), name: m.name.clone(), reason_zh: zh.into(), reason_en: en.into() }, shown);
+            }
+            for (key, kind) in [(&r.uscc, KeyKind::Uscc), (&r.id_hash, KeyKind::IdNumber)] {
+                let Some(key) = key else { continue };
+                match seen.keys.get(&(kind, key.clone())) {
+                    Some((row, name)) => {
+                        let (zh, en) = match kind {
+                            KeyKind::Uscc => (format!("与本文件第 {row} 行统一社会信用代码相同"), format!("same credit code as row {row} of this file")),
+                            KeyKind::IdNumber => (format!("与本文件第 {row} 行身份证号相同"), format!("same ID number as row {row} of this file")),
+                        };
+                        add(DuplicateCandidate { archive_id: None, archive_no: String::new(), name: name.clone(), reason_zh: zh, reason_en: en }, true);
+                    }
+                    None => {
+                        seen.keys.insert((kind, key.clone()), (r.row, r.name.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the staged file on a blocking thread: converts, validates, fingerprints; on a run
+    /// (`for_store`) also fills defaults, encrypts and renders each row for the store; on a dry
+    /// run (`report`) writes the error report.
+    fn spawn_reader(&self, p: &Principal, staged: &StagedFile, options: &ImportOptions, for_store: bool, report: bool, tx: tokio::sync::mpsc::Sender<Batch>) -> tokio::task::JoinHandle<Result<ReadSummary>> {
+        let app = self.clone();
+        let p = p.clone();
+        let staged = staged.clone();
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = Utc::now();
+            let file = std::fs::File::open(&staged.path).map_err(|e| AppError::Internal(format!("cannot open {}: {e}", staged.path.display())))?;
+            let mut sender = BatchSender { tx, rows: Vec::with_capacity(BATCH_ROWS), failed: 0, errors: Vec::new(), keep_errors: report };
+            let prepare = |rec: ImportRecord| -> Result<Prepared> {
+                let fp = fingerprint(&rec.archive, &rec.contacts);
+                let mut data = rec.archive.clone();
+                if data.owner_id.is_none() {
+                    data.owner_id = Some(p.id);
+                }
+                if data.dept_id.is_none() {
+                    data.dept_id = p.dept_id;
+                }
+                data.normalize();
+                app.seal(&mut data);
+                let id_hash = data.person.as_ref().and_then(|x| x.id_number_index.clone());
+                let uscc = data.organization.as_ref().and_then(|o| o.uscc.clone()).filter(|u| !u.is_empty());
+                let name = data.name.clone();
+                let bulk = if for_store { Some(BulkArchive::new(data, now, rec.contacts.clone(), Vec::new())?) } else { None };
+                Ok(Prepared { row: rec.row, name, fingerprint: fp, uscc, id_hash, bulk, record: for_store.then_some(rec) })
+            };
+            if staged.kind == FileKind::VCard {
+                let mut bytes = Vec::new();
+                let mut f = file;
+                f.read_to_end(&mut bytes).map_err(|e| AppError::Internal(e.to_string()))?;
+                let cards = dangan_io::vcard::read_vcards(&bytes).map_err(read_error)?;
+                let rows = cards.len() as u64;
+                for (i, card) in cards.iter().enumerate() {
+                    // A card becomes a person archive with the person as its contact, so that
+                    // the archive's vCard export gives the card back.
+                    let archive = card.to_person_archive();
+                    let contact = card.to_contact();
+                    let row = i as u32 + 1;
+                    let mut problems = dangan_core::validate::validate_archive(&archive);
+                    problems.extend(dangan_core::validate::validate_contact(&contact, "contacts[0]."));
+                    let errors: Vec<RowError> = problems
+                        .iter()
+                        .map(|e| RowError { row, column: String::new(), field: e.field.clone(), value: String::new(), message_zh: e.message("zh-CN"), message_en: e.message("en") })
+                        .collect();
+                    if errors.is_empty() {
+                        sender.ok(prepare(ImportRecord { row, archive, contacts: vec![contact] })?)?;
+                    } else {
+                        sender.bad(errors)?;
+                    }
+                }
+                sender.flush()?;
+                let mapping = ColumnMapping { columns: Vec::new(), template: None, default_kind: None };
+                return Ok(ReadSummary { headers: vec!["vCard".into()], mapping, rows, error_report: None });
+            }
+            let read_opts = ReadOptions { template: options.template.clone(), ..Default::default() };
+            let table = open_table(std::io::BufReader::with_capacity(1 << 20, file), staged.kind, &read_opts).map_err(read_error)?;
+            let headers = table.header().texts.clone();
+            let mapping = match &options.mapping {
+                Some(m) => ColumnMapping::reapply(m, &headers),
+                None => table.detect_mapping(options.template.as_deref()),
+            };
+            let mut error_report = if report { Some(ErrorReport::new(table.preamble(), table.header_rows(), &headers).map_err(|e| AppError::Internal(e.to_string()))?) } else { None };
+            let mut bad_rows = 0u64;
+            let conv = Converter::new(&mapping);
+            let mut rows = 0u64;
+            for raw in table {
+                let raw: RawRow = raw.map_err(read_error)?;
+                rows += 1;
+                match conv.convert(&raw) {
+                    Ok(rec) => sender.ok(prepare(rec)?)?,
+                    Err(errors) => {
+                        bad_rows += 1;
+                        if let Some(r) = error_report.as_mut() {
+                            r.add(&raw, &errors).map_err(|e| AppError::Internal(e.to_string()))?;
+                        }
+                        sender.bad(errors)?;
+                    }
+                }
+            }
+            sender.flush()?;
+            let error_report = match error_report {
+                Some(r) if bad_rows > 0 => Some(r.finish().map_err(|e| AppError::Internal(e.to_string()))?),
+                _ => None,
+            };
+            Ok(ReadSummary { headers, mapping, rows, error_report })
+        })
+    }
+
+    /// Imports a file from start to end in this task (the CLI's `dangan import`): stage, analyze,
+    /// run. Returns the analysis and, unless `dry_run`, the finished job.
+    pub async fn import_file(&self, p: &Principal, path: &Path, options: &ImportOptions, dry_run: bool, progress: impl FnMut(&ImportProgress)) -> Result<(ImportAnalysis, Option<ImportJob>)> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = std::fs::File::open(path).map_err(|e| bad_file(format!("无法打开文件 {}：{e}", path.display()), format!("cannot open {}: {e}", path.display())))?;
+        let staged = self.stage_import_file(&name, file)?;
+        let analysis = self.analyze_import(p, &staged, options).await?;
+        if dry_run {
+            return Ok((analysis, None));
+        }
+        let mut run_options = options.clone();
+        run_options.mapping = Some(analysis.mapping.clone());
+        let job = self.run_import(p, analysis.import.id, &run_options, progress).await?;
+        Ok((analysis, Some(job)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum KeyKind {
+    Uscc,
+    IdNumber,
+}
+
+/// Exact keys met earlier in the same file (key → first row and its name).
+#[derive(Default)]
+struct InFileKeys {
+    keys: HashMap<(KeyKind, String), (u32, String)>,
+}
+
+struct BatchSender {
+    tx: tokio::sync::mpsc::Sender<Batch>,
+    rows: Vec<Prepared>,
+    failed: u64,
+    errors: Vec<RowError>,
+    keep_errors: bool,
+}
+
+impl BatchSender {
+    fn ok(&mut self, row: Prepared) -> Result<()> {
+        self.rows.push(row);
+        if self.rows.len() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn bad(&mut self, errors: Vec<RowError>) -> Result<()> {
+        self.failed += 1;
+        if self.keep_errors {
+            self.errors.extend(errors);
+        }
+        if self.failed as usize + self.rows.len() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() && self.failed == 0 {
+            return Ok(());
+        }
+        let batch = Batch::Rows { rows: std::mem::take(&mut self.rows), failed: std::mem::take(&mut self.failed), errors: std::mem::take(&mut self.errors) };
+        // The receiver stops listening when a run is canceled or fails: stop reading then.
+        self.tx.blocking_send(batch).map_err(|_| AppError::BadRequest("import stopped".into()))
+    }
+}
+
+fn format_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Csv => "csv",
+        FileKind::Xlsx => "xlsx",
+        FileKind::Xls => "xls",
+        FileKind::VCard => "vcard",
+    }
+}
+
+/// Fills what `target` lacks from `source` (merge of an imported row into an existing archive).
+/// JSON-level: a null, empty string or empty list in the target takes the source's value; the
+/// name and everything already filled stay.
+fn fill_empty(target: &mut ArchiveData, source: &ArchiveData) {
+    let (Ok(mut t), Ok(s)) = (serde_json::to_value(&*target), serde_json::to_value(source)) else { return };
+    fn fill(t: &mut serde_json::Value, s: &serde_json::Value) {
+        use serde_json::Value;
+        match (t, s) {
+            (Value::Object(t), Value::Object(s)) => {
+                for (k, sv) in s {
+                    match t.get_mut(k) {
+                        Some(tv) => fill(tv, sv),
+                        None => {
+                            t.insert(k.clone(), sv.clone());
+                        }
+                    }
+                }
+            }
+            (t @ Value::Null, s) => *t = s.clone(),
+            (Value::String(ts), Value::String(ss)) if ts.is_empty() => *ts = ss.clone(),
+            (Value::Array(ta), Value::Array(sa)) if ta.is_empty() => *ta = sa.clone(),
+            _ => {}
+        }
+    }
+    fill(&mut t, &s);
+    if let Ok(merged) = serde_json::from_value::<ArchiveData>(t) {
+        let (owner, dept, name) = (target.owner_id, target.dept_id, target.name.clone());
+        *target = merged;
+        target.owner_id = owner;
+        target.dept_id = dept;
+        target.name = name;
+    }
+}
+
