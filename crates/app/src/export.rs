@@ -86,6 +86,17 @@ pub fn export_columns() -> Vec<(String, String, String)> {
     ColumnSet::full(3).columns.into_iter().map(|c| (c.target.path(), c.header_zh, c.header_en)).collect()
 }
 
+/// Every field an import column may feed, as (path, Chinese label, English label): all fields
+/// (phone and region included, which exports split) and every contact field of up to five contacts.
+pub fn import_targets() -> Vec<(String, String, String)> {
+    use dangan_io::mapping::{ContactField, Field, MAX_CONTACTS};
+    let mut t: Vec<Target> = Field::all().map(Target::Field).collect();
+    for n in 0..MAX_CONTACTS {
+        t.extend(ContactField::all().map(|f| Target::Contact(n, f)));
+    }
+    t.into_iter().map(|t| (t.path(), t.label("zh"), t.label("en"))).collect()
+}
+
 fn column_set(paths: &[String], lang: &str) -> Result<ColumnSet> {
     let mut set = if paths.is_empty() {
         ColumnSet::standard()

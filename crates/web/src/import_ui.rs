@@ -215,14 +215,20 @@ async fn job_view(s: &AppState, u: &UiUser, id: i64, error: Option<String>) -> R
         (String::new(), String::new())
     };
     let options: ImportOptions = serde_json::from_value(job.options.clone()).unwrap_or_default();
-    let targets = {
+    let mut targets = {
         let mut t = vec![("".to_string(), tr.t("imp.unmapped").to_string()), ("ignore".to_string(), tr.t("imp.ignore").to_string())];
-        t.extend(dangan_app::export::export_columns().into_iter().map(|(p, zh, en)| (p, if tr.lang == "en" { en } else { zh })));
+        t.extend(dangan_app::export::import_targets().into_iter().map(|(p, zh, en)| (p, if tr.lang == "en" { en } else { zh })));
         t
     };
     let (counts, mapping, mapping_problems, errors, more_errors, has_error_report, dups) = match &analysis {
         Some(a) => {
-            let mapping = a.mapping.columns.iter().map(|b| MapRow { index: b.index, header: b.header.clone(), target: b.target.as_ref().map(Target::path).unwrap_or_default() }).collect();
+            let mapping: Vec<MapRow> = a.mapping.columns.iter().map(|b| MapRow { index: b.index, header: b.header.clone(), target: b.target.as_ref().map(Target::path).unwrap_or_default() }).collect();
+            // A target the list lacks (an industry template's custom field) is offered as it is.
+            for m in &mapping {
+                if !targets.iter().any(|(p, _)| *p == m.target) {
+                    targets.push((m.target.clone(), m.target.clone()));
+                }
+            }
             let problems = a.mapping_problems.iter().map(|(zh, en)| if tr.lang == "en" { en.clone() } else { zh.clone() }).collect();
             let errors: Vec<_> = a.errors.iter().map(|e| (e.row, e.column.clone(), e.value.clone(), if tr.lang == "en" { e.message_en.clone() } else { e.message_zh.clone() })).collect();
             let more = a.counts.invalid.saturating_sub(errors.iter().map(|e| e.0).collect::<std::collections::BTreeSet<_>>().len() as u64);
