@@ -24,6 +24,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod loans;
+pub mod package;
 pub mod print;
 pub mod search;
 

@@ -350,3 +350,113 @@ async fn vcard_round_trip_keeps_every_field_dangan_stores() {
         assert!(recs.iter().any(|r| r["detail"]["format"] == "vcard"), "vCard exports are audited");
     }
 }
+
+/// Everything of an archive as seen through the API (unmasked), without what belongs to the
+/// installation (ids, owner, department, who recorded what).
+async fn archive_snapshot(s: &TestServer, token: &str, id: i64) -> Value {
+    let get = |p: String| async move {
+        let r = send(reqwest::Client::new().get(s.url(&p)).bearer_auth(token)).await;
+        assert_eq!(r.status, 200, "{p}: {}", r.text());
+        r.json
+    };
+    let mut a = get(format!("/api/v1/archives/{id}?unmasked=true")).await;
+    for k in ["id", "owner_id", "dept_id", "version", "version_by", "version_at", "created_by", "updated_by", "updated_at"] {
+        a.as_object_mut().unwrap().remove(k);
+    }
+    let mut contacts = get(format!("/api/v1/archives/{id}/contacts?unmasked=true")).await;
+    for c in contacts.as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("id");
+        c.as_object_mut().unwrap().remove("archive_id");
+    }
+    // Timeline: the entries in order, a correction pointing at what it corrects by position.
+    let entries = get(format!("/api/v1/archives/{id}/entries")).await;
+    let mut list: Vec<Value> = entries.as_array().unwrap().clone();
+    list.sort_by_key(|e| e["id"].as_i64());
+    let pos = |eid: &Value| list.iter().position(|e| e["id"] == *eid);
+    let timeline: Vec<Value> = list
+        .iter()
+        .map(|e| json!({"kind": e["kind"], "occurred_on": e["occurred_on"], "summary": e["summary"], "details": e["details"], "created_at": e["created_at"],
+            "supersedes": e.get("supersedes").and_then(|x| pos(x)), "superseded_by": pos(&e["superseded_by"]), "reason": e["correction_reason"]}))
+        .collect();
+    let atts = get(format!("/api/v1/archives/{id}/attachments")).await;
+    let mut files = Vec::new();
+    for att in atts.as_array().unwrap() {
+        let r = send(reqwest::Client::new().get(s.url(&format!("/api/v1/attachments/{}/content", att["id"]))).bearer_auth(token)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        files.push(json!({"filename": att["filename"], "sha256": att["sha256"], "size": att["size"], "content_type": att["content_type"], "bytes": hex::encode(&r.bytes)}));
+    }
+    json!({"archive": a, "contacts": contacts, "timeline": timeline, "attachments": files})
+}
+
+#[tokio::test]
+async fn archive_package_moves_archives_between_engines_exactly() {
+    let sources = servers(0).await;
+    let mut targets = servers(0).await;
+    targets.reverse(); // SQLite → PostgreSQL and PostgreSQL → SQLite (SQLite → SQLite without PG).
+    for (src, dst) in sources.iter().zip(targets.iter()) {
+        for s in [src, dst] {
+            s.app.ensure_demo_company(Some(ADMIN_PASSWORD)).await.unwrap();
+        }
+        let token = src.token("xiaoshou1", ADMIN_PASSWORD).await;
+        let c = reqwest::Client::new();
+        let body = json!({"kind": "person", "name": "陈晓梅", "mobile": "13912345678", "email": "chenxm@example.com", "address": "福建省福州市鼓楼区五四路100号",
+            "person": {"gender": "female", "id_type": "resident_id", "id_number": "11010519491231002X", "birth_date": "1949-12-31"},
+            "classification": {"grade": "A"}, "characteristics": {"notes": "重要客户"}});
+        let r = send(c.post(src.url("/api/v1/archives")).bearer_auth(&token).json(&body)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let id = r.json["id"].as_i64().unwrap();
+        let no = r.json["archive_no"].as_str().unwrap().to_string();
+        let r = send(c.post(src.url(&format!("/api/v1/archives/{id}/contacts"))).bearer_auth(&token).json(&json!({"name": "林强", "mobile": "13800001111", "title": "丈夫"}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let r = send(c.post(src.url(&format!("/api/v1/archives/{id}/entries"))).bearer_auth(&token).json(&json!({"kind": "visit", "occurred_on": "2026-10-01", "summary": "上门拜访"}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let first = r.json["id"].as_i64().unwrap();
+        let r = send(c.post(src.url(&format!("/api/v1/archives/{id}/entries"))).bearer_auth(&token).json(&json!({"kind": "visit", "occurred_on": "2026-10-02", "summary": "上门拜访", "supersedes": first, "correction_reason": "日期录入错误"}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+        let r = send(c.post(src.url(&format!("/api/v1/archives/{id}/attachments"))).bearer_auth(&token).multipart(reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(pdf).file_name("身份证复印件.pdf")))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let before = archive_snapshot(src, &token, id).await;
+        assert_eq!(before["archive"]["person"]["id_number"], "11010519491231002X", "{before}");
+        assert_eq!(before["contacts"].as_array().unwrap().len(), 1);
+        assert_eq!(before["timeline"][0]["superseded_by"], 1, "{before}");
+        assert_eq!(before["timeline"][1]["supersedes"], 0);
+        assert_eq!(before["attachments"][0]["filename"], "身份证复印件.pdf");
+
+        let pkg = send(c.get(src.url(&format!("/api/v1/archives/{id}/package.zip"))).bearer_auth(&token)).await;
+        assert_eq!(pkg.status, 200, "{}", pkg.text());
+        assert!(pkg.bytes.starts_with(b"PK"));
+
+        let dtoken = dst.token("xiaoshou1", ADMIN_PASSWORD).await;
+        let up = |bytes: Vec<u8>| {
+            c.post(dst.url("/api/v1/packages")).bearer_auth(&dtoken).multipart(reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("package.zip")))
+        };
+        let r = send(up(pkg.bytes.clone())).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json["created"][0][0], no.as_str());
+        let new_id = r.json["created"][0][1].as_i64().unwrap();
+        let after = archive_snapshot(dst, &dtoken, new_id).await;
+        assert_eq!(after, before, "{:?} → {:?}: the archive arrives exactly", src.engine, dst.engine);
+
+        // Again: the number exists, so it is refused, not doubled.
+        let r = send(up(pkg.bytes.clone())).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.json["created"].as_array().unwrap().len(), 0);
+        assert_eq!(r.json["refused"][0][0], no.as_str());
+        // New archives there are numbered past the arrived one.
+        let r = send(c.post(dst.url("/api/v1/archives")).bearer_auth(&dtoken).json(&json!({"kind": "person", "name": "新客户"}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert!(r.json["archive_no"].as_str().unwrap() > no.as_str(), "{} after {no}", r.json["archive_no"]);
+
+        // A package altered on the way is refused whole, with the file named.
+        let mut bad = pkg.bytes.clone();
+        let at = bad.len() / 2;
+        bad[at] ^= 0x55;
+        let r = send(up(bad)).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        // Exporting needs the unmask right too: the auditor may not.
+        let auditor = src.token("shenji1", ADMIN_PASSWORD).await;
+        let r = send(c.get(src.url(&format!("/api/v1/archives/{id}/package.zip"))).bearer_auth(&auditor)).await;
+        assert!(r.status == 403 || r.status == 404, "{}", r.status);
+    }
+}

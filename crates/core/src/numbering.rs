@@ -115,6 +115,66 @@ impl NumberScheme {
     pub fn render(&self, date: NaiveDate, dept_code: &str, seq: u64) -> String {
         self.render_with(date, dept_code, Some(seq))
     }
+
+    /// The period key and sequence of a number this scheme could have made (`KH-2026-000123` →
+    /// (`KH-2026-{SEQ:6}`, 123)); `None` for a number of another shape. Used when an archive
+    /// arrives with its number (an archive package), so that the counter moves past it.
+    pub fn split(&self, number: &str) -> Option<(String, u64)> {
+        let mut rest = number;
+        let mut key = String::new();
+        let mut seq = None;
+        for (i, p) in self.parts.iter().enumerate() {
+            let digits = |rest: &str, n: usize| rest.len() >= n && rest.as_bytes()[..n].iter().all(u8::is_ascii_digit);
+            match p {
+                Part::Lit(l) => {
+                    rest = rest.strip_prefix(l.as_str())?;
+                    key.push_str(l);
+                }
+                Part::Year4 | Part::Year2 | Part::Month | Part::Seq(_) => {
+                    let n = match p {
+                        Part::Year4 => 4,
+                        Part::Seq(w) => *w,
+                        _ => 2,
+                    };
+                    if !digits(rest, n) {
+                        return None;
+                    }
+                    if let Part::Seq(w) = p {
+                        seq = Some(rest[..n].parse().ok()?);
+                        key.push_str(&format!("{{SEQ:{w}}}"));
+                    } else {
+                        key.push_str(&rest[..n]);
+                    }
+                    rest = &rest[n..];
+                }
+                Part::Dept => {
+                    // Up to the next literal, or what the fixed-width parts after it leave.
+                    let end = match self.parts.get(i + 1) {
+                        Some(Part::Lit(l)) => rest.find(l.as_str())?,
+                        _ => {
+                            let fixed: usize = self.parts[i + 1..]
+                                .iter()
+                                .map(|p| match p {
+                                    Part::Year4 => Some(4),
+                                    Part::Year2 | Part::Month => Some(2),
+                                    Part::Seq(w) => Some(*w),
+                                    Part::Lit(l) => Some(l.len()),
+                                    Part::Dept => None,
+                                })
+                                .sum::<Option<usize>>()?;
+                            rest.len().checked_sub(fixed)?
+                        }
+                    };
+                    key.push_str(&rest[..end]);
+                    rest = &rest[end..];
+                }
+            }
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        Some((key, seq?))
+    }
 }
 
 impl Default for NumberScheme {
@@ -129,6 +189,21 @@ mod tests {
 
     fn d(y: i32, m: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, 5).unwrap()
+    }
+
+    #[test]
+    fn split_finds_the_period_and_sequence_of_a_number() {
+        let s = NumberScheme::default();
+        assert_eq!(s.split("KH-2026-000123"), Some(("KH-2026-{SEQ:6}".into(), 123)));
+        assert_eq!(s.split("KH-2026-12"), None);
+        assert_eq!(s.split("HZJC2013-11001"), None);
+        let seeds = NumberScheme::parse("HZJC{YYYY}-{MM}{SEQ:3}").unwrap();
+        assert_eq!(seeds.split("HZJC2013-11001"), Some(("HZJC2013-11{SEQ:3}".into(), 1)));
+        let dept = NumberScheme::parse("{DEPT}-{YY}{SEQ:4}").unwrap();
+        assert_eq!(dept.split("XS1-260042"), Some(("XS1-26{SEQ:4}".into(), 42)));
+        assert_eq!(dept.split(&dept.render(d(2026, 1), "XS1", 42)).map(|x| x.0), Some(dept.period_key(d(2026, 1), "XS1")));
+        let tail = NumberScheme::parse("{SEQ:5}{DEPT}").unwrap();
+        assert_eq!(tail.split("00007XS"), Some(("{SEQ:5}XS".into(), 7)));
     }
 
     #[test]

@@ -145,3 +145,22 @@ pub struct KeyMatch {
     pub uscc: Option<String>,
     pub id_hash: Option<String>,
 }
+
+/// An archive arriving whole from another installation (an archive package): kept under its own
+/// number when that number is free here.
+#[derive(Debug, Clone)]
+pub struct ArrivingArchive {
+    pub archive_no: String,
+    /// The document, sealed (encrypted fields) for this installation.
+    pub data: dangan_core::ArchiveData,
+    pub created_at: DateTime<Utc>,
+    pub contacts: Vec<dangan_core::ContactData>,
+    /// (the entry's id in the package, the entry, when it was recorded), oldest first; an
+    /// entry's `supersedes` names a package id, mapped to the new id.
+    pub entries: Vec<(i64, dangan_core::EntryData, DateTime<Utc>)>,
+    /// Attachment records (the bytes are already in attachment storage); `archive_id` is ignored.
+    pub attachments: Vec<crate::NewAttachment>,
+    /// The counter period and sequence of the number under this installation's scheme, if it
+    /// has that shape: the counter is moved past it so that new numbers never collide.
+    pub period: Option<(String, u64)>,
+}

@@ -30,7 +30,7 @@ pub mod sqlite;
 mod sql;
 pub mod testing;
 
-pub use imports::{BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, KeyMatch, NewImport};
+pub use imports::{ArrivingArchive, BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, KeyMatch, NewImport};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -618,6 +618,9 @@ pub trait Store: Send + Sync + 'static {
     /// whose fingerprint is already recorded are skipped (counted as skipped), so running an
     /// import twice creates nothing twice. One audit record per batch.
     async fn import_batch(&self, import_id: i64, rows: Vec<ImportRow>, counts: BatchCounts, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<Vec<ImportedRow>>;
+    /// Stores an archive from a package with its number, contacts, timeline and attachment
+    /// records in one transaction (`Duplicate` when the number is taken here).
+    async fn restore_archive(&self, a: &ArrivingArchive, audit: &AuditEvent) -> Result<Archive>;
 
     // --- audit trail (审计日志) ---
     /// Appends events to the chain in one transaction (reads are audited in batches this way;

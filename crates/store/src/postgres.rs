@@ -1246,6 +1246,49 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    async fn restore_archive(&self, a: &ArrivingArchive, audit: &AuditEvent) -> Result<Archive> {
+        let actor = audit.actor_id();
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let taken: bool = tx.query_one("SELECT EXISTS(SELECT 1 FROM archives WHERE archive_no = $1)", &[&a.archive_no]).await?.get(0);
+        if taken {
+            return Err(StoreError::Duplicate(format!("archive number {} exists", a.archive_no)));
+        }
+        let id = insert_archive(&tx, &a.archive_no, &a.data, actor, a.created_at).await?;
+        for ct in &a.contacts {
+            tx.execute("INSERT INTO contacts (archive_id, name, mobile, data, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)", &[&id, &ct.name, &ct.mobile, &Json(ct), &actor, &a.created_at]).await?;
+        }
+        let mut ids: HashMap<i64, i64> = HashMap::new();
+        for (old, e, when) in &a.entries {
+            let mut e = e.clone();
+            e.supersedes = e.supersedes.and_then(|s| ids.get(&s).copied());
+            let new: i64 = tx
+                .query_one(
+                    "INSERT INTO timeline_entries (archive_id, kind, occurred_on, supersedes, data, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    &[&id, &e.kind.as_str(), &e.occurred_on, &e.supersedes, &Json(&e), &actor, when],
+                )
+                .await?
+                .get(0);
+            ids.insert(*old, new);
+        }
+        for m in &a.attachments {
+            tx.execute(
+                "INSERT INTO attachments (archive_id, sha256, filename, content_type, size, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&id, &m.sha256, &m.filename, &m.content_type, &m.size, &actor, &m.created_at],
+            )
+            .await?;
+        }
+        index_archive(&tx, id, &dangan_core::search::archive_terms(&a.data, &a.contacts)).await?;
+        if let Some((period, seq)) = &a.period {
+            let seq = *seq as i64;
+            tx.execute("INSERT INTO number_counters (period, last_value) VALUES ($1, $2) ON CONFLICT (period) DO UPDATE SET last_value = GREATEST(number_counters.last_value, excluded.last_value)", &[period, &seq]).await?;
+        }
+        append_chained(&tx, vec![audit.clone().with_archive(id, &a.archive_no)]).await?;
+        let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(archive)
+    }
+
     async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<()> {
         if events.is_empty() {
             return Ok(());

@@ -1317,6 +1317,41 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn restore_archive(&self, a: &ArrivingArchive, audit: &AuditEvent) -> Result<Archive> {
+        let (a, audit) = (a.clone(), audit.clone());
+        self.write(move |tx| {
+            let actor = audit.actor_id();
+            let taken: bool = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM archives WHERE archive_no = ?1)")?.query_row([&a.archive_no], |r| r.get(0))?;
+            if taken {
+                return Err(StoreError::Duplicate(format!("archive number {} exists", a.archive_no)));
+            }
+            let at = micros(a.created_at);
+            let id = insert_archive_json(tx, &a.archive_no, &a.data, &serde_json::to_string(&a.data)?, actor, at)?;
+            for c in &a.contacts {
+                insert_contact(tx, id, c, &serde_json::to_string(c)?, actor, at)?;
+            }
+            let mut ids: HashMap<i64, i64> = HashMap::new();
+            for (old, e, when) in &a.entries {
+                let mut e = e.clone();
+                e.supersedes = e.supersedes.and_then(|s| ids.get(&s).copied());
+                let new = insert_entry(tx, id, &e, &serde_json::to_string(&e)?, actor, micros(*when))?;
+                ids.insert(*old, new);
+            }
+            for m in &a.attachments {
+                tx.prepare_cached("INSERT INTO attachments (archive_id, sha256, filename, content_type, size, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+                    .execute(params![id, m.sha256, m.filename, m.content_type, m.size, actor, micros(m.created_at)])?;
+            }
+            insert_search_doc(tx, id, &dangan_core::search::archive_terms(&a.data, &a.contacts))?;
+            if let Some((period, seq)) = &a.period {
+                tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = MAX(last_value, excluded.last_value)")?
+                    .execute(params![period, *seq as i64])?;
+            }
+            append_chained(tx, vec![audit.with_archive(id, &a.archive_no)])?;
+            get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
     async fn append_audit(&self, events: Vec<AuditEvent>) -> Result<()> {
         if events.is_empty() {
             return Ok(());

@@ -36,10 +36,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/imports/{id}/errors.xlsx", get(error_report))
         .route("/api/v1/archives/export", get(export_archives))
         .route("/api/v1/archives/{id}/contacts.vcf", get(export_vcards))
+        .route("/api/v1/archives/{id}/package.zip", get(export_one_package))
+        .route("/api/v1/packages", get(export_package).post(import_package))
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(upload_import, list_imports, get_import, run_import, cancel_import, error_report, export_archives, export_vcards), components(schemas(ImportJob, ImportAnalysis, ImportOptions)))]
+#[openapi(paths(upload_import, list_imports, get_import, run_import, cancel_import, error_report, export_archives, export_vcards, export_one_package, export_package, import_package), components(schemas(ImportJob, ImportAnalysis, ImportOptions, dangan_app::package::PackageImportResult)))]
 pub struct ImportDoc;
 
 /// Streams the multipart body's `file` field to the import staging area (never whole in
@@ -202,4 +204,37 @@ async fn export_archives(State(s): State<AppState>, u: ApiUser, Query(list): Que
 async fn export_vcards(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Response> {
     let (text, name) = s.app.export_vcards(&u.user, id).await.map_err(fail(u.lang))?;
     Ok(file_response(text.into_bytes(), &name, "text/vcard; charset=utf-8"))
+}
+
+/// One archive as an archive package (zip: archive, contacts, timeline, attachments, manifest
+/// with sha256 of every file). Needs the export and unmask rights. Audited.
+#[utoipa::path(get, path = "/api/v1/archives/{id}/package.zip", params(("id" = i64, Path)), responses((status = 200, content_type = "application/zip"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn export_one_package(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Response> {
+    let (bytes, name) = s.app.export_package(&u.user, &[id]).await.map_err(fail(u.lang))?;
+    Ok(file_response(bytes, &name, "application/zip"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PackageParams {
+    /// Archive ids, comma-separated (at most 1,000).
+    pub ids: String,
+}
+
+/// A selection of archives as one archive package.
+#[utoipa::path(get, path = "/api/v1/packages", params(PackageParams), responses((status = 200, content_type = "application/zip"), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn export_package(State(s): State<AppState>, u: ApiUser, Query(q): Query<PackageParams>) -> ApiResult<Response> {
+    let ids: Vec<i64> = q.ids.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| x.parse::<i64>()).collect::<Result<_, _>>().map_err(|_| fail(u.lang)(AppError::Invalid { zh: "ids 应为以逗号分隔的档案编号".into(), en: "ids must be comma-separated archive ids".into() }))?;
+    let (bytes, name) = s.app.export_package(&u.user, &ids).await.map_err(fail(u.lang))?;
+    Ok(file_response(bytes, &name, "application/zip"))
+}
+
+/// Imports an archive package (multipart field `file`): each archive is re-created under its
+/// number with its contacts, timeline and attachments; archives whose number exists here are
+/// refused and listed. Every file is checked against the manifest first.
+#[utoipa::path(post, path = "/api/v1/packages", request_body(content_type = "multipart/form-data"), responses((status = 201, body = dangan_app::package::PackageImportResult), (status = 422, body = Problem)))]
+async fn import_package(State(s): State<AppState>, u: ApiUser, multipart: Multipart) -> ApiResult<(StatusCode, Json<dangan_app::package::PackageImportResult>)> {
+    let (staged, _, _) = stage_upload(&s.app, multipart, None).await.map_err(fail(u.lang))?;
+    let bytes = tokio::fs::read(&staged.path).await.map_err(|e| fail(u.lang)(AppError::Internal(e.to_string())))?;
+    Ok((StatusCode::CREATED, Json(s.app.import_package(&u.user, &bytes).await.map_err(fail(u.lang))?)))
 }

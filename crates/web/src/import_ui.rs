@@ -49,6 +49,8 @@ struct ImportPage {
     c: Chrome,
     jobs: Vec<JobRow>,
     error: Option<String>,
+    /// What a package import did.
+    notice: Option<String>,
     /// The columns an export may have: (path, label).
     columns: Vec<(String, String)>,
 }
@@ -131,6 +133,10 @@ async fn import_page(State(s): State<AppState>, u: UiUser) -> Response {
 }
 
 async fn page(s: &AppState, u: &UiUser, error: Option<String>) -> Response {
+    page_with(s, u, error, None).await
+}
+
+async fn page_with(s: &AppState, u: &UiUser, error: Option<String>, notice: Option<String>) -> Response {
     let tr = u.tr;
     let jobs = match s.app.import_jobs(&u.user, 50).await {
         Ok(j) => j,
@@ -147,7 +153,7 @@ async fn page(s: &AppState, u: &UiUser, error: Option<String>) -> Response {
     c.menu = "import";
     let columns = dangan_app::export::export_columns().into_iter().map(|(p, zh, en)| (p, if tr.lang == "en" { en } else { zh })).collect();
     let status = if error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
-    (status, render(&ImportPage { c, jobs, error, columns })).into_response()
+    (status, render(&ImportPage { c, jobs, error, notice, columns })).into_response()
 }
 
 /// 上传并检查: stage the file and show the dry run.
@@ -158,6 +164,23 @@ async fn upload_submit(State(s): State<AppState>, u: UiUser, multipart: Multipar
         Err(e) => return page(&s, &u, Some(app_error_text(tr, e))).await,
     };
     apply_form_options(&mut options, &fields);
+    if staged.file_name.to_lowercase().ends_with(".zip") {
+        // An archive package (档案包), not a table.
+        let bytes = match tokio::fs::read(&staged.path).await {
+            Ok(b) => b,
+            Err(e) => return page(&s, &u, Some(e.to_string())).await,
+        };
+        return match s.app.import_package(&u.user, &bytes).await {
+            Ok(r) => {
+                let mut msg = tr.f("imp.package_done", "n", &r.created.len().to_string());
+                for (no, why) in &r.refused {
+                    msg.push_str(&format!("；{no}：{why}"));
+                }
+                page_with(&s, &u, None, Some(msg)).await
+            }
+            Err(e) => page(&s, &u, Some(app_error_text(tr, e))).await,
+        };
+    }
     match s.app.analyze_import(&u.user, &staged, &options).await {
         Ok(a) => Redirect::to(&format!("/import/{}", a.import.id)).into_response(),
         Err(e) => page(&s, &u, Some(app_error_text(tr, e))).await,

@@ -1052,6 +1052,8 @@ struct ViewPage {
     can_print: bool,
     /// The export right (vCard of the contacts).
     can_export: bool,
+    /// Export and unmask: the archive package (档案包) carries clear values.
+    can_package: bool,
     current_version: i64,
     /// Who consulted the archive (查阅记录), for those who may read the audit trail.
     consultations: Option<Vec<crate::audit_ui::AuditRow>>,
@@ -1261,6 +1263,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
     let can_edit = s.app.allows(&u.user, dangan_core::policy::Action::Edit, &v.archive).await.unwrap_or(false);
     let can_print = s.app.allows(&u.user, dangan_core::policy::Action::Print, &v.archive).await.unwrap_or(false);
     let can_export = s.app.allows(&u.user, dangan_core::policy::Action::Export, &v.archive).await.unwrap_or(false);
+    let can_package = can_export && s.app.allows(&u.user, dangan_core::policy::Action::ReadUnmasked, &v.archive).await.unwrap_or(false);
     let consultations = if dangan_app::audit::may_read_audit(&u.user.user) {
         s.app.archive_consultations(&u.user, id, 50).await.ok().map(|rs| rs.iter().map(|r| crate::audit_ui::AuditRow::of(tr, r)).collect())
     } else {
@@ -1290,6 +1293,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         can_edit,
         can_print,
         can_export,
+        can_package,
         current_version: v.archive.version,
         consultations,
         entry_kinds: choices(EntryKind::ALL, Some("visit"), EntryKind::as_str, |v| v.label(lang)),
