@@ -72,3 +72,49 @@ async fn the_archive_card_prints_with_a_watermark_and_is_audited() {
         assert!(r.status == 403 || r.status == 404, "[{e}] {}", r.status);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_visit_record_and_the_borrowing_slip_print_and_are_audited() {
+    for s in common::servers(0).await {
+        let e = format!("{:?}", s.engine);
+        s.app.ensure_demo_company(Some(ADMIN_PASSWORD)).await.unwrap();
+        let http = reqwest::Client::new();
+        let owner = s.token("xiaoshou1", ADMIN_PASSWORD).await;
+        let created = send(http.post(s.url("/api/v1/archives")).bearer_auth(&owner).json(&json!({"kind": "organization", "name": "福州闽江贸易有限公司"}))).await;
+        assert_eq!(created.status, 201, "[{e}] {}", created.text());
+        let id = created.json["id"].as_i64().unwrap();
+        let no = created.json["archive_no"].as_str().unwrap().to_string();
+        let first = send(http.post(s.url(&format!("/api/v1/archives/{id}/entries"))).bearer_auth(&owner).json(&json!({"kind": "visit", "occurred_on": "2026-10-01", "summary": "首次上门拜访，介绍产品"}))).await;
+        assert_eq!(first.status, 201, "[{e}] {}", first.text());
+        let r = send(http.post(s.url(&format!("/api/v1/archives/{id}/entries"))).bearer_auth(&owner).json(&json!({"kind": "visit", "occurred_on": "2026-10-02", "summary": "首次上门拜访，介绍产品及报价", "supersedes": first.json["id"], "correction_reason": "日期录入错误"}))).await;
+        assert_eq!(r.status, 201, "[{e}] {}", r.text());
+
+        let res = send(http.get(s.url(&format!("/api/v1/archives/{id}/visits.pdf"))).bearer_auth(&owner)).await;
+        assert_eq!(res.status, 200, "[{e}] {}", res.text());
+        assert!(res.bytes.starts_with(b"%PDF-"));
+        if let Some(text) = pdf_text(&res.bytes) {
+            assert!(text.contains("拜访") && text.contains(&no) && text.contains("福州闽江贸易有限公司"), "[{e}] {text}");
+            assert!(text.contains("介绍产品及报价") && text.contains("已更正"), "[{e}] both entries, the corrected one marked: {text}");
+            assert!(text.contains("张明"), "[{e}] the watermark names the viewer");
+        }
+
+        // The archivist lends it; the borrower and the archivist print the slip; others may not.
+        let archivist = s.token("dangan1", ADMIN_PASSWORD).await;
+        let me = send(http.get(s.url("/api/v1/me")).bearer_auth(&owner)).await;
+        let loan = send(http.post(s.url("/api/v1/loans")).bearer_auth(&archivist).json(&json!({"archive_id": id, "borrower_id": me.json["id"], "kind": "paper", "purpose": "核对合同原件", "due_at": "2030-01-02T09:00:00Z"}))).await;
+        assert_eq!(loan.status, 201, "[{e}] {}", loan.text());
+        let loan_id = loan.json["id"].as_i64().unwrap();
+        for who in [&owner, &archivist] {
+            let res = send(http.get(s.url(&format!("/api/v1/loans/{loan_id}/slip.pdf"))).bearer_auth(who)).await;
+            assert_eq!(res.status, 200, "[{e}] {}", res.text());
+            if let Some(text) = pdf_text(&res.bytes) {
+                assert!(text.contains("借阅") && text.contains(&no) && text.contains("核对合同原件") && text.contains(&format!("JY-{loan_id:06}")), "[{e}] {text}");
+            }
+        }
+        let other = s.token("xiaoshou3", ADMIN_PASSWORD).await;
+        assert_eq!(send(http.get(s.url(&format!("/api/v1/loans/{loan_id}/slip.pdf"))).bearer_auth(&other)).await.status, 404, "[{e}] not another's slip");
+        let printed = s.app.store.list_audit(&dangan_store::AuditQuery { action: Some("archive.print".into()), limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(printed.len(), 3, "[{e}] the visit record and two slips are in the trail");
+        assert!(printed.iter().all(|r| r.event.archive_id == Some(id)), "[{e}]");
+    }
+}

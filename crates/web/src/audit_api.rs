@@ -34,11 +34,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/archives/{id}/diff", get(diff))
         .route("/api/v1/archives/{id}/restore", post(restore))
         .route("/api/v1/archives/{id}/card.pdf", get(print_card))
+        .route("/api/v1/archives/{id}/visits.pdf", get(print_visits))
+        .route("/api/v1/loans/{id}/slip.pdf", get(print_slip))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_audit, export_audit, audit_head, consultations, history, diff, restore, print_card),
+    paths(list_audit, export_audit, audit_head, consultations, history, diff, restore, print_card, print_visits, print_slip),
     components(schemas(AuditRecord, AuditHead, Outcome, FieldChange, VersionSummaryView, RestoreBody))
 )]
 pub struct AuditDoc;
@@ -249,4 +251,26 @@ async fn print_card(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) 
     let bytes = s.app.print_archive_card(&u.user, id).await.map_err(fail(u.lang))?;
     let name = format!("archive-card-{id}.pdf");
     Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\""))], bytes).into_response())
+}
+
+fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+    ([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\""))], bytes).into_response()
+}
+
+/// The visit record form (客户拜访档案记录): the archive's timeline as an A4 PDF, corrected
+/// entries marked. A print: authorized and audited; watermarked.
+#[utoipa::path(get, path = "/api/v1/archives/{id}/visits.pdf", params(("id" = i64, Path)),
+    responses((status = 200, description = "application/pdf"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn print_visits(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Response> {
+    let bytes = s.app.print_visit_record(&u.user, id).await.map_err(fail(u.lang))?;
+    Ok(pdf_response(bytes, &format!("visit-record-{id}.pdf")))
+}
+
+/// The borrowing slip (借阅单) of a loan, for the borrower and the archivist (with the return
+/// once checked back). Audited; watermarked.
+#[utoipa::path(get, path = "/api/v1/loans/{id}/slip.pdf", params(("id" = i64, Path)),
+    responses((status = 200, description = "application/pdf"), (status = 404, body = Problem)))]
+async fn print_slip(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Response> {
+    let bytes = s.app.print_borrowing_slip(&u.user, id).await.map_err(fail(u.lang))?;
+    Ok(pdf_response(bytes, &format!("borrowing-slip-{id}.pdf")))
 }

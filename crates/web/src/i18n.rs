@@ -23,6 +23,8 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("menu.loans", "借阅登记", "借閱登記", "Borrowing register"),
     ("menu.audit", "审计日志", "稽核日誌", "Audit trail"),
     ("act.print_card", "打印资料卡", "列印資料卡", "Print card"),
+    ("act.print_visits", "打印拜访记录", "列印拜訪記錄", "Print visit record"),
+    ("loans.slip", "借阅单", "借閱單", "Slip"),
     ("act.export_package", "导出档案包", "匯出檔案包", "Archive package"),
     ("act.export_vcard", "导出联系人（vCard）", "匯出聯絡人（vCard）", "Contacts as vCard"),
     ("admin.users", "用户与角色", "使用者與角色", "Users and roles"),
