@@ -138,27 +138,12 @@ pub struct ImportAnalysis {
     /// Problems of the mapping as a whole (Chinese, English).
     pub mapping_problems: Vec<(String, String)>,
     pub counts: AnalysisCounts,
-    /// The first row errors (all are in the error report).
-    pub errors: Vec<RowErrorView>,
+    /// The first row errors (all are in the error report): row, column, field, value, message_zh, message_en.
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<RowError>,
     pub duplicates: Vec<RowDuplicates>,
     /// An error report (xlsx with an error column) can be downloaded.
     pub has_error_report: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RowErrorView {
-    pub row: u32,
-    pub column: String,
-    pub field: String,
-    pub value: String,
-    pub message_zh: String,
-    pub message_en: String,
-}
-
-impl From<&RowError> for RowErrorView {
-    fn from(e: &RowError) -> Self {
-        RowErrorView { row: e.row, column: e.column.clone(), field: e.field.clone(), value: e.value.clone(), message_zh: e.message_zh.clone(), message_en: e.message_en.clone() }
-    }
 }
 
 /// Progress of a run, after each batch.
@@ -318,7 +303,7 @@ impl App {
             counts.invalid += failed;
             for e in errs {
                 if errors.len() < MAX_ERRORS_SHOWN {
-                    errors.push(RowErrorView::from(&e));
+                    errors.push(e);
                 }
             }
             counts.valid += rows.len() as u64;
