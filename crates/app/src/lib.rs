@@ -20,6 +20,7 @@ pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod crypto;
+pub mod dedup;
 pub mod demo;
 pub mod export;
 pub mod import;
@@ -61,6 +62,10 @@ pub enum AppError {
     UnsupportedType,
     #[error("internal error: {0}")]
     Internal(String),
+    /// The archive may already exist (查重): nothing was saved; send the request again with the
+    /// confirmation to save anyway.
+    #[error("possible duplicates")]
+    Duplicates(dedup::DuplicateCheck),
 }
 
 impl From<StoreError> for AppError {
@@ -219,7 +224,7 @@ pub struct VersionSummary {
     pub changes: Vec<FieldChange>,
 }
 
-fn check(errors: Vec<FieldError>) -> Result<()> {
+pub(crate) fn check(errors: Vec<FieldError>) -> Result<()> {
     if errors.is_empty() {
         Ok(())
     } else {
@@ -277,13 +282,24 @@ impl App {
         Ok(data)
     }
 
+    /// Creates an archive without the duplicate check (demo data, tools); the API and the UI
+    /// use `create_archive_checked`.
     pub async fn create_archive(&self, user: &Principal, data: ArchiveData) -> Result<Archive> {
+        self.create_archive_with(user, data, None).await
+    }
+
+    /// Creates an archive; `detail` goes into its audit record.
+    pub(crate) async fn create_archive_with(&self, user: &Principal, data: ArchiveData, detail: Option<serde_json::Value>) -> Result<Archive> {
         self.authorize_general(user, Action::Create).await?;
         let mut data = self.prepare(user, data)?;
         self.seal(&mut data);
         let now = Self::now();
         let numbering = Numbering { scheme: self.settings.number_scheme.clone(), dept_code: self.dept_code(data.dept_id).await?, date: now.date_naive() };
-        let mut created = self.store.create_archive(&data, &numbering, &self.event(user, AuditAction::ArchiveCreate)).await?;
+        let mut event = self.event(user, AuditAction::ArchiveCreate);
+        if let Some(d) = detail {
+            event = event.with_detail(d);
+        }
+        let mut created = self.store.create_archive(&data, &numbering, &event).await?;
         self.open(&mut created.data)?;
         Ok(masked(created))
     }
@@ -298,6 +314,13 @@ impl App {
 
     /// As `archive_for`, for an archive already loaded; `fields` names what a read exposes.
     pub(crate) async fn archive_checked(&self, user: &Principal, mut archive: Archive, action: Action, fields: Option<&[&str]>) -> Result<Archive> {
+        if let Some(survivor) = archive.merged_into {
+            // A merged archive is a tombstone: it is read (and resolves to its survivor), never changed.
+            if matches!(action, Action::Edit | Action::AddEntry | Action::TransferOwner) {
+                let no = self.store.get_archive(survivor).await?.map(|a| a.archive_no).unwrap_or_default();
+                return Err(AppError::BadRequest(format!("archive {} was merged into {no}; change that one / 档案 {} 已合并到 {no}，请在该档案上操作", archive.archive_no, archive.archive_no)));
+            }
+        }
         let basis = match self.authorize_basis(user, action, &archive).await {
             Ok(basis) => basis,
             Err(e) => {
@@ -332,8 +355,12 @@ impl App {
         self.archive_checked(user, archive, Action::ReadUnmasked, Some(&fields)).await
     }
 
+    /// The archive with this number; the number of a merged archive resolves to its survivor.
     pub async fn get_archive_by_no(&self, user: &Principal, archive_no: &str) -> Result<Archive> {
-        let archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
+        let mut archive = self.store.get_archive_by_no(archive_no).await?.ok_or(AppError::NotFound)?;
+        if let Some(survivor) = archive.merged_into {
+            archive = self.store.get_archive(survivor).await?.ok_or(AppError::NotFound)?;
+        }
         Ok(masked(self.archive_checked(user, archive, Action::Read, None).await?))
     }
 
@@ -366,6 +393,21 @@ impl App {
     }
 
     async fn save_version(&self, user: &Principal, id: ArchiveId, version: i64, data: ArchiveData, reason: Option<String>, action: AuditAction) -> Result<Archive> {
+        self.save_version_with(user, id, version, data, reason, action, None).await
+    }
+
+    /// As `save_version`; `extra` is merged into the audit record's detail.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn save_version_with(
+        &self,
+        user: &Principal,
+        id: ArchiveId,
+        version: i64,
+        data: ArchiveData,
+        reason: Option<String>,
+        action: AuditAction,
+        extra: Option<serde_json::Value>,
+    ) -> Result<Archive> {
         let current = self.archive_for(user, id, Action::Edit).await?;
         if current.version != version {
             return Err(AppError::Conflict { current: current.version });
@@ -404,7 +446,11 @@ impl App {
         let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
         // The trail names the changed fields; their values stay in the versions (the trail is
         // readable by more people than the archive, and holds no sensitive values).
-        let event = self.event(user, action).with_fields(&paths).with_detail(serde_json::json!({ "from_version": version, "reason": reason }));
+        let mut detail = serde_json::json!({ "from_version": version, "reason": reason });
+        if let (Some(d), Some(serde_json::Value::Object(extra))) = (detail.as_object_mut(), extra) {
+            d.extend(extra);
+        }
+        let event = self.event(user, action).with_fields(&paths).with_detail(detail);
         let mut updated = self.store.update_archive(id, version, &data, reason.as_deref(), &event).await?;
         self.open(&mut updated.data)?;
         Ok(masked(updated))

@@ -55,8 +55,12 @@ impl<'a> Api<'a> {
         assert_eq!(r.status, 200, "[{}] GET {path}: {}", eng(self.s), r.text());
         r.json
     }
+    /// Creates an archive. These tests make several archives from one template (same phone,
+    /// same credit code) on purpose, so they confirm the duplicate check (tests/dedup.rs tests it).
     async fn create_archive(&self, body: &Value) -> Value {
-        let r = send(self.post("/api/v1/archives").json(body)).await;
+        let mut body = body.clone();
+        body["confirm_duplicates"] = Value::Bool(true);
+        let r = send(self.post("/api/v1/archives").json(&body)).await;
         assert_eq!(r.status, 201, "[{}] create archive: {}", eng(self.s), r.text());
         r.json
     }

@@ -336,7 +336,10 @@ async fn every_listed_event_is_recorded_with_its_fields() {
         assert_eq!(r.status, 403, "[{e}] xiaoshou3 needs approval: {}", r.text());
         let rec = w.find("archive.read", Some("xiaoshou3"), before, on_a).await;
         assert_eq!(rec["outcome"], "needs_approval", "[{e}] {rec}");
-        let top = w.post("xiaoshou1", "/api/v1/archives", &org("杭州审计绝密测试有限公司", 2, "top_secret")).await;
+        // Same credit code as the first archive: confirmed past the duplicate check.
+        let mut top_body = org("杭州审计绝密测试有限公司", 2, "top_secret");
+        top_body["confirm_duplicates"] = json!(true);
+        let top = w.post("xiaoshou1", "/api/v1/archives", &top_body).await;
         assert_eq!(top.status, 201, "[{e}] {}", top.text());
         let top_id = top.json["id"].as_i64().unwrap();
         let before = w.head_seq().await;

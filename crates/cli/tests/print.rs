@@ -56,6 +56,7 @@ async fn the_archive_card_prints_with_a_watermark_and_is_audited() {
         secret["name"] = json!("机密客户有限公司");
         secret["secrecy"] = json!("confidential");
         secret["organization"] = json!({});
+        secret["confirm_duplicates"] = json!(true); // same phone as the first: past the duplicate check
         let c = send(http.post(s.url("/api/v1/archives")).bearer_auth(&admin).json(&secret)).await;
         assert_eq!(c.status, 201, "[{e}] {}", c.text());
         let r = send(http.get(s.url(&format!("/api/v1/archives/{}/card.pdf", c.json["id"])).as_str()).bearer_auth(&admin)).await;

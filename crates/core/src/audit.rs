@@ -115,6 +115,8 @@ audit_actions! {
     ArchiveReadUnmasked = "archive.read_unmasked", "查看明文", "查看明文", "sensitive fields unmasked";
     ArchiveUpdate = "archive.update", "修改档案", "修改檔案", "archive updated";
     ArchiveRestore = "archive.restore", "恢复历史版本", "恢復歷史版本", "version restored";
+    ArchiveMerge = "archive.merge", "合并档案", "合併檔案", "archives merged";
+    DuplicateScan = "archive.duplicates", "查重", "查重", "duplicate scan";
     ArchiveTransfer = "archive.transfer", "移交/变更密级", "移交/變更密級", "custody or protection changed";
     ArchiveList = "archive.list", "浏览列表", "瀏覽列表", "list viewed";
     ArchiveSearch = "archive.search", "检索", "檢索", "search";

@@ -530,6 +530,10 @@ pub struct Archive {
     pub created_at: DateTime<Utc>,
     pub updated_by: UserId,
     pub updated_at: DateTime<Utc>,
+    /// Set when the archive was merged into another (查重合并): this one is then a tombstone and
+    /// its number resolves to the survivor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<ArchiveId>,
 }
 
 /// One row of an archive list: enough for the table without loading the whole document.

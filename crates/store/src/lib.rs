@@ -16,6 +16,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use dangan_core::audit::{AuditEvent, AuditRecord};
+use dangan_core::dedup::Reason;
 use dangan_core::numbering::NumberScheme;
 use dangan_core::policy::{Action, ApprovalStep, ListScope};
 use dangan_core::{
@@ -276,6 +277,8 @@ pub(crate) struct BulkJson {
     pub entries: Vec<String>,
     /// Search index terms (`dangan_core::search::archive_terms`).
     pub terms: String,
+    /// Duplicate-check keys (`dangan_core::dedup::archive_keys`).
+    pub keys: Vec<String>,
 }
 
 impl BulkArchive {
@@ -285,9 +288,152 @@ impl BulkArchive {
             contacts: contacts.iter().map(serde_json::to_string).collect::<Result<_, _>>()?,
             entries: entries.iter().map(serde_json::to_string).collect::<Result<_, _>>()?,
             terms: dangan_core::search::archive_terms(&data, &contacts),
+            keys: dangan_core::dedup::archive_keys(&data, data.person.as_ref().and_then(|p| p.id_number_index.as_deref()), &contacts),
         };
         Ok(BulkArchive { data, created_at, contacts, entries, json })
     }
+}
+
+/// A stored archive that shares duplicate-check keys (`dangan_core::dedup`) with what was asked
+/// about: its list row (for the access scope and the display), why, and how sure.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateCandidate {
+    pub archive: ArchiveSummary,
+    /// Strongest first.
+    pub reasons: Vec<Reason>,
+    /// 0–100 (`dangan_core::dedup::score`).
+    pub score: u8,
+}
+
+/// Two stored archives that share keys (the duplicate scan); `left.id < right.id`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicatePair {
+    pub left: ArchiveSummary,
+    pub right: ArchiveSummary,
+    pub reasons: Vec<Reason>,
+    pub score: u8,
+    /// Position of this pair in the scan's order (pass the last one back as `after`).
+    #[serde(skip)]
+    pub cursor: PairCursor,
+}
+
+/// Keyset position in the duplicate scan: (raw score, left id, right id), highest score first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairCursor {
+    pub score: i64,
+    pub left: ArchiveId,
+    pub right: ArchiveId,
+}
+
+impl PairCursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.score, self.left, self.right)
+    }
+    pub fn decode(s: &str) -> Option<PairCursor> {
+        let mut it = s.split('.');
+        let c = PairCursor { score: it.next()?.parse().ok()?, left: it.next()?.parse().ok()?, right: it.next()?.parse().ok()? };
+        it.next().is_none().then_some(c)
+    }
+}
+
+/// Keys shared by more archives than this say nothing (张伟 in 北京): the lookups return at most
+/// this many archives per key and the scan skips such keys.
+pub const DEDUP_MAX_GROUP: i64 = 20;
+
+/// Merging `merged_id` into `survivor_id` (查重合并), both at the versions the caller read;
+/// `data` is the survivor's next document (already merged and sealed by the caller).
+#[derive(Debug, Clone)]
+pub struct MergeRequest {
+    pub survivor_id: ArchiveId,
+    pub survivor_version: i64,
+    pub merged_id: ArchiveId,
+    pub merged_version: i64,
+    pub data: ArchiveData,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeOutcome {
+    /// The survivor at its new version.
+    pub archive: Archive,
+    pub merged_no: String,
+    pub moved_contacts: u64,
+    pub moved_entries: u64,
+    pub moved_attachments: u64,
+}
+
+/// A contact, timeline entry or attachment that a merge moved onto this archive, and the
+/// archive it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MovedPart {
+    /// `contact`, `entry` or `attachment`.
+    pub kind: &'static str,
+    pub id: i64,
+    pub origin_archive_id: ArchiveId,
+}
+
+/// For each probe (the keys of one would-be archive), the stored archives sharing keys with it,
+/// strongest first, from `(matched key, archive)` rows.
+pub(crate) fn candidates_for(probes: &[Vec<String>], hits: Vec<(String, ArchiveSummary)>) -> Vec<Vec<DuplicateCandidate>> {
+    let mut by_key: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    let mut summaries: Vec<ArchiveSummary> = Vec::new();
+    let mut index: std::collections::HashMap<ArchiveId, usize> = std::collections::HashMap::new();
+    for (key, s) in hits {
+        let i = *index.entry(s.id).or_insert_with(|| {
+            summaries.push(s);
+            summaries.len() - 1
+        });
+        by_key.entry(key).or_default().push(i);
+    }
+    probes
+        .iter()
+        .map(|keys| {
+            let mut found: std::collections::BTreeMap<usize, Vec<&str>> = std::collections::BTreeMap::new();
+            for k in keys {
+                for &i in by_key.get(k).map(Vec::as_slice).unwrap_or_default() {
+                    found.entry(i).or_default().push(k);
+                }
+            }
+            let mut out: Vec<DuplicateCandidate> = found
+                .into_iter()
+                .map(|(i, ks)| {
+                    let reasons = dangan_core::dedup::reasons_of(ks);
+                    DuplicateCandidate { archive: summaries[i].clone(), score: dangan_core::dedup::score(&reasons), reasons }
+                })
+                .collect();
+            out.sort_by(|a, b| b.score.cmp(&a.score).then(b.archive.id.cmp(&a.archive.id)));
+            out
+        })
+        .collect()
+}
+
+/// The distinct keys of many probes.
+pub(crate) fn distinct_keys(probes: &[Vec<String>]) -> Vec<String> {
+    let set: std::collections::BTreeSet<&String> = probes.iter().flatten().collect();
+    set.into_iter().cloned().collect()
+}
+
+/// The pairs of a scan page, with both sides' rows and the reasons (keys both hold).
+pub(crate) fn pairs_from(raw: Vec<(i64, ArchiveId, ArchiveId)>, summaries: Vec<ArchiveSummary>, keys: Vec<(ArchiveId, String)>) -> Vec<DuplicatePair> {
+    let rows: std::collections::HashMap<ArchiveId, ArchiveSummary> = summaries.into_iter().map(|s| (s.id, s)).collect();
+    let mut held: std::collections::HashMap<ArchiveId, std::collections::BTreeSet<String>> = std::collections::HashMap::new();
+    for (id, k) in keys {
+        held.entry(id).or_default().insert(k);
+    }
+    let empty = std::collections::BTreeSet::new();
+    raw.into_iter()
+        .filter_map(|(score, l, r)| {
+            let (lk, rk) = (held.get(&l).unwrap_or(&empty), held.get(&r).unwrap_or(&empty));
+            let reasons = dangan_core::dedup::reasons_of(lk.intersection(rk).map(String::as_str));
+            Some(DuplicatePair {
+                left: rows.get(&l)?.clone(),
+                right: rows.get(&r)?.clone(),
+                reasons,
+                score: score.clamp(0, 100) as u8,
+                cursor: PairCursor { score, left: l, right: r },
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -582,6 +728,33 @@ pub trait Store: Send + Sync + 'static {
     async fn reindex(&self) -> Result<u64>;
     /// Bytes the search index takes on disk.
     async fn search_index_bytes(&self) -> Result<i64>;
+
+    // --- duplicate check (查重; keys written in the same transaction as archives and contacts) ---
+    /// The stored archives (tombstones excluded) sharing at least one key with `keys`
+    /// (`dangan_core::dedup::archive_keys`), strongest first, without `exclude` (the archive
+    /// being edited). Index-driven; at most `DEDUP_MAX_GROUP` archives per key. No access
+    /// scope: the caller filters (`App::check_duplicates`).
+    async fn duplicate_candidates(&self, keys: &[String], exclude: Option<ArchiveId>) -> Result<Vec<DuplicateCandidate>> {
+        let mut out = self.duplicate_candidates_batch(&[keys.to_vec()]).await?.pop().unwrap_or_default();
+        out.retain(|c| Some(c.archive.id) != exclude);
+        Ok(out)
+    }
+    /// `duplicate_candidates` for many probes at once (e.g. one import batch), in one query:
+    /// the answer has one list per probe, in the probes' order.
+    async fn duplicate_candidates_batch(&self, probes: &[Vec<String>]) -> Result<Vec<Vec<DuplicateCandidate>>>;
+    /// The duplicate scan: pairs of archives sharing keys (keys held by more than
+    /// `DEDUP_MAX_GROUP` archives skipped), highest score first, after `after`.
+    async fn duplicate_pairs(&self, after: Option<PairCursor>, limit: u32) -> Result<Vec<DuplicatePair>>;
+    /// An archive's stored keys, sorted.
+    async fn dedup_keys(&self, archive_id: ArchiveId) -> Result<Vec<String>>;
+    /// Merges one archive into another in one transaction: the survivor gets `data` as its next
+    /// version (reason recorded); the merged one becomes a tombstone (`merged_into`); its
+    /// contacts, timeline entries and attachments move to the survivor, each recording where it
+    /// came from; search and duplicate keys follow; `audit` (with the counts added to its detail)
+    /// is appended. Stale versions, or an archive already merged, are refused with `Conflict`.
+    async fn merge_archives(&self, m: &MergeRequest, audit: &AuditEvent) -> Result<MergeOutcome>;
+    /// What merges moved onto this archive, and from where.
+    async fn moved_parts(&self, archive_id: ArchiveId) -> Result<Vec<MovedPart>>;
 
     // --- bulk ---
     /// Loads many archives in one transaction, numbering each by its creation date.

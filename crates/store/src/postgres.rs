@@ -21,7 +21,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (9, include_str!("../migrations/postgres/0009_dedup.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 /// Held (per transaction) while appending to the audit chain: one chain across all servers.
@@ -62,7 +62,7 @@ fn refs(b: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
-const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at";
+const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at, a.merged_into";
 const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
 const ATTACHMENT_COLUMNS: &str = "id, archive_id, sha256, filename, content_type, size, created_by, created_at";
 
@@ -107,6 +107,7 @@ fn archive_from_row(r: &Row) -> Archive {
         created_at: r.get(5),
         updated_by: r.get(6),
         updated_at: r.get(7),
+        merged_into: r.get(8),
     }
 }
 
@@ -211,12 +212,68 @@ async fn index_archive(c: &impl GenericClient, archive_id: i64, terms: &str) -> 
     Ok(())
 }
 
-/// Recomputes an archive's terms from what is stored (document and contacts) and indexes them.
+/// Recomputes an archive's search terms and duplicate-check keys from what is stored (document,
+/// ID hash, contacts) and writes them. A tombstone (merged) has neither.
 async fn reindex_archive(c: &impl GenericClient, archive_id: i64) -> Result<()> {
-    let data = c.query_one("SELECT data FROM archive_documents WHERE archive_id = $1", &[&archive_id]).await?.get::<_, Json<ArchiveData>>(0).0;
+    let row = c
+        .query_one("SELECT d.data, a.id_hash, a.merged_into FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = $1", &[&archive_id])
+        .await?;
+    if row.get::<_, Option<i64>>(2).is_some() {
+        index_archive(c, archive_id, "").await?;
+        return write_keys(c, archive_id, &[]).await;
+    }
+    let data = row.get::<_, Json<ArchiveData>>(0).0;
+    let id_hash: Option<String> = row.get(1);
     let contacts: Vec<ContactData> =
         c.query("SELECT data FROM contacts WHERE archive_id = $1 ORDER BY id", &[&archive_id]).await?.iter().map(|r| r.get::<_, Json<ContactData>>(0).0).collect();
-    index_archive(c, archive_id, &dangan_core::search::archive_terms(&data, &contacts)).await
+    index_archive(c, archive_id, &dangan_core::search::archive_terms(&data, &contacts)).await?;
+    write_keys(c, archive_id, &dangan_core::dedup::archive_keys(&data, id_hash.as_deref(), &contacts)).await
+}
+
+/// Replaces an archive's duplicate-check keys.
+async fn write_keys(c: &impl GenericClient, archive_id: i64, keys: &[String]) -> Result<()> {
+    c.execute("DELETE FROM dedup_keys WHERE archive_id = $1", &[&archive_id]).await?;
+    insert_keys(c, &[archive_id], &[keys.to_vec()]).await
+}
+
+/// Inserts the keys of several archives in one statement.
+async fn insert_keys(c: &impl GenericClient, ids: &[i64], keys: &[Vec<String>]) -> Result<()> {
+    let (mut a, mut k): (Vec<i64>, Vec<&str>) = (Vec::new(), Vec::new());
+    for (id, ks) in ids.iter().zip(keys) {
+        for key in ks {
+            a.push(*id);
+            k.push(key);
+        }
+    }
+    if !a.is_empty() {
+        c.execute("INSERT INTO dedup_keys (archive_id, key) SELECT * FROM unnest($1::bigint[], $2::text[])", &[&a, &k]).await?;
+    }
+    Ok(())
+}
+
+/// Keeps the current version in `archive_versions` and writes `data` as version `current + 1`.
+async fn write_version(tx: &impl GenericClient, id: i64, current: i64, data: &ArchiveData, reason: Option<&str>, actor: UserId, now: DateTime<Utc>) -> Result<()> {
+    let col = ArchiveColumns::of(data);
+    let next = current + 1;
+    // Keep the version being replaced: originals are never overwritten.
+    tx.execute(
+        "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason)
+         SELECT a.id, a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = $1",
+        &[&id],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE archives SET kind = $2, name = $3, grade = $4, credit_grade = $5, blacklisted = $6, status = $7, industry = $8, province = $9,
+            city = $10, owner_id = $11, dept_id = $12, tier = $13, secrecy = $14, mobile = $15, uscc = $16, id_hash = $21, version = $17,
+            updated_by = $18, updated_at = $19, version_by = $18, version_at = $19, change_reason = $20 WHERE id = $1",
+        &[
+            &id, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
+            &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &next, &actor, &now, &reason, &col.id_hash,
+        ],
+    )
+    .await?;
+    tx.execute("UPDATE archive_documents SET data = $2 WHERE archive_id = $1", &[&id, &Json(data)]).await?;
+    Ok(())
 }
 
 /// Inserts the search documents of new archives in one statement.
@@ -369,6 +426,15 @@ async fn copy_bulk(tx: &deadpool_postgres::Transaction<'_>, batch: &[&BulkArchiv
     w.finish().await?;
     let terms: Vec<&str> = batch.iter().map(|a| a.json.terms.as_str()).collect();
     insert_search_docs(tx, &ids, &terms).await?;
+    let sink = tx.copy_in("COPY dedup_keys (key, archive_id) FROM STDIN BINARY").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::INT8]);
+    pin_mut!(w);
+    for (i, a) in batch.iter().enumerate() {
+        for k in &a.json.keys {
+            w.as_mut().write(&[k, &ids[i]]).await?;
+        }
+    }
+    w.finish().await?;
     Ok(created)
 }
 
@@ -465,8 +531,11 @@ impl Store for PgStore {
         .await;
         c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
         result?;
-        // A database from before the search index: build it once.
-        let unindexed: bool = c.query_one("SELECT EXISTS (SELECT 1 FROM archives) AND NOT EXISTS (SELECT 1 FROM search_docs)", &[]).await?.get(0);
+        // A database from before the search index or the duplicate keys: build them once.
+        let unindexed: bool = c
+            .query_one("SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys))", &[])
+            .await?
+            .get(0);
         drop(c);
         if unindexed {
             self.reindex().await?;
@@ -611,6 +680,7 @@ impl Store for PgStore {
         let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
         let id = insert_archive(&tx, &no, data, audit.actor_id(), audit.at).await?;
         index_archive(&tx, id, &dangan_core::search::archive_terms(data, &[])).await?;
+        insert_keys(&tx, &[id], &[dangan_core::dedup::archive_keys(data, ArchiveColumns::of(data).id_hash, &[])]).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
         append_chained(&tx, vec![audit.clone().with_archive(id, &no)]).await?;
         tx.commit().await?;
@@ -635,26 +705,7 @@ impl Store for PgStore {
         if current != expected_version {
             return Err(StoreError::Conflict { current });
         }
-        let col = ArchiveColumns::of(data);
-        let next = current + 1;
-        // Keep the version being replaced: originals are never overwritten.
-        tx.execute(
-            "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason)
-             SELECT a.id, a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = $1",
-            &[&id],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE archives SET kind = $2, name = $3, grade = $4, credit_grade = $5, blacklisted = $6, status = $7, industry = $8, province = $9,
-                city = $10, owner_id = $11, dept_id = $12, tier = $13, secrecy = $14, mobile = $15, uscc = $16, id_hash = $21, version = $17,
-                updated_by = $18, updated_at = $19, version_by = $18, version_at = $19, change_reason = $20 WHERE id = $1",
-            &[
-                &id, &col.kind, &col.name, &col.grade, &col.credit_grade, &col.blacklisted, &col.status, &col.industry, &col.province, &col.city,
-                &col.owner_id, &col.dept_id, &col.tier, &col.secrecy, &col.mobile, &col.uscc, &next, &actor, &now, &reason, &col.id_hash,
-            ],
-        )
-        .await?;
-        tx.execute("UPDATE archive_documents SET data = $2 WHERE archive_id = $1", &[&id, &Json(data)]).await?;
+        write_version(&tx, id, current, data, reason, actor, now).await?;
         reindex_archive(&tx, id).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
         append_chained(&tx, vec![audit.clone().with_archive(id, &archive.archive_no)]).await?;
@@ -1068,7 +1119,7 @@ impl Store for PgStore {
     async fn reindex(&self) -> Result<u64> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        tx.batch_execute("DELETE FROM search_docs").await?;
+        tx.batch_execute("DELETE FROM search_docs; DELETE FROM dedup_keys").await?;
         let mut after: Option<(DateTime<Utc>, i64)> = None;
         let mut n = 0u64;
         loop {
@@ -1076,7 +1127,7 @@ impl Store for PgStore {
             let rows = tx
                 .query(
                     "SELECT a.id, a.updated_at, d.data,
-                        COALESCE((SELECT jsonb_agg(c.data ORDER BY c.id) FROM contacts c WHERE c.archive_id = a.id), '[]'::jsonb)
+                        COALESCE((SELECT jsonb_agg(c.data ORDER BY c.id) FROM contacts c WHERE c.archive_id = a.id), '[]'::jsonb), a.id_hash, a.merged_into
                      FROM archives a JOIN archive_documents d ON d.archive_id = a.id
                      WHERE (a.updated_at, a.id) > ($1, $2) ORDER BY a.updated_at, a.id LIMIT 5000",
                     &[&t, &i],
@@ -1087,14 +1138,18 @@ impl Store for PgStore {
             }
             let mut ids = Vec::with_capacity(rows.len());
             let mut terms = Vec::with_capacity(rows.len());
-            for r in &rows {
+            let mut keys = Vec::with_capacity(rows.len());
+            for r in rows.iter().filter(|r| r.get::<_, Option<i64>>(5).is_none()) {
                 let data = r.get::<_, Json<ArchiveData>>(2).0;
                 let contacts = r.get::<_, Json<Vec<ContactData>>>(3).0;
+                let id_hash: Option<String> = r.get(4);
                 ids.push(r.get::<_, i64>(0));
                 terms.push(dangan_core::search::archive_terms(&data, &contacts));
+                keys.push(dangan_core::dedup::archive_keys(&data, id_hash.as_deref(), &contacts));
             }
             let refs: Vec<&str> = terms.iter().map(String::as_str).collect();
             insert_search_docs(&tx, &ids, &refs).await?;
+            insert_keys(&tx, &ids, &keys).await?;
             n += rows.len() as u64;
             let last = rows.last().expect("non-empty");
             after = Some((last.get(1), last.get(0)));
@@ -1107,6 +1162,92 @@ impl Store for PgStore {
     async fn search_index_bytes(&self) -> Result<i64> {
         let c = self.pool.get().await?;
         Ok(c.query_one("SELECT pg_total_relation_size('search_docs')", &[]).await?.get(0))
+    }
+
+    async fn duplicate_candidates_batch(&self, probes: &[Vec<String>]) -> Result<Vec<Vec<DuplicateCandidate>>> {
+        let keys = distinct_keys(probes);
+        if keys.is_empty() {
+            return Ok(vec![Vec::new(); probes.len()]);
+        }
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&sql::candidates_query("key = ANY($1::text[])")).await?;
+        let mut hits = Vec::new();
+        for r in c.query(&st, &[&keys]).await? {
+            hits.push((r.get::<_, String>(17), summary_from_row(&r)?));
+        }
+        Ok(candidates_for(probes, hits))
+    }
+
+    async fn duplicate_pairs(&self, after: Option<PairCursor>, limit: u32) -> Result<Vec<DuplicatePair>> {
+        let (text, params) = sql::duplicate_pairs_query(after, limit);
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&text).await?;
+        let b = boxed(&params);
+        let raw: Vec<(i64, i64, i64)> = c.query(&st, &refs(&b)).await?.iter().map(|r| (r.get::<_, i64>(0), r.get(1), r.get(2))).collect();
+        let mut ids: Vec<i64> = raw.iter().flat_map(|(_, a, b)| [*a, *b]).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (rows_sql, keys_sql) = sql::pair_rows_queries(&ids);
+        let summaries = c.query(&rows_sql, &[]).await?.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
+        let keys: Vec<(i64, String)> = c.query(&keys_sql, &[]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(pairs_from(raw, summaries, keys))
+    }
+
+    async fn dedup_keys(&self, archive_id: ArchiveId) -> Result<Vec<String>> {
+        let c = self.pool.get().await?;
+        Ok(c.query("SELECT key FROM dedup_keys WHERE archive_id = $1 ORDER BY key COLLATE \"C\"", &[&archive_id]).await?.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn merge_archives(&self, m: &MergeRequest, audit: &AuditEvent) -> Result<MergeOutcome> {
+        let (actor, now) = (audit.actor_id(), audit.at);
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // Both rows locked in id order (two merges of the same pair in opposite directions wait
+        // rather than deadlock).
+        let rows = tx
+            .query("SELECT id, version, merged_into, archive_no FROM archives WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&vec![m.survivor_id, m.merged_id]])
+            .await?;
+        let state = |id: i64| rows.iter().find(|r| r.get::<_, i64>(0) == id).map(|r| (r.get::<_, i64>(1), r.get::<_, Option<i64>>(2), r.get::<_, String>(3)));
+        let (sv, s_merged, _) = state(m.survivor_id).ok_or(StoreError::NotFound)?;
+        let (mv, m_merged, merged_no) = state(m.merged_id).ok_or(StoreError::NotFound)?;
+        if m.survivor_id == m.merged_id || s_merged.is_some() || sv != m.survivor_version {
+            return Err(StoreError::Conflict { current: sv });
+        }
+        if m_merged.is_some() || mv != m.merged_version {
+            return Err(StoreError::Conflict { current: mv });
+        }
+        write_version(&tx, m.survivor_id, sv, &m.data, Some(&m.reason), actor, now).await?;
+        tx.execute("UPDATE archives SET merged_into = $2, updated_by = $3, updated_at = $4 WHERE id = $1", &[&m.merged_id, &m.survivor_id, &actor, &now]).await?;
+        tx.execute("UPDATE archives SET merged_into = $2 WHERE merged_into = $1", &[&m.merged_id, &m.survivor_id]).await?;
+        let mut moved = [0u64; 3];
+        for (i, table) in ["contacts", "timeline_entries", "attachments"].iter().enumerate() {
+            moved[i] = tx
+                .execute(&format!("UPDATE {table} SET archive_id = $2, origin_archive_id = COALESCE(origin_archive_id, $1) WHERE archive_id = $1"), &[&m.merged_id, &m.survivor_id])
+                .await?;
+        }
+        reindex_archive(&tx, m.merged_id).await?;
+        reindex_archive(&tx, m.survivor_id).await?;
+        let archive = get_archive_where(&tx, "a.id = $1", &m.survivor_id).await?.ok_or(StoreError::NotFound)?;
+        let mut detail: serde_json::Value = serde_json::from_str(&audit.detail).unwrap_or_else(|_| serde_json::json!({}));
+        detail["merged_id"] = m.merged_id.into();
+        detail["merged_no"] = merged_no.clone().into();
+        detail["moved"] = serde_json::json!({ "contacts": moved[0], "entries": moved[1], "attachments": moved[2] });
+        append_chained(&tx, vec![audit.clone().with_archive(m.survivor_id, &archive.archive_no).with_detail(detail)]).await?;
+        tx.commit().await?;
+        Ok(MergeOutcome { archive, merged_no, moved_contacts: moved[0], moved_entries: moved[1], moved_attachments: moved[2] })
+    }
+
+    async fn moved_parts(&self, archive_id: ArchiveId) -> Result<Vec<MovedPart>> {
+        let c = self.pool.get().await?;
+        let mut out = Vec::new();
+        for (kind, table) in [("contact", "contacts"), ("entry", "timeline_entries"), ("attachment", "attachments")] {
+            let rows = c.query(&format!("SELECT id, origin_archive_id FROM {table} WHERE archive_id = $1 AND origin_archive_id IS NOT NULL ORDER BY id"), &[&archive_id]).await?;
+            out.extend(rows.iter().map(|r| MovedPart { kind, id: r.get(0), origin_archive_id: r.get(1) }));
+        }
+        Ok(out)
     }
 
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
@@ -1279,6 +1420,7 @@ impl Store for PgStore {
             .await?;
         }
         index_archive(&tx, id, &dangan_core::search::archive_terms(&a.data, &a.contacts)).await?;
+        insert_keys(&tx, &[id], &[dangan_core::dedup::archive_keys(&a.data, ArchiveColumns::of(&a.data).id_hash, &a.contacts)]).await?;
         if let Some((period, seq)) = &a.period {
             let seq = *seq as i64;
             tx.execute("INSERT INTO number_counters (period, last_value) VALUES ($1, $2) ON CONFLICT (period) DO UPDATE SET last_value = GREATEST(number_counters.last_value, excluded.last_value)", &[period, &seq]).await?;
@@ -1349,7 +1491,7 @@ impl Store for PgStore {
     /// planner has no idea of the new rows and picks poor plans for combined filters.
     async fn end_bulk_load(&self) -> Result<()> {
         let c = self.pool.get().await?;
-        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries; ANALYZE search_docs").await?;
+        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries; ANALYZE search_docs; ANALYZE dedup_keys").await?;
         Ok(())
     }
 }

@@ -32,6 +32,8 @@ fn like_escape(s: &str) -> String {
 /// Builds `WHERE …` (or an empty string) for the filter, pushing parameters.
 pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: Vec<String>) -> String {
     let mut conds = extra;
+    // Merged archives are tombstones: their number resolves to the survivor, lists skip them.
+    conds.push("merged_into IS NULL".to_string());
     let mut eq = |col: &str, p: Param, params: &mut Vec<Param>| {
         params.push(p);
         conds.push(format!("{col} = ${}", params.len()));
@@ -348,4 +350,56 @@ pub(crate) fn search_count_query(req: &crate::SearchRequest, text: &TextIndex, c
     let (from, _, conds) = search_parts(req, text, &mut params);
     let where_ = filter_clause(&req.filter, &mut params, conds);
     (format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{where_} LIMIT {}) AS capped", cap.max(1)), params)
+}
+
+/// The score of a key's kind in SQL (the twin of `dangan_core::dedup::Reason::score`).
+fn key_score_case(col: &str) -> String {
+    let arms: Vec<String> = dangan_core::dedup::Reason::ALL.iter().map(|r| format!("WHEN '{}' THEN {}", r.prefix(), r.score())).collect();
+    format!("CASE substr({col}, 1, 1) {} ELSE 0 END", arms.join(" "))
+}
+
+/// The duplicate scan's page: pairs (left < right) sharing keys held by 2..=DEDUP_MAX_GROUP
+/// archives, with a raw score (best kind + 5 per further kind), highest first, keyset after
+/// `after`. Columns: score, left, right.
+pub(crate) fn duplicate_pairs_query(after: Option<crate::PairCursor>, limit: u32) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let cond = match after {
+        Some(c) => {
+            params.extend([Param::Int(c.score), Param::Int(c.left), Param::Int(c.right)]);
+            " WHERE (score < $1 OR (score = $1 AND (a > $2 OR (a = $2 AND b > $3))))"
+        }
+        None => "",
+    };
+    let limit = limit.clamp(1, 1000);
+    let sql = format!(
+        "SELECT score, a, b FROM (
+            SELECT k1.archive_id AS a, k2.archive_id AS b,
+                   MAX({}) + 5 * (COUNT(DISTINCT substr(k1.key, 1, 1)) - 1) AS score
+            FROM (SELECT key FROM dedup_keys GROUP BY key HAVING COUNT(*) BETWEEN 2 AND {}) g
+            JOIN dedup_keys k1 ON k1.key = g.key
+            JOIN dedup_keys k2 ON k2.key = g.key AND k2.archive_id > k1.archive_id
+            GROUP BY k1.archive_id, k2.archive_id
+         ) AS pairs{cond} ORDER BY score DESC, a, b LIMIT {limit}",
+        key_score_case("k1.key"),
+        crate::DEDUP_MAX_GROUP
+    );
+    (sql, params)
+}
+
+/// The rows and keys of the archives of a scan page (ids are integers formatted in).
+pub(crate) fn pair_rows_queries(ids: &[i64]) -> (String, String) {
+    let list = id_list(ids);
+    (format!("SELECT {SUMMARY_COLUMNS} FROM archives WHERE id IN ({list})"), format!("SELECT archive_id, key FROM dedup_keys WHERE archive_id IN ({list})"))
+}
+
+/// The candidates query: `(SUMMARY_COLUMNS…, matched key)` for the archives holding any of the
+/// keys `keys_cond` selects, at most DEDUP_MAX_GROUP per key, tombstones excluded.
+pub(crate) fn candidates_query(keys_cond: &str) -> String {
+    let cols: Vec<String> = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect();
+    format!(
+        "SELECT {}, k.key FROM (SELECT key, archive_id, row_number() OVER (PARTITION BY key ORDER BY archive_id DESC) AS rn FROM dedup_keys WHERE {keys_cond}) k
+         JOIN archives a ON a.id = k.archive_id WHERE k.rn <= {} AND a.merged_into IS NULL",
+        cols.join(", "),
+        crate::DEDUP_MAX_GROUP
+    )
 }

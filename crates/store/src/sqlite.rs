@@ -20,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -132,7 +132,7 @@ fn user_from_row(r: &Row) -> rusqlite::Result<User> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
-const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at";
+const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at, a.merged_into";
 const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
 
 fn archive_from_row(r: &Row) -> Result<Archive> {
@@ -146,6 +146,7 @@ fn archive_from_row(r: &Row) -> Result<Archive> {
         created_at: from_micros(r.get(5)?),
         updated_by: r.get(6)?,
         updated_at: from_micros(r.get(7)?),
+        merged_into: r.get(8)?,
     })
 }
 
@@ -348,6 +349,7 @@ fn insert_bulk<'a>(tx: &Transaction, batch: impl Iterator<Item = &'a BulkArchive
             insert_entry(tx, id, e, json, actor, at)?;
         }
         insert_search_doc(tx, id, &a.json.terms)?;
+        insert_keys(tx, id, &a.json.keys)?;
         created.push((id, no));
     }
     for (period, last) in counters {
@@ -415,12 +417,34 @@ fn insert_search_doc(tx: &Connection, archive_id: i64, terms: &str) -> Result<()
     Ok(())
 }
 
-/// Recomputes an archive's terms from what is stored (document and contacts) and indexes them.
+/// Recomputes an archive's search terms and duplicate-check keys from what is stored (document,
+/// ID hash, contacts) and writes them. A tombstone (merged) has neither.
 fn reindex_archive(tx: &Connection, archive_id: i64) -> Result<()> {
-    let data: String = tx.prepare_cached("SELECT data FROM archive_documents WHERE archive_id = ?1")?.query_row([archive_id], |r| r.get(0))?;
+    let (data, id_hash, merged): (String, Option<String>, Option<i64>) = tx
+        .prepare_cached("SELECT d.data, a.id_hash, a.merged_into FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = ?1")?
+        .query_row([archive_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    if merged.is_some() {
+        index_archive(tx, archive_id, "")?;
+        return write_keys(tx, archive_id, &[]);
+    }
     let data: ArchiveData = serde_json::from_str(&data)?;
     let contacts = stored_contacts(tx, archive_id)?;
-    index_archive(tx, archive_id, &dangan_core::search::archive_terms(&data, &contacts))
+    index_archive(tx, archive_id, &dangan_core::search::archive_terms(&data, &contacts))?;
+    write_keys(tx, archive_id, &dangan_core::dedup::archive_keys(&data, id_hash.as_deref(), &contacts))
+}
+
+/// Replaces an archive's duplicate-check keys.
+fn write_keys(tx: &Connection, archive_id: i64, keys: &[String]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM dedup_keys WHERE archive_id = ?1")?.execute([archive_id])?;
+    insert_keys(tx, archive_id, keys)
+}
+
+fn insert_keys(tx: &Connection, archive_id: i64, keys: &[String]) -> Result<()> {
+    let mut st = tx.prepare_cached("INSERT INTO dedup_keys (key, archive_id) VALUES (?1, ?2)")?;
+    for k in keys {
+        st.execute(params![k, archive_id])?;
+    }
+    Ok(())
 }
 
 fn stored_contacts(c: &Connection, archive_id: i64) -> Result<Vec<ContactData>> {
@@ -431,6 +455,30 @@ fn stored_contacts(c: &Connection, archive_id: i64) -> Result<Vec<ContactData>> 
         out.push(serde_json::from_str(&r?)?);
     }
     Ok(out)
+}
+
+/// Keeps the current version in `archive_versions` and writes `data` as version `current + 1`.
+fn write_version(tx: &Transaction, id: i64, current: i64, data: &ArchiveData, reason: Option<&str>, actor: UserId, at: i64) -> Result<()> {
+    let c = ArchiveColumns::of(data);
+    let json = serde_json::to_string(data)?;
+    let next = current + 1;
+    // Keep the version being replaced: originals are never overwritten.
+    tx.prepare_cached(
+        "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason)
+         SELECT a.id, a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = ?1",
+    )?
+    .execute([id])?;
+    tx.prepare_cached(
+        "UPDATE archives SET kind = ?2, name = ?3, grade = ?4, credit_grade = ?5, blacklisted = ?6, status = ?7, industry = ?8, province = ?9,
+            city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, id_hash = ?22, version = ?18,
+            updated_by = ?19, updated_at = ?20, version_by = ?19, version_at = ?20, change_reason = ?21 WHERE id = ?1",
+    )?
+    .execute(params![
+        id, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
+        c.mobile, c.uscc, json, next, actor, at, reason, c.id_hash
+    ])?;
+    tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![id, json])?;
+    Ok(())
 }
 
 /// Marks the archive as changed now and returns its number (for the audit record).
@@ -528,9 +576,9 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await?;
-        // A database from before the search index: build it once.
+        // A database from before the search index or the duplicate keys: build them once.
         let unindexed: bool =
-            self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM archives) AND NOT EXISTS (SELECT 1 FROM search_docs)", [], |r| r.get(0))?)).await?;
+            self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys))", [], |r| r.get(0))?)).await?;
         if unindexed {
             self.reindex().await?;
         }
@@ -690,6 +738,7 @@ impl Store for SqliteStore {
                 let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
                 let id = insert_archive(tx, &no, &data, audit.actor_id(), micros(audit.at))?;
                 index_archive(tx, id, &dangan_core::search::archive_terms(&data, &[]))?;
+                insert_keys(tx, id, &dangan_core::dedup::archive_keys(&data, ArchiveColumns::of(&data).id_hash, &[]))?;
                 append_chained(tx, vec![audit.with_archive(id, &no)])?;
                 Ok(id)
             })
@@ -715,26 +764,7 @@ impl Store for SqliteStore {
             if current != expected_version {
                 return Err(StoreError::Conflict { current });
             }
-            let c = ArchiveColumns::of(&data);
-            let json = serde_json::to_string(&data)?;
-            let at = micros(now);
-            let next = current + 1;
-            // Keep the version being replaced: originals are never overwritten.
-            tx.prepare_cached(
-                "INSERT INTO archive_versions (archive_id, version, data, changed_by, changed_at, reason)
-                 SELECT a.id, a.version, d.data, a.version_by, a.version_at, a.change_reason FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = ?1",
-            )?
-            .execute([id])?;
-            tx.prepare_cached(
-                "UPDATE archives SET kind = ?2, name = ?3, grade = ?4, credit_grade = ?5, blacklisted = ?6, status = ?7, industry = ?8, province = ?9,
-                    city = ?10, owner_id = ?11, dept_id = ?12, tier = ?13, secrecy = ?14, mobile = ?15, uscc = ?16, id_hash = ?22, version = ?18,
-                    updated_by = ?19, updated_at = ?20, version_by = ?19, version_at = ?20, change_reason = ?21 WHERE id = ?1",
-            )?
-            .execute(params![
-                id, c.kind, c.name, c.grade, c.credit_grade, c.blacklisted, c.status, c.industry, c.province, c.city, c.owner_id, c.dept_id, c.tier, c.secrecy,
-                c.mobile, c.uscc, json, next, actor, at, reason, c.id_hash
-            ])?;
-            tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![id, json])?;
+            write_version(tx, id, current, &data, reason.as_deref(), actor, micros(now))?;
             reindex_archive(tx, id)?;
             let archive = get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)?;
             append_chained(tx, vec![audit.with_archive(id, &archive.archive_no)])?;
@@ -1112,21 +1142,24 @@ impl Store for SqliteStore {
     async fn reindex(&self) -> Result<u64> {
         let reader = self.readers.get().await.map_err(|e| StoreError::Db(format!("connection pool: {e:?}")))?;
         self.write(move |tx| {
-            tx.execute_batch("DELETE FROM search_docs; INSERT INTO search_fts (search_fts) VALUES ('delete-all');")?;
-            let (send, recv) = std::sync::mpsc::sync_channel::<Vec<(i64, String)>>(8);
+            tx.execute_batch("DELETE FROM search_docs; INSERT INTO search_fts (search_fts) VALUES ('delete-all'); DELETE FROM dedup_keys;")?;
+            let (send, recv) = std::sync::mpsc::sync_channel::<Vec<(i64, String, Vec<String>)>>(8);
             std::thread::scope(|scope| {
                 let producer = scope.spawn(move || -> Result<()> {
                     let c: &Connection = &reader;
                     c.execute_batch("BEGIN")?;
                     let result = (|| -> Result<()> {
-                        let mut st = c.prepare("SELECT a.id, d.data FROM archives a JOIN archive_documents d ON d.archive_id = a.id ORDER BY a.updated_at, a.id")?;
+                        let mut st = c.prepare(
+                            "SELECT a.id, d.data, a.id_hash FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.merged_into IS NULL ORDER BY a.updated_at, a.id",
+                        )?;
                         let mut rows = st.query([])?;
                         let mut batch = Vec::with_capacity(1000);
                         while let Some(r) = rows.next()? {
                             let id: i64 = r.get(0)?;
                             let data: ArchiveData = serde_json::from_str(&r.get::<_, String>(1)?)?;
+                            let id_hash: Option<String> = r.get(2)?;
                             let contacts = stored_contacts(c, id)?;
-                            batch.push((id, dangan_core::search::archive_terms(&data, &contacts)));
+                            batch.push((id, dangan_core::search::archive_terms(&data, &contacts), dangan_core::dedup::archive_keys(&data, id_hash.as_deref(), &contacts)));
                             if batch.len() == 1000 && send.send(std::mem::take(&mut batch)).is_err() {
                                 return Ok(());
                             }
@@ -1141,8 +1174,9 @@ impl Store for SqliteStore {
                 });
                 let mut n = 0u64;
                 for batch in recv {
-                    for (id, terms) in batch {
+                    for (id, terms, keys) in batch {
                         insert_search_doc(tx, id, &terms)?;
+                        insert_keys(tx, id, &keys)?;
                         n += 1;
                     }
                 }
@@ -1155,6 +1189,112 @@ impl Store for SqliteStore {
 
     async fn search_index_bytes(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_row("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'", [], |r| r.get(0))?)).await
+    }
+
+    async fn duplicate_candidates_batch(&self, probes: &[Vec<String>]) -> Result<Vec<Vec<DuplicateCandidate>>> {
+        let keys = distinct_keys(probes);
+        if keys.is_empty() {
+            return Ok(vec![Vec::new(); probes.len()]);
+        }
+        let probes = probes.to_vec();
+        let json = serde_json::to_string(&keys)?;
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&sql::candidates_query("key IN (SELECT value FROM json_each(?1))"))?;
+            let mut rows = st.query([json])?;
+            let mut hits = Vec::new();
+            while let Some(r) = rows.next()? {
+                hits.push((r.get::<_, String>(17)?, summary_from_row(r)?));
+            }
+            Ok(candidates_for(&probes, hits))
+        })
+        .await
+    }
+
+    async fn duplicate_pairs(&self, after: Option<PairCursor>, limit: u32) -> Result<Vec<DuplicatePair>> {
+        let (text, params) = sql::duplicate_pairs_query(after, limit);
+        self.read(move |c| {
+            let raw: Vec<(i64, i64, i64)> = c
+                .prepare_cached(&sqlite_placeholders(&text))?
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut ids: Vec<i64> = raw.iter().flat_map(|(_, a, b)| [*a, *b]).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (rows_sql, keys_sql) = sql::pair_rows_queries(&ids);
+            let mut summaries = Vec::new();
+            let mut st = c.prepare(&rows_sql)?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                summaries.push(summary_from_row(r)?);
+            }
+            let keys: Vec<(i64, String)> = c.prepare(&keys_sql)?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            Ok(pairs_from(raw, summaries, keys))
+        })
+        .await
+    }
+
+    async fn dedup_keys(&self, archive_id: ArchiveId) -> Result<Vec<String>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached("SELECT key FROM dedup_keys WHERE archive_id = ?1 ORDER BY key")?.query_map([archive_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn merge_archives(&self, m: &MergeRequest, audit: &AuditEvent) -> Result<MergeOutcome> {
+        let (m, audit) = (m.clone(), audit.clone());
+        let (actor, at) = (audit.actor_id(), micros(audit.at));
+        self.write(move |tx| {
+            let state = |id: i64| -> Result<(i64, Option<i64>, String)> {
+                tx.prepare_cached("SELECT version, merged_into, archive_no FROM archives WHERE id = ?1")?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?
+                    .ok_or(StoreError::NotFound)
+            };
+            let (sv, s_merged, _) = state(m.survivor_id)?;
+            let (mv, m_merged, merged_no) = state(m.merged_id)?;
+            if m.survivor_id == m.merged_id || s_merged.is_some() || sv != m.survivor_version {
+                return Err(StoreError::Conflict { current: sv });
+            }
+            if m_merged.is_some() || mv != m.merged_version {
+                return Err(StoreError::Conflict { current: mv });
+            }
+            write_version(tx, m.survivor_id, sv, &m.data, Some(&m.reason), actor, at)?;
+            tx.prepare_cached("UPDATE archives SET merged_into = ?2, updated_by = ?3, updated_at = ?4 WHERE id = ?1")?.execute(params![m.merged_id, m.survivor_id, actor, at])?;
+            // Earlier tombstones of the merged archive now point at the survivor (one hop).
+            tx.prepare_cached("UPDATE archives SET merged_into = ?2 WHERE merged_into = ?1")?.execute(params![m.merged_id, m.survivor_id])?;
+            let mut moved = [0u64; 3];
+            for (i, table) in ["contacts", "timeline_entries", "attachments"].iter().enumerate() {
+                moved[i] = tx
+                    .prepare_cached(&format!("UPDATE {table} SET archive_id = ?2, origin_archive_id = COALESCE(origin_archive_id, ?1) WHERE archive_id = ?1"))?
+                    .execute(params![m.merged_id, m.survivor_id])? as u64;
+            }
+            reindex_archive(tx, m.merged_id)?;
+            reindex_archive(tx, m.survivor_id)?;
+            let archive = get_archive_where(tx, "a.id = ?1", &m.survivor_id)?.ok_or(StoreError::NotFound)?;
+            let mut detail: serde_json::Value = serde_json::from_str(&audit.detail).unwrap_or_else(|_| serde_json::json!({}));
+            detail["merged_id"] = m.merged_id.into();
+            detail["merged_no"] = merged_no.clone().into();
+            detail["moved"] = serde_json::json!({ "contacts": moved[0], "entries": moved[1], "attachments": moved[2] });
+            append_chained(tx, vec![audit.with_archive(m.survivor_id, &archive.archive_no).with_detail(detail)])?;
+            Ok(MergeOutcome { archive, merged_no, moved_contacts: moved[0], moved_entries: moved[1], moved_attachments: moved[2] })
+        })
+        .await
+    }
+
+    async fn moved_parts(&self, archive_id: ArchiveId) -> Result<Vec<MovedPart>> {
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for (kind, table) in [("contact", "contacts"), ("entry", "timeline_entries"), ("attachment", "attachments")] {
+                let mut st = c.prepare_cached(&format!("SELECT id, origin_archive_id FROM {table} WHERE archive_id = ?1 AND origin_archive_id IS NOT NULL ORDER BY id"))?;
+                let rows = st.query_map([archive_id], |r| Ok(MovedPart { kind, id: r.get(0)?, origin_archive_id: r.get(1)? }))?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn bulk_load(&self, batch: Vec<BulkArchive>, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<usize> {
@@ -1342,6 +1482,7 @@ impl Store for SqliteStore {
                     .execute(params![id, m.sha256, m.filename, m.content_type, m.size, actor, micros(m.created_at)])?;
             }
             insert_search_doc(tx, id, &dangan_core::search::archive_terms(&a.data, &a.contacts))?;
+            insert_keys(tx, id, &dangan_core::dedup::archive_keys(&a.data, ArchiveColumns::of(&a.data).id_hash, &a.contacts))?;
             if let Some((period, seq)) = &a.period {
                 tx.prepare_cached("INSERT INTO number_counters (period, last_value) VALUES (?1, ?2) ON CONFLICT (period) DO UPDATE SET last_value = MAX(last_value, excluded.last_value)")?
                     .execute(params![period, *seq as i64])?;
@@ -1438,7 +1579,7 @@ impl Store for SqliteStore {
             let defs: Vec<(String, String)> = tx
                 .prepare(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-                     AND tbl_name IN ('archives', 'contacts', 'timeline_entries')",
+                     AND tbl_name IN ('archives', 'contacts', 'timeline_entries', 'dedup_keys')",
                 )?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;

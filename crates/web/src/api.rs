@@ -33,6 +33,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/archives/by-number/{archive_no}", get(get_archive_by_no))
         .route("/api/v1/archives/{id}", get(get_archive).put(update_archive))
         .route("/api/v1/archives/{id}/versions", get(list_versions))
+        .route("/api/v1/archives/{id}/merge", post(merge_archive))
+        .route("/api/v1/duplicates", get(duplicate_scan))
+        .route("/api/v1/duplicates/check", post(check_duplicates))
         .route("/api/v1/archives/{id}/contacts", get(list_contacts).post(add_contact))
         .route("/api/v1/archives/{id}/contacts/{contact_id}", put(update_contact))
         .route("/api/v1/archives/{id}/entries", get(list_entries).post(add_entry))
@@ -62,12 +65,13 @@ pub fn routes() -> Router<AppState> {
         list_contacts, add_contact, update_contact, list_entries, add_entry, list_attachments, upload_attachment, download_attachment,
         list_users, create_user, update_user, list_departments, create_department, list_templates,
         request_access, list_requests, get_request, decide_request, cancel_request, my_grants,
-        lend, list_loans, get_loan, return_loan, overdue_loans
+        lend, list_loans, get_loan, return_loan, overdue_loans, merge_archive, duplicate_scan, check_duplicates
     ),
     components(schemas(
         Problem, crate::problem::FieldProblem, LoginRequest, LoginResponse, TokenRequest, ArchivePage, UpdateArchive, Archive, ArchiveData, ArchiveSummary,
         Contact, ContactData, TimelineEntry, EntryData, EntryDetails, Attachment, User, Department, NewUserRequest, NewDepartmentRequest, VersionView,
-        AccessRequestBody, DecisionBody, LendBody, ReturnBody, UpdateUserRequest
+        AccessRequestBody, DecisionBody, LendBody, ReturnBody, UpdateUserRequest, CreateArchive, MergeBody, MergeResult, PairPageView, PairView,
+        CheckBody, dangan_app::dedup::DuplicateCheck, dangan_app::dedup::Candidate, crate::problem::CandidateProblem, dangan_core::dedup::Reason
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -224,11 +228,22 @@ async fn list_archives(State(s): State<AppState>, u: ApiUser, Query(p): Query<Li
     Ok(Json(ArchivePage { items: page.items, next_cursor: page.next_cursor, total: page.total }))
 }
 
-/// Creates an archive; its number is assigned from the numbering scheme.
-#[utoipa::path(post, path = "/api/v1/archives", request_body = ArchiveData,
-    responses((status = 201, body = Archive), (status = 422, body = Problem, description = "validation errors per field")))]
-async fn create_archive(State(s): State<AppState>, u: ApiUser, Json(data): Json<ArchiveData>) -> ApiResult<Response> {
-    let a = s.app.create_archive(&u.user, data).await.map_err(fail(u.lang))?;
+#[derive(Deserialize, ToSchema)]
+pub struct CreateArchive {
+    #[serde(flatten)]
+    pub data: ArchiveData,
+    /// Create even though the duplicate check (查重) found candidates (recorded in the audit trail).
+    #[serde(default)]
+    pub confirm_duplicates: bool,
+}
+
+/// Creates an archive; its number is assigned from the numbering scheme. The duplicate check
+/// runs first: with candidates and without `confirm_duplicates: true` nothing is saved and the
+/// answer is 409 `possible-duplicates` with the candidates the user may see (and a count of the others).
+#[utoipa::path(post, path = "/api/v1/archives", request_body = CreateArchive,
+    responses((status = 201, body = Archive), (status = 409, body = Problem, description = "possible duplicates; nothing was saved"), (status = 422, body = Problem, description = "validation errors per field")))]
+async fn create_archive(State(s): State<AppState>, u: ApiUser, Json(req): Json<CreateArchive>) -> ApiResult<Response> {
+    let a = s.app.create_archive_checked(&u.user, req.data, req.confirm_duplicates).await.map_err(fail(u.lang))?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/archives/{}", a.id))], Json(a)).into_response())
 }
 
@@ -262,13 +277,103 @@ pub struct UpdateArchive {
     pub reason: Option<String>,
     #[serde(flatten)]
     pub data: ArchiveData,
+    /// Save even though the edit makes the archive look like others (duplicate check).
+    #[serde(default)]
+    pub confirm_duplicates: bool,
 }
 
 /// Replaces the archive's data as a new version.
 #[utoipa::path(put, path = "/api/v1/archives/{id}", params(("id" = i64, Path)), request_body = UpdateArchive,
-    responses((status = 200, body = Archive), (status = 409, body = Problem, description = "stale version; nothing was written"), (status = 422, body = Problem)))]
+    responses((status = 200, body = Archive), (status = 409, body = Problem, description = "stale version, or possible duplicates (`possible-duplicates`); nothing was written"), (status = 422, body = Problem)))]
 async fn update_archive(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(req): Json<UpdateArchive>) -> ApiResult<Json<Archive>> {
-    Ok(Json(s.app.update_archive(&u.user, id, req.version, req.data, req.reason).await.map_err(fail(u.lang))?))
+    Ok(Json(s.app.update_archive_checked(&u.user, id, req.version, req.data, req.reason, req.confirm_duplicates).await.map_err(fail(u.lang))?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CheckBody {
+    #[serde(flatten)]
+    pub data: ArchiveData,
+    #[serde(default)]
+    pub contacts: Vec<ContactData>,
+    /// The archive being edited (left out of the candidates).
+    #[serde(default)]
+    pub exclude: Option<i64>,
+}
+
+/// The duplicate check alone (nothing is saved): candidates the user may see, with reasons, and
+/// how many others there are.
+#[utoipa::path(post, path = "/api/v1/duplicates/check", request_body = CheckBody, responses((status = 200, body = dangan_app::dedup::DuplicateCheck)))]
+async fn check_duplicates(State(s): State<AppState>, u: ApiUser, Json(req): Json<CheckBody>) -> ApiResult<Json<dangan_app::dedup::DuplicateCheck>> {
+    Ok(Json(s.app.check_duplicates(&u.user, &req.data, &req.contacts, req.exclude).await.map_err(fail(u.lang))?))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PairParams {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PairView {
+    pub left: ArchiveSummary,
+    pub right: ArchiveSummary,
+    pub score: u8,
+    pub reasons: Vec<dangan_core::dedup::Reason>,
+    /// The reasons in the request's language.
+    pub reason_labels: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PairPageView {
+    pub items: Vec<PairView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The duplicate scan (查重) over the whole base, for the archivist and the general manager:
+/// pairs of archives that may be the same customer, highest score first, keyset-paged.
+#[utoipa::path(get, path = "/api/v1/duplicates", params(PairParams), responses((status = 200, body = PairPageView), (status = 403, body = Problem)))]
+async fn duplicate_scan(State(s): State<AppState>, u: ApiUser, Query(p): Query<PairParams>) -> ApiResult<Json<PairPageView>> {
+    let page = s.app.duplicate_scan(&u.user, p.cursor.as_deref(), p.limit.unwrap_or(50)).await.map_err(fail(u.lang))?;
+    Ok(Json(PairPageView {
+        items: page
+            .items
+            .into_iter()
+            .map(|x| PairView { reason_labels: x.reasons.iter().map(|r| r.label(u.lang).to_string()).collect(), left: x.left, right: x.right, score: x.score, reasons: x.reasons })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MergeBody {
+    /// The archive merged into this one (it becomes a tombstone; its number resolves here).
+    pub merged_id: i64,
+    /// Why (kept in the version history and the audit trail).
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MergeResult {
+    /// The survivor at its new version.
+    pub archive: Archive,
+    pub merged_no: String,
+    pub moved_contacts: u64,
+    pub moved_entries: u64,
+    pub moved_attachments: u64,
+}
+
+/// Merges another archive into this one (合并): the survivor keeps its number and gets a new
+/// version (its own values, empty fields filled from the other, the stricter secrecy and tier);
+/// the other's contacts, timeline and attachments move over; the other becomes a tombstone whose
+/// number resolves to the survivor. Needs the right to edit both.
+#[utoipa::path(post, path = "/api/v1/archives/{id}/merge", params(("id" = i64, Path)), request_body = MergeBody,
+    responses((status = 200, body = MergeResult), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn merge_archive(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Json(req): Json<MergeBody>) -> ApiResult<Json<MergeResult>> {
+    let m = s.app.merge_archives(&u.user, id, req.merged_id, &req.reason).await.map_err(fail(u.lang))?;
+    Ok(Json(MergeResult { archive: m.archive, merged_no: m.merged_no, moved_contacts: m.moved_contacts, moved_entries: m.moved_entries, moved_attachments: m.moved_attachments }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -19,6 +19,7 @@ pub mod admin_ui;
 pub mod api;
 pub mod audit_api;
 pub mod audit_ui;
+pub mod dedup_ui;
 pub mod i18n;
 pub mod import_api;
 pub mod import_ui;
@@ -53,6 +54,7 @@ pub fn router(app: App) -> Router {
         .merge(loans_ui::routes())
         .merge(admin_ui::routes())
         .merge(search_ui::routes())
+        .merge(dedup_ui::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));
     Router::new()
         .merge(rest)

@@ -36,11 +36,50 @@ pub struct Problem {
     /// With needs-approval: the archive to file an access request for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive_id: Option<i64>,
+    /// With `possible-duplicates` (409): the archives this may duplicate that the user may see,
+    /// strongest first, each with its reasons. Send again with `confirm_duplicates: true` to save anyway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<CandidateProblem>>,
+    /// With `possible-duplicates`: how many further candidates the user may not see.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_candidates: Option<usize>,
+}
+
+/// One possible duplicate in a 409 answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateProblem {
+    pub archive_id: i64,
+    pub archive_no: String,
+    pub name: String,
+    pub kind: dangan_core::CustomerKind,
+    pub city: Option<String>,
+    /// 0–100.
+    pub score: u8,
+    /// Reason codes, strongest first (`same_uscc`, `same_id_number`, `same_mobile`,
+    /// `same_name_same_city`, `similar_name`, `same_contact_phone`).
+    pub reasons: Vec<dangan_core::dedup::Reason>,
+    /// The reasons in the request's language (统一社会信用代码相同 …).
+    pub reason_labels: Vec<String>,
+}
+
+impl CandidateProblem {
+    pub fn of(c: &dangan_app::dedup::Candidate, lang: &str) -> Self {
+        CandidateProblem {
+            archive_id: c.archive.id,
+            archive_no: c.archive.archive_no.clone(),
+            name: c.archive.name.clone(),
+            kind: c.archive.kind,
+            city: c.archive.city.clone(),
+            score: c.score,
+            reasons: c.reasons.clone(),
+            reason_labels: c.reasons.iter().map(|r| r.label(lang).to_string()).collect(),
+        }
+    }
 }
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, title: &str) -> Self {
-        Problem { type_: format!("https://dangan.dev/problems/{kind}"), title: title.into(), status: status.as_u16(), detail: None, errors: Vec::new(), current_version: None, archive_id: None }
+        Problem { type_: format!("https://dangan.dev/problems/{kind}"), title: title.into(), status: status.as_u16(), detail: None, errors: Vec::new(), current_version: None, archive_id: None, candidates: None, hidden_candidates: None }
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
@@ -96,6 +135,15 @@ pub fn from_app_error(e: AppError, lang: &str) -> Response {
         AppError::Internal(d) => {
             tracing::error!("internal error: {d}");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", t("err.internal"))
+        }
+        AppError::Duplicates(check) => {
+            let mut p = Problem::new(StatusCode::CONFLICT, "possible-duplicates", t("dedup.err"));
+            if check.hidden > 0 {
+                p.detail = Some(t("dedup.hidden").replace("{n}", &check.hidden.to_string()));
+            }
+            p.candidates = Some(check.candidates.iter().map(|c| CandidateProblem::of(c, lang)).collect());
+            p.hidden_candidates = Some(check.hidden);
+            p
         }
     };
     p.into_response()

@@ -124,6 +124,8 @@ pub struct Chrome {
     pub can_audit: bool,
     /// A system administrator (the menu opens 系统设置).
     pub is_admin: bool,
+    /// The user may run the duplicate scan (the menu shows 查重).
+    pub can_dedup: bool,
 }
 
 impl Chrome {
@@ -143,6 +145,7 @@ impl Chrome {
             menu: "archives",
             can_audit: dangan_app::audit::may_read_audit(&u.user.user),
             is_admin: u.user.has_role(Role::SystemAdmin),
+            can_dedup: u.user.active && u.user.roles.iter().any(|r| dangan_app::dedup::SCAN_ROLES.contains(r)),
         }
     }
     pub fn path_enc(&self) -> String {
@@ -168,6 +171,7 @@ pub(crate) fn error_page(tr: Tr, e: AppError) -> Response {
         AppError::UnsupportedType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "err.unsupported_type"),
         AppError::BadRequest(_) | AppError::Validation(_) | AppError::Invalid { .. } => (StatusCode::BAD_REQUEST, "err.bad_request"),
         AppError::Conflict { .. } | AppError::Duplicate(_) => (StatusCode::CONFLICT, "err.conflict"),
+        AppError::Duplicates(_) => (StatusCode::CONFLICT, "dedup.err"),
         AppError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "err.locked"),
         AppError::Internal(d) => {
             tracing::error!("internal error: {d}");
@@ -506,6 +510,45 @@ struct FormPage {
     /// The reason typed for the change (kept when the form comes back with errors).
     reason: String,
     reason_error: Option<String>,
+    /// Possible duplicates found on submit (查重): shown above the form with a confirmation.
+    duplicates: Option<DuplicatesView>,
+}
+
+/// The duplicate warning on the archive form.
+pub struct DuplicatesView {
+    pub items: Vec<DuplicateItem>,
+    /// "另有 n 份您无权查看的疑似重复档案", or empty.
+    pub hidden: String,
+    /// 仍然创建 / 仍然保存
+    pub confirm_label: String,
+}
+
+pub struct DuplicateItem {
+    pub id: i64,
+    pub archive_no: String,
+    pub name: String,
+    pub reasons: String,
+    pub score: u8,
+}
+
+impl DuplicatesView {
+    fn of(tr: Tr, check: &dangan_app::dedup::DuplicateCheck, editing: bool) -> Self {
+        DuplicatesView {
+            items: check
+                .candidates
+                .iter()
+                .map(|c| DuplicateItem {
+                    id: c.archive.id,
+                    archive_no: c.archive.archive_no.clone(),
+                    name: c.archive.name.clone(),
+                    reasons: c.reasons.iter().map(|r| r.label(tr.lang)).collect::<Vec<_>>().join("、"),
+                    score: c.score,
+                })
+                .collect(),
+            hidden: if check.hidden > 0 { tr.f("dedup.hidden", "n", &check.hidden.to_string()) } else { String::new() },
+            confirm_label: tr.t(if editing { "dedup.confirm_save" } else { "dedup.confirm_create" }).to_string(),
+        }
+    }
 }
 
 type FormMap = HashMap<String, String>;
@@ -865,19 +908,25 @@ struct FormState {
     errors: Vec<FieldError>,
     notes: HashMap<String, String>,
     banner: Option<String>,
+    duplicates: Option<DuplicatesView>,
 }
 
 impl FormState {
     fn clean(values: FormMap) -> Self {
-        FormState { values, errors: Vec::new(), notes: HashMap::new(), banner: None }
+        FormState { values, errors: Vec::new(), notes: HashMap::new(), banner: None, duplicates: None }
     }
     fn with_errors(tr: Tr, values: FormMap, errors: Vec<FieldError>) -> Self {
-        FormState { values, errors, notes: HashMap::new(), banner: Some(tr.t("form.has_errors").into()) }
+        FormState { values, errors, notes: HashMap::new(), banner: Some(tr.t("form.has_errors").into()), duplicates: None }
+    }
+    /// The user's input back, with the possible duplicates and the confirmation (nothing saved).
+    fn with_duplicates(tr: Tr, mut values: FormMap, check: &dangan_app::dedup::DuplicateCheck, editing: bool) -> Self {
+        values.remove("_confirm_duplicates");
+        FormState { values, errors: Vec::new(), notes: HashMap::new(), banner: Some(tr.t("dedup.err").into()), duplicates: Some(DuplicatesView::of(tr, check, editing)) }
     }
 }
 
 async fn form_page(s: &AppState, u: &UiUser, title: String, action: String, cancel_url: String, archive_no: Option<String>, version: Option<i64>, state: FormState) -> Response {
-    let FormState { values, errors, notes, banner } = state;
+    let FormState { values, errors, notes, banner, duplicates } = state;
     let errors = &errors[..];
     let users = s.app.users().await.unwrap_or_default();
     let depts = s.app.departments().await.unwrap_or_default();
@@ -897,6 +946,7 @@ async fn form_page(s: &AppState, u: &UiUser, title: String, action: String, canc
         has_errors: !errors.is_empty(),
         reason: values.get("_reason").cloned().unwrap_or_default(),
         reason_error: emap.get("reason").cloned(),
+        duplicates,
     };
     let status = if errors.is_empty() && page.banner.is_none() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     (status, render(&page)).into_response()
@@ -919,10 +969,15 @@ async fn create_submit(State(s): State<AppState>, u: UiUser, Form(f): Form<FormM
         return r;
     }
     let (data, mut errors) = data_from_form(&f);
+    let confirm = !field(&f, "_confirm_duplicates").is_empty();
     if errors.is_empty() {
-        match s.app.create_archive(&u.user, data).await {
+        match s.app.create_archive_checked(&u.user, data, confirm).await {
             Ok(a) => return Redirect::to(&format!("/archives/{}", a.id)).into_response(),
             Err(AppError::Validation(e)) => errors = e,
+            Err(AppError::Duplicates(check)) => {
+                let state = FormState::with_duplicates(u.tr, f, &check, false);
+                return form_page(&s, &u, u.tr.t("form.new_title").into(), "/archives".into(), "/archives".into(), None, None, state).await;
+            }
             Err(e) => return error_page(u.tr, e),
         }
     } else {
@@ -954,9 +1009,14 @@ async fn edit_submit(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, 
     if !errors.is_empty() {
         return form_page(&s, &u, title, action, cancel, Some(archive_no), Some(version), FormState::with_errors(u.tr, f, errors)).await;
     }
-    match s.app.update_archive(&u.user, id, version, data, opt_text(&f, "_reason")).await {
+    let confirm = !field(&f, "_confirm_duplicates").is_empty();
+    match s.app.update_archive_checked(&u.user, id, version, data, opt_text(&f, "_reason"), confirm).await {
         Ok(_) => Redirect::to(&format!("/archives/{id}")).into_response(),
         Err(AppError::Validation(e)) => form_page(&s, &u, title, action, cancel, Some(archive_no), Some(version), FormState::with_errors(u.tr, f, e)).await,
+        Err(AppError::Duplicates(check)) => {
+            let state = FormState::with_duplicates(u.tr, f, &check, true);
+            form_page(&s, &u, title, action, cancel, Some(archive_no), Some(version), state).await
+        }
         Err(AppError::Conflict { current }) => {
             let state = match merge_after_conflict(&s, &u, id, version, f).await {
                 Ok(state) => state,
@@ -991,7 +1051,7 @@ async fn merge_after_conflict(s: &AppState, u: &UiUser, id: i64, base_version: i
         }
     }
     let banner = u.tr.f("form.conflict", "v", &current.version.to_string());
-    Ok(FormState { values: merged, errors: Vec::new(), notes, banner: Some(banner) })
+    Ok(FormState { values: merged, errors: Vec::new(), notes, banner: Some(banner), duplicates: None })
 }
 
 // ---------------------------------------------------------------- archive page
@@ -1061,6 +1121,8 @@ struct ViewPage {
     complaint_statuses: Vec<Choice>,
     max_mb: usize,
     today: String,
+    /// "档案 X 已合并到本档案" after a merge or when the merged number was opened.
+    merged_notice: Option<String>,
 }
 
 fn pair(tr: Tr, key: &str, v: Option<String>) -> Pair {
@@ -1094,6 +1156,8 @@ fn changed_fields(tr: Tr, old: &ArchiveData, new: &ArchiveData) -> String {
 struct ViewParams {
     /// `1`: show sensitive fields in clear (查看明文), if the policy allows it.
     unmasked: Option<String>,
+    /// The number of an archive merged into this one (after a merge, or a redirect from it).
+    merged_from: Option<String>,
 }
 
 async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Query(q): Query<ViewParams>) -> Response {
@@ -1104,6 +1168,11 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         Err(AppError::NeedsApproval { archive_id, archive_no }) => return crate::access_ui::restricted_page(&s, &u, archive_id, archive_no).await,
         Err(e) => return error_page(u.tr, e),
     };
+    // A merged archive is a tombstone: its page is the survivor's, saying so.
+    if let Some(survivor) = v.archive.merged_into {
+        return Redirect::to(&format!("/archives/{survivor}?merged_from={}", urlencoding::encode(&v.archive.archive_no))).into_response();
+    }
+    let merged_notice = q.merged_from.as_deref().filter(|n| !n.is_empty()).map(|n| u.tr.f("dedup.was_merged", "merged", n));
     let users: HashMap<i64, String> = s.app.users().await.unwrap_or_default().into_iter().map(|u| (u.id, u.display_name)).collect();
     let depts: HashMap<i64, String> = s.app.departments().await.unwrap_or_default().into_iter().map(|d| (d.id, d.name)).collect();
     let who = |id: i64| users.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
@@ -1300,6 +1369,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         complaint_statuses: choices(ComplaintStatus::ALL, None, ComplaintStatus::as_str, |v| v.label(lang)),
         max_mb: s.app.settings.max_attachment_bytes / (1024 * 1024),
         today: cst(Utc::now()).date_naive().to_string(),
+        merged_notice,
         v,
     };
     render(&page)
