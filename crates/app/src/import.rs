@@ -28,7 +28,7 @@ use dangan_store::{BatchCounts, BulkArchive, Fingerprint, ImportCounts, ImportJo
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{protection_of, App, AppError, Principal, Result};
+use crate::{App, AppError, Principal, Result};
 
 /// Rows per transaction.
 const BATCH_ROWS: usize = 2_000;
@@ -70,7 +70,8 @@ pub struct ImportOptions {
     /// Industry template whose fields count as known headers.
     #[serde(default)]
     pub template: Option<String>,
-    /// Decision for rows with duplicate candidates that `decisions` does not name. Skip unless set.
+    /// Decision for rows with duplicate candidates that `decisions` does not name (default: skip
+    /// rows matching on an exact key, create rows with only likely matches).
     #[serde(default)]
     pub duplicates: Option<RowDecision>,
     /// Per-row decisions, by the row number the file shows.
@@ -79,8 +80,11 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
-    pub fn decision_of(&self, row: u32) -> RowDecision {
-        self.decisions.get(&row).copied().or(self.duplicates).unwrap_or(RowDecision::Skip)
+    /// What happens to a row with duplicate candidates: the user's choice for the row, else the
+    /// default for such rows, else skip when a candidate matched on an exact key (credit code, ID
+    /// number, mobile) and create when only likely keys matched (a similar name says less).
+    pub fn decision_for(&self, row: u32, exact: bool) -> RowDecision {
+        self.decisions.get(&row).copied().or(self.duplicates).unwrap_or(if exact { RowDecision::Skip } else { RowDecision::Create })
     }
 }
 
@@ -111,6 +115,8 @@ pub struct RowDuplicates {
     pub candidates: Vec<DuplicateCandidate>,
     /// Candidates the user may not see (counted, not shown).
     pub hidden: u32,
+    /// A candidate matched on an exact key (credit code, ID number, mobile): skipped by default.
+    pub exact: bool,
     /// What the import will do with the row unless told otherwise.
     pub decision: RowDecision,
 }
@@ -158,8 +164,8 @@ struct Prepared {
     row: u32,
     name: String,
     fingerprint: Fingerprint,
-    uscc: Option<String>,
-    id_hash: Option<String>,
+    /// Duplicate-check keys (`App::duplicate_keys`).
+    keys: Vec<String>,
     /// Present on a run (not on a dry run): the row ready for the store.
     bulk: Option<BulkArchive>,
     record: Option<ImportRecord>,
@@ -317,12 +323,12 @@ impl App {
                 match dups.get(&r.row) {
                     Some(d) => {
                         counts.duplicates += 1;
-                        let decision = options.decision_of(r.row);
+                        let decision = options.decision_for(r.row, d.exact);
                         if decision == RowDecision::Create {
                             counts.would_create += 1;
                         }
                         if duplicates.len() < MAX_DUPLICATES_SHOWN {
-                            duplicates.push(RowDuplicates { row: r.row, name: r.name.clone(), candidates: d.0.clone(), hidden: d.1, decision });
+                            duplicates.push(RowDuplicates { row: r.row, name: r.name.clone(), candidates: d.candidates.clone(), hidden: d.hidden, exact: d.exact, decision });
                         }
                     }
                     None => counts.would_create += 1,
@@ -479,7 +485,10 @@ impl App {
             let mut to_store = Vec::with_capacity(rows.len());
             let mut merges = Vec::new();
             for r in rows {
-                let decision = if dups.contains_key(&r.row) { options.decision_of(r.row) } else { RowDecision::Create };
+                let decision = match dups.get(&r.row) {
+                    Some(d) => options.decision_for(r.row, d.exact),
+                    None => RowDecision::Create,
+                };
                 match decision {
                     RowDecision::Skip => batch.skipped += 1,
                     RowDecision::Merge { into } => merges.push((r, into)),
@@ -540,57 +549,60 @@ impl App {
         Ok(())
     }
 
-    /// Duplicate candidates of a batch's rows: the same credit code or ID number as an existing
-    /// archive, or as an earlier row of the same file. Candidates outside the user's list scope
-    /// are counted, not shown.
-    async fn batch_duplicates(&self, p: &Principal, rows: &[Prepared], seen: &mut InFileKeys) -> Result<HashMap<u32, (Vec<DuplicateCandidate>, u32)>> {
-        let usccs: Vec<String> = rows.iter().filter_map(|r| r.uscc.clone()).collect();
-        let hashes: Vec<String> = rows.iter().filter_map(|r| r.id_hash.clone()).collect();
-        let matches = self.store.find_exact_keys(usccs, hashes).await?;
-        let scope = if matches.is_empty() { None } else { Some(self.list_scope(p).await?) };
-        let mut visible: HashMap<ArchiveId, bool> = HashMap::new();
-        for m in &matches {
-            let v = match (&scope, self.store.get_archive(m.archive_id).await?) {
-                (Some(s), Some(a)) => s.admits(a.id, &protection_of(&a.data)),
-                _ => false,
-            };
-            visible.insert(m.archive_id, v);
-        }
-        let mut out: HashMap<u32, (Vec<DuplicateCandidate>, u32)> = HashMap::new();
-        for r in rows {
-            let mut add = |c: DuplicateCandidate, shown: bool| {
+    /// Duplicate candidates of a batch's rows (查重, `App::check_duplicates_batch`: the same
+    /// credit code, ID number or mobile, a similar name, the same name in the same city, a shared
+    /// contact phone), and rows of the same file met earlier with one of those keys. Candidates
+    /// outside the user's list scope are counted, not shown. `exact` says whether a candidate
+    /// matched on an exact key (only those are skipped by default).
+    async fn batch_duplicates(&self, p: &Principal, rows: &[Prepared], seen: &mut InFileKeys) -> Result<HashMap<u32, RowCandidates>> {
+        let keys: Vec<Vec<String>> = rows.iter().map(|r| r.keys.clone()).collect();
+        let found = self.store.duplicate_candidates_batch(&keys).await?;
+        let scope = if found.iter().any(|f| !f.is_empty()) { Some(self.list_scope(p).await?) } else { None };
+        let mut out: HashMap<u32, RowCandidates> = HashMap::new();
+        for (r, cands) in rows.iter().zip(found) {
+            for c in cands {
                 let e = out.entry(r.row).or_default();
-                if shown {
-                    e.0.push(c)
+                e.exact |= c.reasons.iter().any(|x| x.exact());
+                let protection = dangan_core::policy::Protection { owner_id: c.archive.owner_id, dept_id: c.archive.dept_id, tier: c.archive.tier, secrecy: c.archive.secrecy };
+                if scope.as_ref().is_some_and(|s| s.admits(c.archive.id, &protection)) {
+                    let zh = c.reasons.iter().map(|x| x.label("zh-CN")).collect::<Vec<_>>().join("、");
+                    let en = c.reasons.iter().map(|x| x.label("en")).collect::<Vec<_>>().join(", ");
+                    let name = if c.archive.secrecy == dangan_core::Secrecy::TopSecret { String::new() } else { c.archive.name.clone() };
+                    e.candidates.push(DuplicateCandidate { archive_id: Some(c.archive.id), archive_no: c.archive.archive_no.clone(), name, reason_zh: zh, reason_en: en });
                 } else {
-                    e.1 += 1
+                    e.hidden += 1;
                 }
-            };
-            for m in &matches {
-                let (zh, en) = if r.uscc.is_some() && m.uscc == r.uscc {
-                    ("统一社会信用代码相同", "same unified social credit code")
-                } else if r.id_hash.is_some() && m.id_hash == r.id_hash {
-                    ("身份证号相同", "same ID number")
-                } else {
-                    continue;
-                };
-                let shown = visible.get(&m.archive_id).copied().unwrap_or(false);
-                add(DuplicateCandidate { archive_id: Some(m.archive_id), archive_no: m.archive_no.clone(), name: m.name.clone(), reason_zh: zh.into(), reason_en: en.into() }, shown);
             }
-            for (key, kind) in [(&r.uscc, KeyKind::Uscc), (&r.id_hash, KeyKind::IdNumber)] {
-                let Some(key) = key else { continue };
-                match seen.keys.get(&(kind, key.clone())) {
-                    Some((row, name)) => {
-                        let (zh, en) = match kind {
-                            KeyKind::Uscc => (format!("与本文件第 {row} 行统一社会信用代码相同"), format!("same credit code as row {row} of this file")),
-                            KeyKind::IdNumber => (format!("与本文件第 {row} 行身份证号相同"), format!("same ID number as row {row} of this file")),
-                        };
-                        add(DuplicateCandidate { archive_id: None, archive_no: String::new(), name: name.clone(), reason_zh: zh, reason_en: en }, true);
+        }
+        for r in rows {
+            // Within the file: the first row that had one of this row's keys.
+            let mut earlier: Option<(u32, dangan_core::dedup::Reason)> = None;
+            for k in &r.keys {
+                let h = key_hash(k);
+                match seen.keys.get(&h) {
+                    Some(&row) if row != r.row => {
+                        if let Some(reason) = dangan_core::dedup::Reason::of_key(k) {
+                            if earlier.is_none_or(|(_, best)| reason.score() > best.score()) {
+                                earlier = Some((row, reason));
+                            }
+                        }
                     }
+                    Some(_) => {}
                     None => {
-                        seen.keys.insert((kind, key.clone()), (r.row, r.name.clone()));
+                        seen.keys.insert(h, r.row);
                     }
                 }
+            }
+            if let Some((row, reason)) = earlier {
+                let e = out.entry(r.row).or_default();
+                e.exact |= reason.exact();
+                e.candidates.push(DuplicateCandidate {
+                    archive_id: None,
+                    archive_no: String::new(),
+                    name: String::new(),
+                    reason_zh: format!("与本文件第 {row} 行{}", reason.label("zh-CN")),
+                    reason_en: format!("{} as row {row} of this file", reason.label("en")),
+                });
             }
         }
         Ok(out)
@@ -614,16 +626,15 @@ impl App {
                 if data.owner_id.is_none() {
                     data.owner_id = Some(p.id);
                 }
+                let keys = app.duplicate_keys(&data, &rec.contacts);
                 if data.dept_id.is_none() {
                     data.dept_id = p.dept_id;
                 }
                 data.normalize();
                 app.seal(&mut data);
-                let id_hash = data.person.as_ref().and_then(|x| x.id_number_index.clone());
-                let uscc = data.organization.as_ref().and_then(|o| o.uscc.clone()).filter(|u| !u.is_empty());
                 let name = data.name.clone();
                 let bulk = if for_store { Some(BulkArchive::new(data, now, rec.contacts.clone(), Vec::new())?) } else { None };
-                Ok(Prepared { row: rec.row, name, fingerprint: fp, uscc, id_hash, bulk, record: for_store.then_some(rec) })
+                Ok(Prepared { row: rec.row, name, fingerprint: fp, keys, bulk, record: for_store.then_some(rec) })
             };
             if staged.kind == FileKind::VCard {
                 let mut bytes = Vec::new();
@@ -704,16 +715,26 @@ impl App {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum KeyKind {
-    Uscc,
-    IdNumber,
-}
-
-/// Exact keys met earlier in the same file (key → first row and its name).
+/// Duplicate-check keys met earlier in the same file: a 64-bit hash of the key → the first row
+/// that had it (hashes, not strings, so that a million-row file stays within memory; a hash
+/// collision at worst flags a row for the user to look at).
 #[derive(Default)]
 struct InFileKeys {
-    keys: HashMap<(KeyKind, String), (u32, String)>,
+    keys: HashMap<u64, u32>,
+}
+
+fn key_hash(k: &str) -> u64 {
+    let d = Sha256::digest(k.as_bytes());
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// The candidates of one row.
+#[derive(Debug, Default)]
+struct RowCandidates {
+    candidates: Vec<DuplicateCandidate>,
+    hidden: u32,
+    /// A candidate matched on an exact key (credit code, ID number, mobile).
+    exact: bool,
 }
 
 struct BatchSender {

@@ -135,17 +135,6 @@ pub struct BatchCounts {
     pub failed: i64,
 }
 
-/// An existing archive an exact key points at (credit code or ID-number hash), for duplicate
-/// checks of imported rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyMatch {
-    pub archive_id: ArchiveId,
-    pub archive_no: String,
-    pub name: String,
-    pub uscc: Option<String>,
-    pub id_hash: Option<String>,
-}
-
 /// An archive arriving whole from another installation (an archive package): kept under its own
 /// number when that number is free here.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ pub mod sqlite;
 mod sql;
 pub mod testing;
 
-pub use imports::{ArrivingArchive, BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, KeyMatch, NewImport};
+pub use imports::{ArrivingArchive, BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, NewImport};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -784,8 +784,6 @@ pub trait Store: Send + Sync + 'static {
     async fn request_import_cancel(&self, id: i64) -> Result<bool>;
     /// Which of these fingerprints were imported before.
     async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>) -> Result<Vec<Fingerprint>>;
-    /// Existing archives with one of these credit codes or ID-number hashes.
-    async fn find_exact_keys(&self, usccs: Vec<String>, id_hashes: Vec<String>) -> Result<Vec<KeyMatch>>;
     /// Creates the archives of one batch of an import, numbered like `bulk_load`, records each
     /// row's fingerprint and adds the batch to the job's counters, all in one transaction. Rows
     /// whose fingerprint is already recorded are skipped (counted as skipped), so running an

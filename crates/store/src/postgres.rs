@@ -1337,21 +1337,6 @@ impl Store for PgStore {
         Ok(rows.iter().filter_map(|r| <[u8; 32]>::try_from(r.get::<_, &[u8]>(0)).ok()).collect())
     }
 
-    async fn find_exact_keys(&self, usccs: Vec<String>, id_hashes: Vec<String>) -> Result<Vec<KeyMatch>> {
-        if usccs.is_empty() && id_hashes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let c = self.pool.get().await?;
-        let rows = c
-            .query(
-                "SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE uscc = ANY($1)
-                 UNION SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE id_hash = ANY($2) ORDER BY 1",
-                &[&usccs, &id_hashes],
-            )
-            .await?;
-        Ok(rows.iter().map(|r| KeyMatch { archive_id: r.get(0), archive_no: r.get(1), name: r.get(2), uscc: r.get(3), id_hash: r.get(4) }).collect())
-    }
-
     async fn import_batch(&self, import_id: i64, rows: Vec<ImportRow>, counts: BatchCounts, scheme: &NumberScheme, dept_code: &str, audit: &AuditEvent) -> Result<Vec<ImportedRow>> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;

@@ -311,9 +311,6 @@ fn import_by_id(c: &Connection, id: i64) -> Result<ImportJob> {
     c.prepare_cached(&format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE id = ?1"))?.query_row([id], import_from_row).optional()?.ok_or(StoreError::NotFound)
 }
 
-fn key_match_from_row(r: &Row) -> rusqlite::Result<KeyMatch> {
-    Ok(KeyMatch { archive_id: r.get(0)?, archive_no: r.get(1)?, name: r.get(2)?, uscc: r.get(3)?, id_hash: r.get(4)? })
-}
 
 /// Inserts archives with their contacts, entries and search terms, numbering each by its
 /// creation date; returns (id, number) in order. Shared by demo loads and imports.
@@ -1394,27 +1391,6 @@ impl Store for SqliteStore {
                     out.push(f);
                 }
             }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn find_exact_keys(&self, usccs: Vec<String>, id_hashes: Vec<String>) -> Result<Vec<KeyMatch>> {
-        if usccs.is_empty() && id_hashes.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.read(move |c| {
-            let mut out = Vec::new();
-            let mut by_uscc = c.prepare_cached("SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE uscc = ?1")?;
-            for u in &usccs {
-                out.extend(by_uscc.query_map([u], key_match_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?);
-            }
-            let mut by_hash = c.prepare_cached("SELECT id, archive_no, name, uscc, id_hash FROM archives WHERE id_hash = ?1")?;
-            for h in &id_hashes {
-                out.extend(by_hash.query_map([h], key_match_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?);
-            }
-            out.sort_by_key(|m| m.archive_id);
-            out.dedup();
             Ok(out)
         })
         .await

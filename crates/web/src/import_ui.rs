@@ -263,7 +263,7 @@ async fn job_view(s: &AppState, u: &UiUser, id: i64, error: Option<String>) -> R
                     name: d.name.clone(),
                     candidates: d.candidates.iter().map(|c| (c.archive_id, c.archive_no.clone(), c.name.clone(), if tr.lang == "en" { c.reason_en.clone() } else { c.reason_zh.clone() })).collect(),
                     hidden: d.hidden,
-                    decision: match options.decision_of(d.row) {
+                    decision: match options.decision_for(d.row, d.exact) {
                         RowDecision::Skip => "skip".into(),
                         RowDecision::Create => "create".into(),
                         RowDecision::Merge { into } => format!("merge:{into}"),
