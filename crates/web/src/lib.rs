@@ -21,6 +21,8 @@ pub mod audit_api;
 pub mod audit_ui;
 pub mod i18n;
 pub mod loans_ui;
+pub mod policy_api;
+pub mod policy_ui;
 pub mod problem;
 pub mod search_ui;
 pub mod ui;
@@ -45,6 +47,8 @@ pub fn router(app: App) -> Router {
         .merge(access_ui::routes())
         .merge(loans_ui::routes())
         .merge(admin_ui::routes())
+        .merge(policy_api::routes())
+        .merge(policy_ui::routes())
         .merge(search_ui::routes())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
@@ -128,8 +132,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 }
 
 /// The principal of a request: its user, whether it comes from the archive room, and the client.
-pub fn principal(state: &AppState, parts: &Parts, user: User) -> Principal {
-    let in_room = client_ip(parts).is_some_and(|ip| dangan_app::access::in_networks(ip, &state.app.settings.archive_room_networks));
+pub async fn principal(state: &AppState, parts: &Parts, user: User) -> Principal {
+    let in_room = match client_ip(parts) {
+        Some(ip) => state.app.in_archive_room(ip).await,
+        None => false,
+    };
     Principal::new(user, in_room).with_client(client_info(parts))
 }
 
@@ -145,7 +152,7 @@ impl FromRequestParts<AppState> for ApiUser {
         let lang = request_lang(&parts.headers);
         let token = request_token(&parts.headers).unwrap_or_default();
         match state.app.authenticate(&token).await {
-            Ok(Some(user)) => Ok(ApiUser { user: principal(state, parts, user), lang }),
+            Ok(Some(user)) => Ok(ApiUser { user: principal(state, parts, user).await, lang }),
             Ok(None) => Err(problem::from_app_error(AppError::Unauthenticated, lang)),
             Err(e) => Err(problem::from_app_error(e, lang)),
         }
