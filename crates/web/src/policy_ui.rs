@@ -107,7 +107,8 @@ fn chain_rows(tr: Tr, settings: &PolicySettings, field_errors: &HashMap<String, 
                     let chain = settings.chain_for(tier, secrecy);
                     let id = cell_id(tier, secrecy);
                     ChainCell {
-                        steps: (0..MAX_CHAIN_STEPS).map(|i| StepSelect { name: format!("{id}_{i}"), chosen: chain.get(i).map_or("", |s| s.as_str()) }).collect(),
+                        // The chain's steps and one empty select to add a step (up to the limit).
+                        steps: (0..(chain.len() + 1).min(MAX_CHAIN_STEPS)).map(|i| StepSelect { name: format!("{id}_{i}"), chosen: chain.get(i).map_or("", |s| s.as_str()) }).collect(),
                         summary: chain.iter().map(|s| s.label(tr.lang)).collect::<Vec<_>>().join(" → "),
                         error: field_errors.get(&format!("chains.{}.{}", tier.as_str(), secrecy.as_str())).cloned(),
                         id,
