@@ -716,8 +716,10 @@ mod tests {
 
     #[test]
     fn configured_chains_escalate_too() {
-        let mut s = PolicySettings::default();
-        s.chains = vec![ChainSetting { tier: Tier::Personal, secrecy: Secrecy::Normal, steps: vec![RequesterDeptManager, ArchiveDeptManager, SalesVp] }];
+        let s = PolicySettings {
+            chains: vec![ChainSetting { tier: Tier::Personal, secrecy: Secrecy::Normal, steps: vec![RequesterDeptManager, ArchiveDeptManager, SalesVp] }],
+            ..Default::default()
+        };
         let clerk = actor(103, 4, &[Role::Salesperson]);
         let p = archive(Tier::Personal, Secrecy::Normal);
         assert_eq!(approval_chain(&s, &p, &clerk), vec![RequesterDeptManager, ArchiveDeptManager, SalesVp]);
