@@ -172,7 +172,9 @@ impl App {
             actions.insert(0, Action::Read);
         }
         actions.dedup();
-        let hours = hours.clamp(1, self.max_grant_hours(&prot));
+        let requester = self.actor(p).await?;
+        let settings = self.policy().await?;
+        let hours = hours.clamp(1, settings.settings.max_grant_hours(prot.secrecy));
         let req = NewAccessRequest {
             archive_id,
             requester_id: p.user.id,
@@ -180,18 +182,18 @@ impl App {
             sections: sections.into_iter().map(|s| s.trim().replace(',', "，")).filter(|s| !s.is_empty()).collect(),
             actions,
             hours,
-            chain: policy::approval_chain(&prot),
+            chain: policy::approval_chain(&settings.settings, &prot, &requester),
         };
         Ok(self.store.create_access_request(&req, &self.event(p, AuditAction::AccessRequest)).await?)
     }
 
-    fn max_grant_hours(&self, prot: &Protection) -> i64 {
-        let s = &self.settings.policy;
-        if prot.secrecy == Secrecy::Secret {
-            s.secret_grant_max_hours
-        } else {
-            s.grant_max_hours
-        }
+    async fn max_grant_hours(&self, prot: &Protection) -> Result<i64> {
+        Ok(self.policy().await?.settings.max_grant_hours(prot.secrecy))
+    }
+
+    /// The department of a request's requester (the `RequesterDeptManager` step is theirs).
+    async fn requester_dept(&self, req: &AccessRequest) -> Result<Option<DeptId>> {
+        Ok(self.store.get_user(req.requester_id).await?.and_then(|u| u.dept_id))
     }
 
     /// Can the principal decide the request's current step?
@@ -200,7 +202,7 @@ impl App {
             return Ok(false);
         }
         let Some(step) = req.chain.get(req.step as usize) else { return Ok(false) };
-        Ok(step.decided_by(&self.actor(p).await?, prot))
+        Ok(step.decided_by(&self.actor(p).await?, prot, self.requester_dept(req).await?))
     }
 
     /// Approves or rejects the current step; the last approval creates the grant.
@@ -216,7 +218,7 @@ impl App {
             return Err(AppError::Validation(vec![FieldError::new("comment", ErrorCode::Required)]));
         }
         let event = self.event(p, if approve { AuditAction::AccessApprove } else { AuditAction::AccessReject });
-        let expires = event.at + chrono::Duration::hours(req.hours.clamp(1, self.max_grant_hours(&prot)));
+        let expires = event.at + chrono::Duration::hours(req.hours.clamp(1, self.max_grant_hours(&prot).await?));
         Ok(self.store.decide_access_request(request_id, req.step, p.user.id, approve, comment.trim(), expires, &event).await?)
     }
 
@@ -238,7 +240,8 @@ impl App {
         let archive = self.store.get_archive(req.archive_id).await?.ok_or(AppError::NotFound)?;
         let prot = protection_of(&archive.data);
         let actor = self.actor(p).await?;
-        let involved = req.requester_id == p.user.id || p.user.has_role(Role::Archivist) || req.chain.iter().any(|s| s.decided_by(&actor, &prot));
+        let requester_dept = self.requester_dept(&req).await?;
+        let involved = req.requester_id == p.user.id || p.user.has_role(Role::Archivist) || req.chain.iter().any(|s| s.decided_by(&actor, &prot, requester_dept));
         if !involved {
             return Err(AppError::NotFound);
         }
@@ -276,12 +279,5 @@ impl App {
 
 /// The approval steps in order, for display.
 pub fn step_label(step: ApprovalStep, lang: &str) -> &'static str {
-    match (step, lang) {
-        (ApprovalStep::ArchiveManager, "en") => "Responsible manager",
-        (ApprovalStep::GeneralManager, "en") => "General manager",
-        (ApprovalStep::ArchiveManager, "zh-TW") => "主管經理",
-        (ApprovalStep::GeneralManager, "zh-TW") => "總經理",
-        (ApprovalStep::ArchiveManager, _) => "主管经理",
-        (ApprovalStep::GeneralManager, _) => "总经理",
-    }
+    step.label(lang)
 }

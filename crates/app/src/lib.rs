@@ -26,6 +26,7 @@ pub mod export;
 pub mod import;
 pub mod loans;
 pub mod package;
+pub mod policy;
 pub mod print;
 pub mod search;
 
@@ -91,8 +92,10 @@ pub struct Settings {
     /// Failed logins before the account is locked for `lockout_minutes`.
     pub max_failed_logins: i64,
     pub lockout_minutes: i64,
-    /// Networks designated as the archive room (机密 archives are read only from there).
+    /// Networks designated as the archive room (机密 archives are read only from there), from
+    /// configuration: in force until an administrator saves the policy settings (`policy.rs`).
     pub archive_room_networks: Vec<ipnet::IpNet>,
+    /// The policy defaults (the seeds'); the settings in force are `App::policy()`.
     pub policy: dangan_core::policy::PolicySettings,
     /// Encrypts ID numbers and health data at rest; the key comes from configuration.
     pub crypto: Arc<crypto::FieldCrypto>,
@@ -126,6 +129,7 @@ pub struct App {
     pub settings: Arc<Settings>,
     pub(crate) sessions: Arc<auth::SessionCache>,
     pub(crate) departments: Arc<access::DepartmentCache>,
+    pub(crate) policy_cache: Arc<policy::PolicyCache>,
     pub(crate) audit_queue: Arc<audit::AuditQueue>,
 }
 
@@ -239,6 +243,7 @@ impl App {
             settings: Arc::new(settings),
             sessions: Arc::new(auth::SessionCache::default()),
             departments: Arc::new(access::DepartmentCache::default()),
+            policy_cache: Arc::new(policy::PolicyCache::default()),
             audit_queue: Arc::new(audit::AuditQueue::default()),
         }
     }

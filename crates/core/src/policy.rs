@@ -143,18 +143,107 @@ impl GrantScope {
     }
 }
 
-/// Settings an administrator can change. Defaults are the seeds'.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Settings an administrator can change (策略设置), stored in the database and changed only by
+/// the system administrator. Defaults are the seeds': a fresh database behaves as these say.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PolicySettings {
-    /// Longest grant for a 秘密 archive, in hours.
+    /// Longest grant for a 秘密 archive, in hours (the seeds: at most 4).
     pub secret_grant_max_hours: i64,
     /// Longest grant for any other archive, in hours.
     pub grant_max_hours: i64,
+    /// The approval chain per tier × secrecy (普通, 秘密, 机密; 绝密 is never opened, so it has
+    /// none). A missing pair uses the default chain.
+    #[serde(default)]
+    pub chains: Vec<ChainSetting>,
+    /// Networks designated as the archive room (CIDR, e.g. 10.8.1.0/24): 机密 archives are read
+    /// only from these addresses.
+    #[serde(default)]
+    pub archive_room_networks: Vec<String>,
 }
+
+/// The approval chain for one tier × secrecy: the approvers, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ChainSetting {
+    pub tier: Tier,
+    pub secrecy: Secrecy,
+    pub steps: Vec<ApprovalStep>,
+}
+
+/// Longest grant an administrator may allow, in hours (30 days).
+pub const MAX_GRANT_HOURS: i64 = 720;
+/// Longest approval chain.
+pub const MAX_CHAIN_STEPS: usize = 6;
+
+/// The secrecy levels a request can be filed for (绝密 is opened by no one).
+pub const REQUESTABLE_SECRECY: [Secrecy; 3] = [Secrecy::Normal, Secrecy::Secret, Secrecy::Confidential];
 
 impl Default for PolicySettings {
     fn default() -> Self {
-        PolicySettings { secret_grant_max_hours: 4, grant_max_hours: 72 }
+        let mut chains = Vec::new();
+        for &tier in Tier::ALL {
+            for secrecy in REQUESTABLE_SECRECY {
+                chains.push(ChainSetting { tier, secrecy, steps: DEFAULT_CHAIN.to_vec() });
+            }
+        }
+        PolicySettings { secret_grant_max_hours: 4, grant_max_hours: 72, chains, archive_room_networks: Vec::new() }
+    }
+}
+
+/// The seeds' chain (查阅档案审批表): the responsible manager signs, the general manager approves.
+pub const DEFAULT_CHAIN: [ApprovalStep; 2] = [ApprovalStep::ArchiveManager, ApprovalStep::GeneralManager];
+
+impl PolicySettings {
+    /// The configured chain for a tier × secrecy (the default chain when none is configured).
+    pub fn chain_for(&self, tier: Tier, secrecy: Secrecy) -> Vec<ApprovalStep> {
+        self.chains.iter().find(|c| c.tier == tier && c.secrecy == secrecy).map(|c| c.steps.clone()).unwrap_or_else(|| DEFAULT_CHAIN.to_vec())
+    }
+
+    /// Longest grant for an archive of this secrecy, in hours.
+    pub fn max_grant_hours(&self, secrecy: Secrecy) -> i64 {
+        if secrecy == Secrecy::Secret {
+            self.secret_grant_max_hours
+        } else {
+            self.grant_max_hours
+        }
+    }
+
+    /// Puts the chains in canonical form: one per requestable tier × secrecy, in table order
+    /// (missing pairs get the default chain, 绝密 and duplicates are dropped).
+    pub fn normalized(mut self) -> Self {
+        let mut chains = Vec::new();
+        for &tier in Tier::ALL {
+            for secrecy in REQUESTABLE_SECRECY {
+                chains.push(ChainSetting { tier, secrecy, steps: self.chain_for(tier, secrecy) });
+            }
+        }
+        self.chains = chains;
+        self.archive_room_networks = self.archive_room_networks.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+        self
+    }
+
+    /// Checks everything but the network syntax (the caller parses networks): hours in range,
+    /// every chain non-empty, not too long and without a repeated approver. Errors name the field.
+    pub fn validate(&self) -> Vec<crate::validate::FieldError> {
+        use crate::validate::{ErrorCode, FieldError};
+        let mut errors = Vec::new();
+        if !(1..=MAX_GRANT_HOURS).contains(&self.grant_max_hours) {
+            errors.push(FieldError::new("grant_max_hours", ErrorCode::Number));
+        }
+        if !(1..=MAX_GRANT_HOURS).contains(&self.secret_grant_max_hours) {
+            errors.push(FieldError::new("secret_grant_max_hours", ErrorCode::Number));
+        }
+        for c in &self.chains {
+            let mut seen = Vec::new();
+            let repeated = c.steps.iter().any(|s| {
+                let dup = seen.contains(s);
+                seen.push(*s);
+                dup
+            });
+            if c.steps.is_empty() || c.steps.len() > MAX_CHAIN_STEPS || repeated {
+                errors.push(FieldError::new(format!("chains.{}.{}", c.tier.as_str(), c.secrecy.as_str()), ErrorCode::ApprovalChain));
+            }
+        }
+        errors
     }
 }
 
@@ -333,48 +422,148 @@ pub fn approves(actor: &Actor, p: &Protection) -> bool {
     }
 }
 
-/// The approval chain for a request (查阅审批流程): who must approve, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One step of an approval chain (查阅审批流程): the kind of approver who decides it. The kinds
+/// are the approvers the seeds name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalStep {
-    /// The manager of the archive's tier (sales director for company archives, a manager of the
-    /// archive's department otherwise).
+    /// The manager of the archive's tier (分级管理): the sales director for company archives, a
+    /// manager of the archive's department otherwise.
     ArchiveManager,
+    /// A manager of the requester's department (“经本部门经理签字”).
+    RequesterDeptManager,
+    /// A manager of the archive's department (for a personal archive, the owner's department:
+    /// “他人查阅需部门经理批准”).
+    ArchiveDeptManager,
+    /// The sales director (营销总监).
+    SalesDirector,
+    /// The VP of sales (营销副总, “分管副总经理”).
+    SalesVp,
+    /// The general manager (总经理).
     GeneralManager,
 }
 
 impl ApprovalStep {
+    pub const ALL: [ApprovalStep; 6] = [
+        ApprovalStep::ArchiveManager,
+        ApprovalStep::RequesterDeptManager,
+        ApprovalStep::ArchiveDeptManager,
+        ApprovalStep::SalesDirector,
+        ApprovalStep::SalesVp,
+        ApprovalStep::GeneralManager,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             ApprovalStep::ArchiveManager => "archive_manager",
+            ApprovalStep::RequesterDeptManager => "requester_dept_manager",
+            ApprovalStep::ArchiveDeptManager => "archive_dept_manager",
+            ApprovalStep::SalesDirector => "sales_director",
+            ApprovalStep::SalesVp => "sales_vp",
             ApprovalStep::GeneralManager => "general_manager",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "archive_manager" => Some(ApprovalStep::ArchiveManager),
-            "general_manager" => Some(ApprovalStep::GeneralManager),
-            _ => None,
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+    /// The approver's name in `lang` (zh-CN, zh-TW, en).
+    pub fn label(self, lang: &str) -> &'static str {
+        let (cn, tw, en) = match self {
+            ApprovalStep::ArchiveManager => ("主管经理", "主管經理", "Responsible manager"),
+            ApprovalStep::RequesterDeptManager => ("申请人部门经理", "申請人部門經理", "Requester's department manager"),
+            ApprovalStep::ArchiveDeptManager => ("档案所属部门经理", "檔案所屬部門經理", "Archive's department manager"),
+            ApprovalStep::SalesDirector => ("营销总监", "營銷總監", "Sales director"),
+            ApprovalStep::SalesVp => ("营销副总", "營銷副總", "VP of sales"),
+            ApprovalStep::GeneralManager => ("总经理", "總經理", "General manager"),
+        };
+        match lang {
+            "en" => en,
+            "zh-TW" => tw,
+            _ => cn,
         }
     }
-    /// May `actor` decide this step for an archive with protection `p`?
-    pub fn decided_by(self, actor: &Actor, p: &Protection) -> bool {
-        if !actor.active {
-            return false;
+
+    /// Where the step stands in the company's hierarchy: department managers 1, sales director
+    /// 2, VP of sales 3, general manager 4. The tier manager of a company archive is the director.
+    fn rank(self, p: &Protection) -> u8 {
+        match self {
+            ApprovalStep::ArchiveManager if p.tier == Tier::Company => 2,
+            ApprovalStep::ArchiveManager | ApprovalStep::RequesterDeptManager | ApprovalStep::ArchiveDeptManager => 1,
+            ApprovalStep::SalesDirector => 2,
+            ApprovalStep::SalesVp => 3,
+            ApprovalStep::GeneralManager => 4,
         }
+    }
+
+    /// May `actor` decide this step of a request for an archive with protection `p`, filed by
+    /// someone of department `requester_dept`? The holder of the position, and the general
+    /// manager, who may decide every step. (Never the requester: the caller checks that.)
+    pub fn decided_by(self, actor: &Actor, p: &Protection, requester_dept: Option<DeptId>) -> bool {
+        actor.active && (actor.has(Role::GeneralManager) || self.held_by(actor, p, requester_dept))
+    }
+
+    /// Does `actor` hold this step's position (without the general manager's reach over all)?
+    fn held_by(self, actor: &Actor, p: &Protection, requester_dept: Option<DeptId>) -> bool {
+        let manages = |dept: Option<DeptId>| actor.manages(dept) && actor.roles.iter().any(|r| is_manager_role(*r));
         match self {
             ApprovalStep::GeneralManager => actor.has(Role::GeneralManager),
+            ApprovalStep::SalesVp => actor.has(Role::SalesVp),
+            ApprovalStep::SalesDirector => actor.has(Role::SalesDirector),
             ApprovalStep::ArchiveManager => match p.tier {
-                Tier::Company => actor.has(Role::SalesDirector) || actor.has(Role::GeneralManager),
-                Tier::Department | Tier::Personal => (actor.manages(p.dept_id) && actor.roles.iter().any(|r| is_manager_role(*r))) || actor.has(Role::GeneralManager),
+                Tier::Company => actor.has(Role::SalesDirector),
+                Tier::Department | Tier::Personal => manages(p.dept_id),
             },
+            ApprovalStep::ArchiveDeptManager => manages(p.dept_id),
+            ApprovalStep::RequesterDeptManager => manages(requester_dept),
         }
     }
 }
 
-/// The default chain (from the seeds: the responsible manager, then the general manager).
-pub fn approval_chain(_p: &Protection) -> Vec<ApprovalStep> {
-    vec![ApprovalStep::ArchiveManager, ApprovalStep::GeneralManager]
+/// The highest position the actor holds (see `ApprovalStep::rank`), 0 for non-managers.
+fn actor_rank(actor: &Actor) -> u8 {
+    actor
+        .roles
+        .iter()
+        .map(|r| match r {
+            Role::GeneralManager => 4,
+            Role::SalesVp => 3,
+            Role::SalesDirector => 2,
+            Role::DeptManager => 1,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The approval chain for a request by `requester` (查阅审批流程): the configured chain for the
+/// archive's tier × secrecy, with the steps the requester would decide themself passed upwards.
+///
+/// No one approves their own request (the seeds: a request is signed by the requester's manager
+/// and approved above). A step the requester could decide goes to the next approver above both
+/// the step and the requester — sales director, then VP of sales, then general manager. The
+/// general manager's own request goes to the VP of sales, the seeds' deputy (“秘密级档案的借阅
+/// 必须由总经理或分管副总经理批准”; “总经理因公外出时可委托副总经理…审批”), then the sales
+/// director. A step that ends up the same as an earlier one is dropped (one approver does not
+/// sign twice). So no chain waits on its own requester, and none is empty.
+pub fn approval_chain(settings: &PolicySettings, p: &Protection, requester: &Actor) -> Vec<ApprovalStep> {
+    let own_rank = actor_rank(requester);
+    let mut out: Vec<ApprovalStep> = Vec::new();
+    for step in settings.chain_for(p.tier, p.secrecy) {
+        let mut chosen = step;
+        if step.held_by(requester, p, requester.dept_id) {
+            let floor = own_rank.max(step.rank(p));
+            let above = [ApprovalStep::SalesDirector, ApprovalStep::SalesVp, ApprovalStep::GeneralManager].into_iter().filter(|s| s.rank(p) > floor);
+            let deputies = [ApprovalStep::SalesVp, ApprovalStep::SalesDirector];
+            if let Some(s) = above.chain(deputies).find(|s| !s.held_by(requester, p, requester.dept_id)) {
+                chosen = s;
+            }
+            // Otherwise the requester holds every position: the step stays, and another holder
+            // of it decides (the requester never decides their own request).
+        }
+        if !out.contains(&chosen) {
+            out.push(chosen);
+        }
+    }
+    out
 }
 
 /// The rules of `decide(…, List, …)` as data, for storage to turn into a WHERE clause.
@@ -460,4 +649,125 @@ pub fn subtree(root: DeptId, depts: &[(DeptId, Option<DeptId>)]) -> Vec<DeptId> 
         i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ApprovalStep::*;
+
+    // HQ(1) → 营销中心(2) → 销售一部(3), 销售二部(4).
+    const DEPTS: [(DeptId, Option<DeptId>); 4] = [(1, None), (2, Some(1)), (3, Some(2)), (4, Some(2))];
+
+    fn actor(id: UserId, dept: DeptId, roles: &[Role]) -> Actor {
+        let managed_depts = if roles.iter().any(|r| is_manager_role(*r)) { subtree(dept, &DEPTS) } else { Vec::new() };
+        Actor { user_id: id, dept_id: Some(dept), roles: roles.to_vec(), active: true, managed_depts, in_archive_room: false }
+    }
+
+    fn archive(tier: Tier, secrecy: Secrecy) -> Protection {
+        Protection { owner_id: Some(100), dept_id: Some(3), tier, secrecy }
+    }
+
+    #[test]
+    fn the_default_chain_for_an_ordinary_requester_is_the_seeds() {
+        let s = PolicySettings::default();
+        let clerk = actor(103, 4, &[Role::Salesperson]);
+        for &tier in Tier::ALL {
+            for secrecy in REQUESTABLE_SECRECY {
+                assert_eq!(approval_chain(&s, &archive(tier, secrecy), &clerk), vec![ArchiveManager, GeneralManager]);
+            }
+        }
+    }
+
+    #[test]
+    fn no_one_is_a_step_of_their_own_request() {
+        let s = PolicySettings::default();
+        let gm = actor(1, 1, &[Role::GeneralManager]);
+        let vp = actor(2, 2, &[Role::SalesVp]);
+        let director = actor(3, 2, &[Role::SalesDirector]);
+        let manager = actor(4, 3, &[Role::DeptManager]);
+        let other_manager = actor(5, 4, &[Role::DeptManager]);
+        let cases: &[(&Actor, Tier, &[ApprovalStep])] = &[
+            // The department manager of the archive's department: the director signs instead.
+            (&manager, Tier::Department, &[SalesDirector, GeneralManager]),
+            (&manager, Tier::Personal, &[SalesDirector, GeneralManager]),
+            // Not their department: the chain is the ordinary one.
+            (&other_manager, Tier::Department, &[ArchiveManager, GeneralManager]),
+            // The director on a company archive (they manage the tier): the VP signs instead.
+            (&director, Tier::Company, &[SalesVp, GeneralManager]),
+            // The director manages 营销中心's subtree, so department archives too.
+            (&director, Tier::Department, &[SalesVp, GeneralManager]),
+            // The VP: the step above the VP is the general manager, who then signs once.
+            (&vp, Tier::Department, &[GeneralManager]),
+            (&vp, Tier::Company, &[ArchiveManager, GeneralManager]),
+            // The general manager: the VP of sales decides (the seeds' deputy).
+            (&gm, Tier::Company, &[ArchiveManager, SalesVp]),
+            (&gm, Tier::Department, &[SalesVp]),
+        ];
+        for (who, tier, want) in cases {
+            let p = archive(*tier, Secrecy::Secret);
+            let chain = approval_chain(&s, &p, who);
+            assert_eq!(&chain, want, "{:?} asks for a {tier:?} archive", who.roles);
+            for step in &chain {
+                assert!(!step.held_by(who, &p, who.dept_id), "{:?}: {step:?} is the requester's own position", who.roles);
+            }
+        }
+    }
+
+    #[test]
+    fn configured_chains_escalate_too() {
+        let s = PolicySettings {
+            chains: vec![ChainSetting { tier: Tier::Personal, secrecy: Secrecy::Normal, steps: vec![RequesterDeptManager, ArchiveDeptManager, SalesVp] }],
+            ..Default::default()
+        };
+        let clerk = actor(103, 4, &[Role::Salesperson]);
+        let p = archive(Tier::Personal, Secrecy::Normal);
+        assert_eq!(approval_chain(&s, &p, &clerk), vec![RequesterDeptManager, ArchiveDeptManager, SalesVp]);
+        // The manager of 销售二部 asking: their own step goes to the director.
+        let m2 = actor(5, 4, &[Role::DeptManager]);
+        assert_eq!(approval_chain(&s, &p, &m2), vec![SalesDirector, ArchiveDeptManager, SalesVp]);
+        // The manager of 销售一部 holds both department steps: both go up, to the director once.
+        let m1 = actor(4, 3, &[Role::DeptManager]);
+        assert_eq!(approval_chain(&s, &p, &m1), vec![SalesDirector, SalesVp]);
+        // Other pairs keep the default.
+        assert_eq!(approval_chain(&s, &archive(Tier::Company, Secrecy::Secret), &clerk), DEFAULT_CHAIN.to_vec());
+    }
+
+    #[test]
+    fn steps_are_decided_by_their_holders_and_the_general_manager() {
+        let p = archive(Tier::Personal, Secrecy::Normal);
+        let m1 = actor(4, 3, &[Role::DeptManager]);
+        let m2 = actor(5, 4, &[Role::DeptManager]);
+        let gm = actor(1, 1, &[Role::GeneralManager]);
+        assert!(RequesterDeptManager.decided_by(&m2, &p, Some(4)) && !RequesterDeptManager.decided_by(&m1, &p, Some(4)));
+        assert!(ArchiveDeptManager.decided_by(&m1, &p, Some(4)) && !ArchiveDeptManager.decided_by(&m2, &p, Some(4)));
+        for k in ApprovalStep::ALL {
+            assert!(k.decided_by(&gm, &p, Some(4)));
+            assert_eq!(ApprovalStep::parse(k.as_str()), Some(k));
+        }
+    }
+
+    #[test]
+    fn settings_validate_and_normalize() {
+        let s = PolicySettings::default();
+        assert!(s.validate().is_empty());
+        assert_eq!(s.clone().normalized(), s, "the defaults are already canonical");
+        let bad = PolicySettings {
+            grant_max_hours: 0,
+            secret_grant_max_hours: 721,
+            chains: vec![
+                ChainSetting { tier: Tier::Company, secrecy: Secrecy::Secret, steps: vec![] },
+                ChainSetting { tier: Tier::Personal, secrecy: Secrecy::Normal, steps: vec![GeneralManager, GeneralManager] },
+            ],
+            archive_room_networks: vec![],
+        }
+        .normalized();
+        let fields: Vec<String> = bad.validate().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["grant_max_hours", "secret_grant_max_hours", "chains.company.secret", "chains.personal.normal"]);
+        let e = crate::validate::FieldError::new("chains.company.secret", crate::validate::ErrorCode::ApprovalChain);
+        assert_eq!(e.message("zh-CN"), "公司级·秘密档案的审批流程至少要有一步，最多6步，同一审批人不能出现两次");
+        let e = crate::validate::FieldError::new("archive_room_networks[1]", crate::validate::ErrorCode::Network);
+        assert!(e.message("zh-CN").starts_with("档案室网络第2项不是有效的网络地址"), "{}", e.message("zh-CN"));
+        assert!(e.message("en").starts_with("Archive-room networks, item 2, is not a network"), "{}", e.message("en"));
+    }
 }

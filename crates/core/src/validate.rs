@@ -43,6 +43,10 @@ pub enum ErrorCode {
     /// Kept apart from `IdNumberBirthDate` (an impossible date inside the ID itself) because the
     /// fix is different: one of two otherwise valid fields was typed wrong.
     BirthDateMismatch,
+    /// Not a network in CIDR form (`archive_room_networks[i]`).
+    Network,
+    /// An approval chain that is empty, too long or names an approver twice.
+    ApprovalChain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -139,6 +143,7 @@ impl FieldError {
                     "discount_percent" => l.pick("应在1到100之间", "應在1到100之間", " must be between 1 and 100"),
                     "payment_term_days" => l.pick("应在0到3650天之间", "應在0到3650天之間", " must be between 0 and 3650 days"),
                     "employees" | "quantity" => l.pick("不能为负数", "不能為負數", " must not be negative"),
+                    "grant_max_hours" | "secret_grant_max_hours" => l.pick("应在1到720小时之间", "應在1到720小時之間", " must be between 1 and 720 hours"),
                     _ => l.pick("超出允许范围", "超出允許範圍", " is out of range"),
                 };
                 format!("{s}{hint}")
@@ -163,6 +168,21 @@ impl FieldError {
             (BirthDateMismatch, Lang::Cn) => format!("{s}与身份证号码中的出生日期不一致"),
             (BirthDateMismatch, Lang::Tw) => format!("{s}與身分證號碼中的出生日期不一致"),
             (BirthDateMismatch, Lang::En) => format!("{s} does not match the birth date in the resident ID number"),
+
+            (Network, l) => {
+                let n = item_number(&self.field);
+                l.pick3(
+                    format!("{s}第{n}项不是有效的网络地址，请写成 CIDR 形式，如 10.8.1.0/24 或单个地址 10.8.1.15"),
+                    format!("{s}第{n}項不是有效的網路位址，請寫成 CIDR 形式，如 10.8.1.0/24 或單一位址 10.8.1.15"),
+                    format!("{s}, item {n}, is not a network; write it in CIDR form, e.g. 10.8.1.0/24, or as one address, e.g. 10.8.1.15"),
+                )
+            }
+
+            (ApprovalChain, l) => l.pick3(
+                format!("{s}至少要有一步，最多6步，同一审批人不能出现两次"),
+                format!("{s}至少要有一步，最多6步，同一審批人不能出現兩次"),
+                format!("{s} needs 1 to 6 steps, each approver at most once"),
+            ),
         }
     }
 }
@@ -303,6 +323,9 @@ pub fn field_label(field: &str, lang: &str) -> String {
 }
 
 fn label_in(field: &str, lang: Lang) -> String {
+    if let Some(label) = policy_label(field, lang) {
+        return label;
+    }
     if let Some(sub) = strip_contact_prefix(field) {
         if let Some(&(_, cn, tw, en)) = CONTACT_LABELS.iter().find(|(k, ..)| *k == sub) {
             return match lang {
@@ -317,6 +340,38 @@ fn label_in(field: &str, lang: Lang) -> String {
         Some(&(_, cn, tw, en)) => lang.pick(cn, tw, en).to_string(),
         None => field.to_string(),
     }
+}
+
+/// Labels of the policy settings' fields (策略设置): `archive_room_networks[2]`,
+/// `chains[4].steps` (the chain's tier × secrecy is not known here, so its position is named).
+fn policy_label(field: &str, lang: Lang) -> Option<String> {
+    let base = field.split('[').next().unwrap_or(field);
+    Some(match base {
+        "grant_max_hours" => lang.pick("普通授权最长时限", "普通授權最長時限", "Longest grant").to_string(),
+        "secret_grant_max_hours" => lang.pick("秘密级授权最长时限", "秘密級授權最長時限", "Longest grant for 秘密 archives").to_string(),
+        "archive_room_networks" => lang.pick("档案室网络", "檔案室網路", "Archive-room networks").to_string(),
+        "chains.company.normal" | "chains.company.secret" | "chains.company.confidential" | "chains.department.normal" | "chains.department.secret"
+        | "chains.department.confidential" | "chains.personal.normal" | "chains.personal.secret" | "chains.personal.confidential" => {
+            let mut parts = base.split('.').skip(1);
+            let tier = parts.next().and_then(|t| t.parse::<crate::model::Tier>().ok())?;
+            let secrecy = parts.next().and_then(|t| t.parse::<crate::model::Secrecy>().ok())?;
+            let l = match lang {
+                Lang::Cn => "zh-CN",
+                Lang::Tw => "zh-TW",
+                Lang::En => "en",
+            };
+            match lang {
+                Lang::En => format!("The approval chain for {} {} archives", tier.label(l).to_lowercase(), secrecy.label(l).to_lowercase()),
+                _ => format!("{}·{}{}", tier.label(l), secrecy.label(l), lang.pick("档案的审批流程", "檔案的審批流程", "")),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// `x[2]…` → 3 (people count from one); 1 when there is no index.
+fn item_number(field: &str) -> usize {
+    field.split_once('[').and_then(|(_, r)| r.split(']').next()).and_then(|i| i.parse::<usize>().ok()).map_or(1, |i| i + 1)
 }
 
 /// `contacts[3].mobile` → `mobile`; `None` for anything else.

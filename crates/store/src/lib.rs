@@ -805,6 +805,26 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_head(&self) -> Result<Option<AuditRecord>>;
     /// Marks grants that expired by `now` and records each expiry in the trail (once).
     async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>>;
+
+    // --- policy settings (策略设置) ---
+    /// The stored settings document and its version; `None` until the first change (defaults).
+    async fn policy_settings(&self) -> Result<Option<StoredPolicy>>;
+    /// The settings' version alone (0 when none stored): a primary-key lookup, cheap enough
+    /// for servers to check often.
+    async fn policy_version(&self) -> Result<i64>;
+    /// Replaces the settings if their version is still `expected_version` (0: none stored yet)
+    /// and appends `audit` in the same transaction; returns the new version. A stale version is
+    /// refused with `Conflict` and nothing is written.
+    async fn put_policy_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64>;
+}
+
+/// The policy settings as stored: the JSON document, its version, who changed it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub version: i64,
+    pub data: String,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<UserId>,
 }
 
 /// What an administrator changes about a user.

@@ -21,7 +21,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (9, include_str!("../migrations/postgres/0009_dedup.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (9, include_str!("../migrations/postgres/0009_dedup.sql")), (10, include_str!("../migrations/postgres/0010_policy_settings.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 /// Held (per transaction) while appending to the audit chain: one chain across all servers.
@@ -1444,6 +1444,46 @@ impl Store for PgStore {
     async fn audit_head(&self) -> Result<Option<AuditRecord>> {
         let c = self.pool.get().await?;
         c.query_opt(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"), &[]).await?.map(|r| audit_from_row(&r)).transpose()
+    }
+
+    async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached("SELECT version, data, updated_at, updated_by FROM policy_settings WHERE id = 1").await?;
+        Ok(c.query_opt(&st, &[]).await?.map(|r| StoredPolicy { version: r.get(0), data: r.get(1), updated_at: r.get(2), updated_by: r.get(3) }))
+    }
+
+    async fn policy_version(&self) -> Result<i64> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached("SELECT version FROM policy_settings WHERE id = 1").await?;
+        Ok(c.query_opt(&st, &[]).await?.map_or(0, |r| r.get(0)))
+    }
+
+    async fn put_policy_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // Two servers saving at once: the row lock (or, before the first save, the primary key)
+        // serializes them, and the second finds the version moved on.
+        let current: i64 = tx.query_opt("SELECT version FROM policy_settings WHERE id = 1 FOR UPDATE", &[]).await?.map_or(0, |r| r.get(0));
+        if current != expected_version {
+            return Err(StoreError::Conflict { current });
+        }
+        let version = current + 1;
+        let n = tx
+            .execute(
+                "INSERT INTO policy_settings (id, version, data, updated_at, updated_by) VALUES (1, $1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+                 WHERE policy_settings.version = $5",
+                &[&version, &data, &audit.at, &updated_by, &current],
+            )
+            .await?;
+        if n != 1 {
+            // Another server inserted the first row meanwhile.
+            let now: i64 = tx.query_one("SELECT version FROM policy_settings WHERE id = 1", &[]).await?.get(0);
+            return Err(StoreError::Conflict { current: now });
+        }
+        append_chained(&tx, vec![audit.clone()]).await?;
+        tx.commit().await?;
+        Ok(version)
     }
 
     async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>> {

@@ -20,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (10, include_str!("../migrations/sqlite/0010_policy_settings.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -1511,6 +1511,38 @@ impl Store for SqliteStore {
                 Some(r) => Ok(Some(audit_from_row(r)?)),
                 None => Ok(None),
             }
+        })
+        .await
+    }
+
+    async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT version, data, updated_at, updated_by FROM policy_settings WHERE id = 1")?
+                .query_row([], |r| Ok(StoredPolicy { version: r.get(0)?, data: r.get(1)?, updated_at: from_micros(r.get(2)?), updated_by: r.get(3)? }))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn policy_version(&self) -> Result<i64> {
+        self.read(|c| Ok(c.prepare_cached("SELECT version FROM policy_settings WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?.unwrap_or(0))).await
+    }
+
+    async fn put_policy_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
+        let (data, audit) = (data.to_string(), audit.clone());
+        self.write(move |tx| {
+            let current: i64 = tx.query_row("SELECT version FROM policy_settings WHERE id = 1", [], |r| r.get(0)).optional()?.unwrap_or(0);
+            if current != expected_version {
+                return Err(StoreError::Conflict { current });
+            }
+            let version = current + 1;
+            tx.execute(
+                "INSERT INTO policy_settings (id, version, data, updated_at, updated_by) VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                params![version, data, micros(audit.at), updated_by],
+            )?;
+            append_chained(tx, vec![audit])?;
+            Ok(version)
         })
         .await
     }

@@ -80,6 +80,7 @@ contract!(
     identity,
     bulk_load,
     loans,
+    policy_settings,
 );
 
 // =============================================================================================
@@ -1127,4 +1128,43 @@ fn ev(actor: i64, at: DateTime<Utc>) -> AuditEvent {
 
 fn ev0() -> AuditEvent {
     ev(0, Utc::now())
+}
+
+/// Policy settings: none stored at first (version 0), each change bumps the version and appends
+/// its audit record in the same transaction, a change based on a stale version is refused and
+/// writes nothing, and concurrent changes based on the same version let exactly one through.
+async fn policy_settings(store: Arc<dyn Store>) {
+    let admin = store.create_user(&NewUser { username: "admin".into(), display_name: "管理员".into(), password_hash: None, dept_id: None, roles: vec![Role::SystemAdmin] }, &ev0()).await.unwrap();
+    assert_eq!(store.policy_version().await.unwrap(), 0);
+    assert!(store.policy_settings().await.unwrap().is_none(), "no settings stored before the first change");
+    let seq_before = store.audit_head().await.unwrap().map_or(0, |r| r.seq);
+
+    let mut e = AuditEvent::new(AuditAction::PolicyChange, at(1000));
+    e.user_id = Some(admin.id);
+    let v1 = store.put_policy_settings(0, r#"{"grant_max_hours":48}"#, admin.id, &e.clone().with_detail(serde_json::json!({"n": 1}))).await.unwrap();
+    assert_eq!(v1, 1);
+    assert_eq!(store.policy_version().await.unwrap(), 1);
+    let row = store.policy_settings().await.unwrap().expect("stored");
+    assert_eq!((row.version, row.data.as_str(), row.updated_by, row.updated_at), (1, r#"{"grant_max_hours":48}"#, Some(admin.id), at(1000)));
+    let head = store.audit_head().await.unwrap().expect("audited");
+    assert_eq!((head.seq, head.event.action, head.event.detail.as_str()), (seq_before + 1, AuditAction::PolicyChange, r#"{"n":1}"#), "one record, in the same transaction");
+
+    // Stale: based on version 0 again.
+    match store.put_policy_settings(0, r#"{"grant_max_hours":1}"#, admin.id, &e).await {
+        Err(StoreError::Conflict { current }) => assert_eq!(current, 1),
+        other => panic!("a stale change must be refused: {other:?}"),
+    }
+    assert_eq!(store.policy_settings().await.unwrap().unwrap().data, r#"{"grant_max_hours":48}"#, "nothing written");
+    assert_eq!(store.audit_head().await.unwrap().unwrap().seq, seq_before + 1, "a refused change is not in the trail");
+
+    // Eight changes based on version 1 at once: one wins.
+    let results = futures::future::join_all((0..8).map(|i| {
+        let (store, e) = (store.clone(), e.clone());
+        async move { store.put_policy_settings(1, &format!(r#"{{"grant_max_hours":{}}}"#, 10 + i), admin.id, &e).await }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "exactly one concurrent change wins: {results:?}");
+    assert!(results.iter().all(|r| matches!(r, Ok(2) | Err(StoreError::Conflict { current: 2 }))), "{results:?}");
+    assert_eq!(store.policy_version().await.unwrap(), 2);
+    assert_eq!(store.audit_head().await.unwrap().unwrap().seq, seq_before + 2);
 }

@@ -255,7 +255,10 @@ async fn restricted(s: &AppState, u: &UiUser, archive_id: i64, archive_no: Strin
         .filter(|v| v.request.status == RequestStatus::Rejected)
         .map(|v| v.decisions.iter().rev().find(|d| !d.approved).map(|d| d.comment.clone()).unwrap_or_default())
         .map(|c| tr.f("access.last_rejected", "c", &c));
-    let policy = &s.app.settings.policy;
+    let policy = match s.app.policy().await {
+        Ok(p) => p.settings.clone(),
+        Err(e) => return error_page(tr, e),
+    };
     let mut hour_choices: Vec<i64> = HOURS.iter().copied().filter(|h| *h <= policy.grant_max_hours).collect();
     if hour_choices.is_empty() {
         hour_choices.push(policy.grant_max_hours.max(1));

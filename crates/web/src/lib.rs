@@ -24,6 +24,8 @@ pub mod i18n;
 pub mod import_api;
 pub mod import_ui;
 pub mod loans_ui;
+pub mod policy_api;
+pub mod policy_ui;
 pub mod problem;
 pub mod search_ui;
 pub mod ui;
@@ -53,6 +55,8 @@ pub fn router(app: App) -> Router {
         .merge(access_ui::routes())
         .merge(loans_ui::routes())
         .merge(admin_ui::routes())
+        .merge(policy_api::routes())
+        .merge(policy_ui::routes())
         .merge(search_ui::routes())
         .merge(dedup_ui::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));
@@ -140,8 +144,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 }
 
 /// The principal of a request: its user, whether it comes from the archive room, and the client.
-pub fn principal(state: &AppState, parts: &Parts, user: User) -> Principal {
-    let in_room = client_ip(parts).is_some_and(|ip| dangan_app::access::in_networks(ip, &state.app.settings.archive_room_networks));
+pub async fn principal(state: &AppState, parts: &Parts, user: User) -> Principal {
+    let in_room = match client_ip(parts) {
+        Some(ip) => state.app.in_archive_room(ip).await,
+        None => false,
+    };
     Principal::new(user, in_room).with_client(client_info(parts))
 }
 
@@ -157,7 +164,7 @@ impl FromRequestParts<AppState> for ApiUser {
         let lang = request_lang(&parts.headers);
         let token = request_token(&parts.headers).unwrap_or_default();
         match state.app.authenticate(&token).await {
-            Ok(Some(user)) => Ok(ApiUser { user: principal(state, parts, user), lang }),
+            Ok(Some(user)) => Ok(ApiUser { user: principal(state, parts, user).await, lang }),
             Ok(None) => Err(problem::from_app_error(AppError::Unauthenticated, lang)),
             Err(e) => Err(problem::from_app_error(e, lang)),
         }

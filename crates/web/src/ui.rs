@@ -92,7 +92,7 @@ impl FromRequestParts<AppState> for UiUser {
         let login = || Redirect::to(&format!("/login?next={}", urlencoding::encode(&path))).into_response();
         let Some(token) = request_token(&parts.headers) else { return Err(login()) };
         match state.app.authenticate(&token).await {
-            Ok(Some(user)) => Ok(UiUser { user: crate::principal(state, parts, user), tr, csrf: csrf_for(&token), path }),
+            Ok(Some(user)) => Ok(UiUser { user: crate::principal(state, parts, user).await, tr, csrf: csrf_for(&token), path }),
             Ok(None) => Err(login()),
             Err(e) => Err(error_page(tr, e)),
         }
@@ -126,6 +126,8 @@ pub struct Chrome {
     pub is_admin: bool,
     /// The user may run the duplicate scan (the menu shows 查重).
     pub can_dedup: bool,
+    /// May see the policy settings (系统设置 → 策略设置): administrator, auditor, general manager.
+    pub can_view_policy: bool,
 }
 
 impl Chrome {
@@ -146,6 +148,7 @@ impl Chrome {
             can_audit: dangan_app::audit::may_read_audit(&u.user.user),
             is_admin: u.user.has_role(Role::SystemAdmin),
             can_dedup: u.user.active && u.user.roles.iter().any(|r| dangan_app::dedup::SCAN_ROLES.contains(r)),
+            can_view_policy: dangan_app::policy::may_view(&u.user),
         }
     }
     pub fn path_enc(&self) -> String {

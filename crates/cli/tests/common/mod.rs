@@ -64,6 +64,31 @@ impl TestServer {
         Some(TestServer { base, app, engine, data_dir, _tmp: tmp, _db: db, shutdown: Some(tx) })
     }
 
+    /// Another server on this server's PostgreSQL database (several stateless servers behind a
+    /// load balancer): same encryption key, its own process state (caches). `None` on SQLite.
+    pub async fn twin(&self) -> Option<TestServer> {
+        let url = self.database_url()?;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().to_path_buf();
+        let store = dangan_store::open(&url, &data_dir.join("unused.db")).await.expect("open store");
+        let mut settings = Settings::new(data_dir.clone());
+        settings.crypto = self.app.settings.crypto.clone();
+        let app = App::new(store, settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let router = dangan_web::router(app.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+        Some(TestServer { base, app, engine: self.engine, data_dir, _tmp: tmp, _db: None, shutdown: Some(tx) })
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -1,0 +1,226 @@
+//! 系统设置 → 策略设置: the access rules in force (read-only table), the grant durations, the
+//! approval chains per tier × secrecy and the archive-room networks. The system administrator
+//! changes them; the auditor and the general manager see them. Everything goes through
+//! `App::policy_view` / `App::update_policy` (checked and audited there).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use dangan_app::policy::{may_edit, EffectivePolicy};
+use dangan_app::AppError;
+use dangan_core::policy::{ApprovalStep, ChainSetting, PolicySettings, MAX_CHAIN_STEPS, REQUESTABLE_SECRECY};
+use dangan_core::{Secrecy, Tier};
+
+use crate::i18n::Tr;
+use crate::ui::{error_page, render, Chrome, UiUser};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/admin/policy", get(policy_page)).route("/admin/policy/save", post(save_policy))
+}
+
+/// One select of a chain step: its form name and the chosen kind ("" for none).
+pub struct StepSelect {
+    pub name: String,
+    pub chosen: &'static str,
+}
+
+pub struct ChainCell {
+    pub id: String,
+    pub secrecy: &'static str,
+    pub steps: Vec<StepSelect>,
+    /// The chain as read aloud: 主管经理 → 总经理.
+    pub summary: String,
+    pub error: Option<String>,
+}
+
+pub struct ChainRow {
+    pub tier: &'static str,
+    pub cells: Vec<ChainCell>,
+}
+
+/// A row of the read-only rules table.
+pub struct RuleRow {
+    pub what: &'static str,
+    pub managed_by: &'static str,
+    pub readers: &'static str,
+    pub others: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin_policy.html")]
+struct PolicyPage {
+    c: Chrome,
+    editable: bool,
+    version: i64,
+    updated: String,
+    grant_max_hours: String,
+    secret_grant_max_hours: String,
+    networks: String,
+    kinds: Vec<(&'static str, &'static str)>,
+    secrecy_heads: Vec<&'static str>,
+    chains: Vec<ChainRow>,
+    tier_rules: Vec<RuleRow>,
+    secrecy_rules: Vec<(&'static str, &'static str)>,
+    errors: Vec<String>,
+    field_errors: HashMap<String, String>,
+    saved: bool,
+}
+
+impl PolicyPage {
+    pub fn field_error(&self, key: &str) -> Option<&String> {
+        self.field_errors.get(key)
+    }
+}
+
+fn rules(tr: Tr) -> (Vec<RuleRow>, Vec<(&'static str, &'static str)>) {
+    let tiers = vec![
+        RuleRow { what: tr.t("policy.tier_company"), managed_by: tr.t("policy.tier_company_mgr"), readers: tr.t("policy.tier_company_read"), others: tr.t("policy.tier_company_others") },
+        RuleRow { what: tr.t("policy.tier_dept"), managed_by: tr.t("policy.tier_dept_mgr"), readers: tr.t("policy.tier_dept_read"), others: tr.t("policy.tier_dept_others") },
+        RuleRow { what: tr.t("policy.tier_personal"), managed_by: tr.t("policy.tier_personal_mgr"), readers: tr.t("policy.tier_personal_read"), others: tr.t("policy.tier_personal_others") },
+    ];
+    let secrecy = vec![
+        (Secrecy::Normal.label(tr.lang), tr.t("policy.sec_normal")),
+        (Secrecy::Secret.label(tr.lang), tr.t("policy.sec_secret")),
+        (Secrecy::Confidential.label(tr.lang), tr.t("policy.sec_confidential")),
+        (Secrecy::TopSecret.label(tr.lang), tr.t("policy.sec_top_secret")),
+    ];
+    (tiers, secrecy)
+}
+
+fn cell_id(tier: Tier, secrecy: Secrecy) -> String {
+    format!("chain_{}_{}", tier.as_str(), secrecy.as_str())
+}
+
+fn chain_rows(tr: Tr, settings: &PolicySettings, field_errors: &HashMap<String, String>) -> Vec<ChainRow> {
+    Tier::ALL
+        .iter()
+        .map(|&tier| ChainRow {
+            tier: tier.label(tr.lang),
+            cells: REQUESTABLE_SECRECY
+                .iter()
+                .map(|&secrecy| {
+                    let chain = settings.chain_for(tier, secrecy);
+                    let id = cell_id(tier, secrecy);
+                    ChainCell {
+                        // The chain's steps and one empty select to add a step (up to the limit).
+                        steps: (0..(chain.len() + 1).min(MAX_CHAIN_STEPS)).map(|i| StepSelect { name: format!("{id}_{i}"), chosen: chain.get(i).map_or("", |s| s.as_str()) }).collect(),
+                        summary: chain.iter().map(|s| s.label(tr.lang)).collect::<Vec<_>>().join(" → "),
+                        error: field_errors.get(&format!("chains.{}.{}", tier.as_str(), secrecy.as_str())).cloned(),
+                        id,
+                        secrecy: secrecy.label(tr.lang),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+struct FormState {
+    settings: PolicySettings,
+    grant_max_hours: String,
+    secret_grant_max_hours: String,
+    networks: String,
+}
+
+fn page(s: &AppState, u: &UiUser, c: Chrome, p: &EffectivePolicy, form: Option<FormState>, errors: Vec<(String, String)>, saved: bool) -> Response {
+    let tr = u.tr;
+    let field_errors: HashMap<String, String> = errors.iter().cloned().collect();
+    let form = form.unwrap_or_else(|| FormState {
+        grant_max_hours: p.settings.grant_max_hours.to_string(),
+        secret_grant_max_hours: p.settings.secret_grant_max_hours.to_string(),
+        networks: p.settings.archive_room_networks.join("\n"),
+        settings: p.settings.clone(),
+    });
+    let (tier_rules, secrecy_rules) = rules(tr);
+    let updated = match p.updated_at {
+        Some(at) => tr.fs("policy.updated", &[("v", &p.version.to_string()), ("at", &at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())]),
+        None => tr.t("policy.defaults").to_string(),
+    };
+    let _ = s;
+    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let page = PolicyPage {
+        editable: may_edit(&u.user),
+        version: p.version,
+        updated,
+        grant_max_hours: form.grant_max_hours,
+        secret_grant_max_hours: form.secret_grant_max_hours,
+        networks: form.networks,
+        kinds: ApprovalStep::ALL.iter().map(|k| (k.as_str(), k.label(tr.lang))).collect(),
+        secrecy_heads: REQUESTABLE_SECRECY.iter().map(|s| s.label(tr.lang)).collect(),
+        chains: chain_rows(tr, &form.settings, &field_errors),
+        tier_rules,
+        secrecy_rules,
+        errors: errors.into_iter().map(|(_, m)| m).collect(),
+        field_errors,
+        saved,
+        c,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn chrome(s: &AppState, u: &UiUser) -> Chrome {
+    let mut c = Chrome::of(s, u).await;
+    c.menu = "admin";
+    c
+}
+
+async fn policy_page(State(s): State<AppState>, u: UiUser, Query(q): Query<HashMap<String, String>>) -> Response {
+    let p = match s.app.policy_view(&u.user).await {
+        Ok(p) => p,
+        Err(e) => return error_page(u.tr, e),
+    };
+    let c = chrome(&s, &u).await;
+    page(&s, &u, c, &p, None, Vec::new(), q.contains_key("saved"))
+}
+
+async fn save_policy(State(s): State<AppState>, u: UiUser, Form(f): Form<Vec<(String, String)>>) -> Response {
+    let map: HashMap<String, String> = f.iter().cloned().collect();
+    if let Err(r) = u.check_csrf(&map) {
+        return r;
+    }
+    let tr = u.tr;
+    let get = |k: &str| map.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let mut chains = Vec::new();
+    for &tier in Tier::ALL {
+        for secrecy in REQUESTABLE_SECRECY {
+            let id = cell_id(tier, secrecy);
+            let steps = (0..MAX_CHAIN_STEPS).filter_map(|i| ApprovalStep::parse(&get(&format!("{id}_{i}")))).collect();
+            chains.push(ChainSetting { tier, secrecy, steps });
+        }
+    }
+    let networks_text = get("archive_room_networks");
+    let form = FormState {
+        settings: PolicySettings {
+            // An unreadable number is refused by validation (0 is out of range), with the field's message.
+            grant_max_hours: get("grant_max_hours").parse().unwrap_or(0),
+            secret_grant_max_hours: get("secret_grant_max_hours").parse().unwrap_or(0),
+            chains,
+            archive_room_networks: networks_text.split(['\n', ',', '，', ';', '；']).map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        },
+        grant_max_hours: get("grant_max_hours"),
+        secret_grant_max_hours: get("secret_grant_max_hours"),
+        networks: networks_text,
+    };
+    let version: i64 = get("version").parse().unwrap_or(-1);
+    match s.app.update_policy(&u.user, version, form.settings.clone()).await {
+        Ok(_) => Redirect::to("/admin/policy?saved=1").into_response(),
+        Err(e) => {
+            let errors: Vec<(String, String)> = match e {
+                AppError::Validation(errs) => errs.iter().map(|e| (e.field.split('[').next().unwrap_or(&e.field).to_string(), e.message(tr.lang))).collect(),
+                AppError::Conflict { .. } => vec![("version".into(), tr.t("policy.conflict").to_string())],
+                other => return error_page(tr, other),
+            };
+            let p = match s.app.policy_view(&u.user).await {
+                Ok(p) => p,
+                Err(e) => return error_page(tr, e),
+            };
+            let c = chrome(&s, &u).await;
+            page(&s, &u, c, &p, Some(form), errors, false)
+        }
+    }
+}
