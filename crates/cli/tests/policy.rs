@@ -41,7 +41,7 @@ impl<'a> W<'a> {
         send(self.c.post(self.s.url(path)).bearer_auth(&self.tokens[who]).json(body)).await
     }
     async fn create(&self, who: &str, name: &str, tier: &str, secrecy: &str) -> i64 {
-        let body = json!({"kind": "organization", "name": name, "mobile": "13712345678", "status": "active", "tier": tier, "secrecy": secrecy});
+        let body = json!({"kind": "organization", "name": name, "mobile": "13712345678", "status": "active", "tier": tier, "secrecy": secrecy, "confirm_duplicates": true});
         let r = self.post(who, "/api/v1/archives", &body).await;
         assert_eq!(r.status, 201, "[{}] {who} creates {name}: {}", self.e(), r.text());
         r.json["id"].as_i64().unwrap()
