@@ -91,6 +91,7 @@ async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
         let mut doc = ApiDoc::openapi();
         doc.merge(crate::audit_api::AuditDoc::openapi());
         doc.merge(crate::search_ui::SearchApiDoc::openapi());
+        doc.merge(crate::backup_ui::BackupApiDoc::openapi());
         doc.to_json().expect("OpenAPI document serializes")
     });
     ([(header::CONTENT_TYPE, "application/json")], doc.as_str())

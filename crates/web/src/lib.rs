@@ -19,6 +19,7 @@ pub mod admin_ui;
 pub mod api;
 pub mod audit_api;
 pub mod audit_ui;
+pub mod backup_ui;
 pub mod i18n;
 pub mod loans_ui;
 pub mod problem;
@@ -45,6 +46,7 @@ pub fn router(app: App) -> Router {
         .merge(access_ui::routes())
         .merge(loans_ui::routes())
         .merge(admin_ui::routes())
+        .merge(backup_ui::routes())
         .merge(search_ui::routes())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
