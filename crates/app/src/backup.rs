@@ -292,7 +292,7 @@ fn encrypt_stream(key: &BackupKey, path: &str, input: &mut impl Read, out: &mut 
 /// Decrypts a stored file into `sink`; returns the plain size and SHA-256. An error names what
 /// failed (wrong magic, authentication, truncation).
 fn decrypt_stream(key: &BackupKey, path: &str, input: &mut impl Read, sink: &mut impl Write) -> BResult<(u64, String)> {
-    let bad = |m: &str| BackupError::Invalid(format!("{m}"));
+    let bad = |m: &str| BackupError::Invalid(m.to_string());
     let mut head = [0u8; 8 + SALT + NONCE];
     let got = read_full(input, &mut head).map_err(io("read"))?;
     if got < head.len() || &head[..8] != MAGIC {
