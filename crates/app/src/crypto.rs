@@ -90,6 +90,8 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
 pub struct FieldCrypto {
     cipher: ChaCha20Poly1305,
     index_key: [u8; 32],
+    /// Kept for backups, which must carry the key (encrypted) to be restorable.
+    master: [u8; 32],
 }
 
 impl fmt::Debug for FieldCrypto {
@@ -101,7 +103,13 @@ impl fmt::Debug for FieldCrypto {
 impl FieldCrypto {
     pub fn from_key(master: &[u8; 32]) -> Self {
         let enc_key = derive(master, ENCRYPTION_LABEL);
-        FieldCrypto { cipher: ChaCha20Poly1305::new(Key::from_slice(&enc_key)), index_key: derive(master, INDEX_LABEL) }
+        FieldCrypto { cipher: ChaCha20Poly1305::new(Key::from_slice(&enc_key)), index_key: derive(master, INDEX_LABEL), master: *master }
+    }
+
+    /// The master key as 64 hex digits (what `dangan.key` holds), for the backup, which carries
+    /// it encrypted with the backup key.
+    pub fn master_key_hex(&self) -> String {
+        hex::encode(self.master)
     }
 
     /// The master key as 64 hex digits (surrounding whitespace ignored). An all-zero key is

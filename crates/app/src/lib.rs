@@ -19,6 +19,7 @@ pub mod access;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod crypto;
 pub mod dedup;
 pub mod demo;
@@ -102,10 +103,13 @@ pub struct Settings {
     /// Record allowed archive reads in the audit trail. Always on in service; the benchmark
     /// turns it off once to measure what auditing costs.
     pub audit_reads: bool,
+    /// Backups: directory, key, schedule, retention.
+    pub backup: backup::BackupSettings,
 }
 
 impl Settings {
     pub fn new(data_dir: PathBuf) -> Self {
+        let data_dir_backups = data_dir.join("backups");
         Settings {
             data_dir,
             number_scheme: NumberScheme::default(),
@@ -118,6 +122,7 @@ impl Settings {
             // A fresh key: right for tests and throwaway data; the binary loads the configured one.
             crypto: Arc::new(crypto::FieldCrypto::from_key_hex(&crypto::FieldCrypto::generate_key_hex()).expect("generated key")),
             audit_reads: true,
+            backup: backup::BackupSettings::new(data_dir_backups),
         }
     }
 }
@@ -131,6 +136,8 @@ pub struct App {
     pub(crate) departments: Arc<access::DepartmentCache>,
     pub(crate) policy_cache: Arc<policy::PolicyCache>,
     pub(crate) audit_queue: Arc<audit::AuditQueue>,
+    /// One backup at a time in this process (several servers: the store's job lock).
+    pub(crate) backup_running: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// An archive with everything shown on its page.
@@ -245,6 +252,7 @@ impl App {
             departments: Arc::new(access::DepartmentCache::default()),
             policy_cache: Arc::new(policy::PolicyCache::default()),
             audit_queue: Arc::new(audit::AuditQueue::default()),
+            backup_running: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 

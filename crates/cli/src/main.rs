@@ -30,6 +30,7 @@ mod import_cmd;
     DANGAN_NUMBER_PATTERN  archive number pattern (default KH-{YYYY}-{SEQ:6})\n  \
     DANGAN_ARCHIVE_ROOM_NETWORKS  CIDRs of the archive room (机密 archives are read only there)\n  \
     DANGAN_ENCRYPTION_KEY  key for ID numbers and health data at rest (default: dangan.key in the data dir)\n  \
+    DANGAN_BACKUP_KEY, DANGAN_BACKUP_KEY_FILE, DANGAN_BACKUP_DIR  backups (daily at DANGAN_BACKUP_HOUR, monthly on the 1st)\n  \
     DANGAN_MAX_ATTACHMENT_MB, DANGAN_LOG")]
 struct Cli {
     #[command(flatten)]
@@ -61,6 +62,32 @@ struct Global {
     /// PostgreSQL database must all be given the same key.
     #[arg(long, env = "DANGAN_ENCRYPTION_KEY", hide_env_values = true, global = true)]
     encryption_key: Option<String>,
+    /// Where backup sets are written (default: backups/ in the data dir; better on another disk).
+    #[arg(long, env = "DANGAN_BACKUP_DIR", global = true)]
+    backup_dir: Option<PathBuf>,
+    /// Key (64 hex digits) that backups are encrypted with (`dangan backup keygen` makes one).
+    /// Keep it apart from the backups: with it, a backup set holds all the data.
+    #[arg(long, env = "DANGAN_BACKUP_KEY", hide_env_values = true, global = true)]
+    backup_key: Option<String>,
+    /// A file holding the backup key (instead of --backup-key).
+    #[arg(long, env = "DANGAN_BACKUP_KEY_FILE", global = true)]
+    backup_key_file: Option<PathBuf>,
+    /// serve: the hour (server local time, 0-23) from which the daily backup runs; the backup of
+    /// the 1st of each month is kept as the monthly one.
+    #[arg(long, env = "DANGAN_BACKUP_HOUR", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..24), global = true)]
+    backup_hour: u32,
+    /// Daily backup sets kept.
+    #[arg(long, env = "DANGAN_BACKUP_KEEP_DAILY", default_value_t = 7, global = true)]
+    backup_keep_daily: usize,
+    /// Monthly backup sets kept.
+    #[arg(long, env = "DANGAN_BACKUP_KEEP_MONTHLY", default_value_t = 12, global = true)]
+    backup_keep_monthly: usize,
+    /// Manual backup sets kept (pruned when a scheduled backup runs).
+    #[arg(long, env = "DANGAN_BACKUP_KEEP_MANUAL", default_value_t = 10, global = true)]
+    backup_keep_manual: usize,
+    /// How SQLite is copied: backup-api (page copy in one read transaction) or vacuum-into.
+    #[arg(long, env = "DANGAN_BACKUP_SQLITE_METHOD", default_value = "backup-api", value_parser = parse_sqlite_method, global = true)]
+    backup_sqlite_method: dangan_store::SnapshotMethod,
     /// Log filter (e.g. info, dangan=debug).
     #[arg(long, env = "DANGAN_LOG", default_value = "info", global = true)]
     log: String,
@@ -95,6 +122,51 @@ enum Command {
     /// The audit trail: verify its hash chain, export its head digest.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Make an encrypted backup set while the server runs (database, attachments, configuration);
+    /// `backup verify SET` checks one, `backup list` lists them, `backup keygen` makes a key.
+    Backup(BackupCommand),
+    /// Restore a backup set into an empty data dir (--data-dir) and, for a PostgreSQL set, into an
+    /// empty database (--database-url). Stop the servers first. Everything is verified before
+    /// anything is written; a damaged set leaves the target untouched.
+    Restore {
+        /// The set: its directory, or its id in the backup dir.
+        set: String,
+    },
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BackupCommand {
+    #[command(subcommand)]
+    sub: Option<BackupSub>,
+    /// Write the set here instead of the backup dir.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Verify the set after writing it.
+    #[arg(long)]
+    verify: bool,
+}
+
+#[derive(Subcommand)]
+enum BackupSub {
+    /// Check a set without restoring: the key, the manifest, and every file's authentication,
+    /// size and SHA-256. Exits with status 2 when the set is damaged.
+    Verify {
+        /// The set: its directory, or its id in the backup dir.
+        set: String,
+    },
+    /// List the sets in the backup dir.
+    List,
+    /// Print a new random backup key (64 hex digits).
+    Keygen,
+}
+
+fn parse_sqlite_method(s: &str) -> Result<dangan_store::SnapshotMethod, String> {
+    match s {
+        "backup-api" | "backup_api" => Ok(dangan_store::SnapshotMethod::BackupApi),
+        "vacuum-into" | "vacuum_into" | "vacuum" => Ok(dangan_store::SnapshotMethod::VacuumInto),
+        _ => Err(format!("unknown method {s:?} (backup-api or vacuum-into)")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -188,7 +260,138 @@ pub(crate) async fn open_app(g: &Global) -> CliResult<App> {
         }
     };
     settings.crypto = std::sync::Arc::new(dangan_app::crypto::FieldCrypto::from_key_hex(&key).map_err(|e| format!("encryption key: {e}"))?);
+    settings.backup = backup_settings(g)?;
     Ok(App::new(store, settings))
+}
+
+/// The backup key, if one is configured.
+fn backup_key(g: &Global) -> CliResult<Option<dangan_app::backup::BackupKey>> {
+    use dangan_app::backup::BackupKey;
+    Ok(match (g.backup_key.as_deref().map(str::trim).filter(|k| !k.is_empty()), &g.backup_key_file) {
+        (Some(k), _) => Some(BackupKey::from_hex(k).map_err(|e| format!("--backup-key: {e}"))?),
+        (None, Some(f)) => Some(BackupKey::from_file(f)?),
+        (None, None) => None,
+    })
+}
+
+fn backup_settings(g: &Global) -> CliResult<dangan_app::backup::BackupSettings> {
+    use chrono::Offset;
+    let mut b = dangan_app::backup::BackupSettings::new(g.backup_dir.clone().unwrap_or_else(|| g.data_dir.join("backups")));
+    b.key = backup_key(g)?;
+    b.hour = g.backup_hour;
+    b.retention = dangan_core::backup::Retention { daily: g.backup_keep_daily, monthly: g.backup_keep_monthly, manual: g.backup_keep_manual };
+    b.utc_offset = chrono::Local::now().offset().fix();
+    b.sqlite_method = g.backup_sqlite_method;
+    Ok(b)
+}
+
+/// A set named on the command line: a directory, or an id in the backup dir.
+fn set_path(g: &Global, set: &str) -> PathBuf {
+    let p = PathBuf::from(set);
+    if p.join("set.json").exists() {
+        return p;
+    }
+    g.backup_dir.clone().unwrap_or_else(|| g.data_dir.join("backups")).join(set)
+}
+
+fn human_bytes(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{n} B") } else { format!("{v:.1} {}", U[i]) }
+}
+
+async fn backup_command(g: &Global, cmd: BackupCommand) -> CliResult {
+    use dangan_app::backup;
+    match cmd.sub {
+        Some(BackupSub::Keygen) => {
+            println!("{}", backup::BackupKey::generate_hex());
+        }
+        Some(BackupSub::List) => {
+            let dir = g.backup_dir.clone().unwrap_or_else(|| g.data_dir.join("backups"));
+            let sets = backup::list_sets(&dir);
+            if sets.is_empty() {
+                println!("no backup sets in {}", dir.display());
+            }
+            for s in sets {
+                let v = match s.verified {
+                    Some(true) => "verified",
+                    Some(false) => "DAMAGED",
+                    None => "not verified",
+                };
+                println!("{:<36} {:<8} {:<9} {:>10}  {}", s.id, s.kind.as_str(), s.engine, human_bytes(s.stored_bytes), v);
+            }
+        }
+        Some(BackupSub::Verify { set }) => {
+            let key = backup_key(g)?.ok_or("no backup key: give --backup-key, DANGAN_BACKUP_KEY or DANGAN_BACKUP_KEY_FILE / 未配置备份密钥")?;
+            let path = set_path(g, &set);
+            let out = tokio::task::spawn_blocking(move || backup::verify_path(&path, &key)).await?;
+            match &out.problem {
+                None => println!("备份完好 backup set {} verified: {} files, {} in {:.1} s", out.id, out.files, human_bytes(out.bytes), out.seconds),
+                Some(p) => {
+                    eprintln!("备份已损坏 THE BACKUP SET {} IS DAMAGED: {p}", out.id);
+                    std::process::exit(2);
+                }
+            }
+        }
+        None => {
+            let app = open_app(g).await?;
+            let t = Instant::now();
+            let set = app.create_backup(None, "cli", dangan_core::backup::SetKind::Manual, cmd.out.as_deref(), chrono::Utc::now()).await?;
+            println!(
+                "backup set {} written to {}: {} files, {} ({} stored) in {:.1} s",
+                set.id,
+                cmd.out.as_deref().unwrap_or(app.backup_dir()).display(),
+                set.files,
+                human_bytes(set.bytes),
+                human_bytes(set.stored_bytes),
+                t.elapsed().as_secs_f64()
+            );
+            if cmd.verify {
+                let dir = cmd.out.clone().unwrap_or_else(|| app.backup_dir().to_path_buf());
+                let v = app.verify_backup_at(&dir, &set.id).await?;
+                match v.problem {
+                    None => println!("verified in {:.1} s", v.seconds),
+                    Some(p) => {
+                        eprintln!("备份已损坏 THE NEW SET DOES NOT VERIFY: {p}");
+                        std::process::exit(2);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn restore_command(g: &Global, set: &str) -> CliResult {
+    let key = backup_key(g)?.ok_or("no backup key: give --backup-key, DANGAN_BACKUP_KEY or DANGAN_BACKUP_KEY_FILE / 未配置备份密钥")?;
+    let path = set_path(g, set);
+    let url = g.database_url.trim();
+    match dangan_app::backup::restore(&path, &key, &g.data_dir, (!url.is_empty()).then_some(url)).await {
+        Ok(r) => {
+            println!(
+                "已恢复 restored set {} into {}{}: {} files, {}, {} archives, audit trail up to record {} (+ the restore record) in {:.1} s",
+                r.id,
+                g.data_dir.display(),
+                if url.is_empty() { String::new() } else { " and the database".to_string() },
+                r.files,
+                human_bytes(r.bytes),
+                r.stats.archives,
+                r.stats.audit_head_seq,
+                r.seconds
+            );
+            println!("the field-encryption key was restored as dangan.key in the data dir; run `dangan audit verify` to check the trail");
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("恢复失败，目标未改动 RESTORE FAILED, the target was not changed: {e}");
+            std::process::exit(2);
+        }
+    }
 }
 
 /// The key in `path`, created (readable by the owner only) when missing.
@@ -302,9 +505,26 @@ async fn audit_command(g: &Global, cmd: AuditCommand) -> CliResult {
     Ok(())
 }
 
-/// Jobs a server runs beside requests: recording grant expiries (every minute) and exporting
-/// the audit chain's head (at start and every day).
+/// Jobs a server runs beside requests: recording grant expiries (every minute), exporting
+/// the audit chain's head (at start and every day) and the scheduled backups (checked every
+/// minute; `App::scheduled_backup` decides whether one is due and takes the backup lock).
 fn spawn_background_jobs(app: App, g: Global) {
+    if app.settings.backup.key.is_some() {
+        let backups = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match backups.scheduled_backup(chrono::Utc::now()).await {
+                    Ok(Some(set)) => tracing::info!(id = %set.id, kind = set.kind.as_str(), bytes = set.stored_bytes, "scheduled backup written"),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!("scheduled backup failed: {e}"),
+                }
+            }
+        });
+    } else {
+        tracing::warn!("no backup key (DANGAN_BACKUP_KEY / DANGAN_BACKUP_KEY_FILE): scheduled backups are off");
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         let mut last_export: Option<chrono::NaiveDate> = None;
@@ -444,6 +664,8 @@ fn main() {
             Command::BenchSearch(args) => bench_search::run(&g, args).await,
             Command::Import(args) => import_cmd::run(&g, args).await,
             Command::BenchImport(args) => bench_import::run(&g, args).await,
+            Command::Backup(cmd) => backup_command(&g, cmd).await,
+            Command::Restore { set } => restore_command(&g, &set).await,
             Command::Reindex => {
                 let app = open_app(&g).await?;
                 let t = Instant::now();

@@ -143,6 +143,7 @@ audit_actions! {
     PolicyChange = "policy.change", "变更权限策略", "變更權限策略", "policy changed";
     Backup = "system.backup", "备份", "備份", "backup";
     Restore = "system.restore", "恢复备份", "恢復備份", "restore";
+    BackupVerify = "system.backup_verify", "校验备份", "校驗備份", "backup verified";
     AuditView = "audit.view", "查看审计日志", "查看稽核日誌", "audit trail viewed";
     AuditExport = "audit.export", "导出审计日志", "匯出稽核日誌", "audit trail exported";
 }

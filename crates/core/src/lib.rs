@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod dedup;
+pub mod backup;
 pub mod demo;
 pub mod history;
 pub mod mask;

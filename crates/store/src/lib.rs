@@ -806,6 +806,15 @@ pub trait Store: Send + Sync + 'static {
     /// Marks grants that expired by `now` and records each expiry in the trail (once).
     async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>>;
 
+    // --- backups ---
+    /// Writes a consistent copy of the whole database to `dest` while writers go on — SQLite: a
+    /// database file (`method`: page copy by the online backup API, or `VACUUM INTO`);
+    /// PostgreSQL: a `pg_dump` custom-format archive — and returns what that copy holds (the
+    /// attachment files it references, counts, the audit head), read from the same snapshot.
+    async fn snapshot(&self, dest: &std::path::Path, method: SnapshotMethod) -> Result<Snapshot>;
+    /// Takes the lock of a job that only one server may run at a time (PostgreSQL: a session
+    /// advisory lock, held until the returned guard is dropped). `None` when another holds it.
+    async fn try_job_lock(&self, key: i64) -> Result<Option<JobLock>>;
     // --- policy settings (策略设置) ---
     /// The stored settings document and its version; `None` until the first change (defaults).
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>>;
@@ -826,6 +835,65 @@ pub struct StoredPolicy {
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<UserId>,
 }
+
+/// How SQLite copies itself for a backup (PostgreSQL always uses `pg_dump`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotMethod {
+    /// The online backup API in one step: a page copy inside one read transaction (WAL: writers
+    /// are not blocked).
+    #[default]
+    BackupApi,
+    /// `VACUUM INTO`: a compacted copy, rebuilt row by row (slower, smaller).
+    VacuumInto,
+}
+
+/// What a database snapshot holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// SHA-256 of every attachment file the snapshot references (sorted, distinct).
+    pub attachments: Vec<String>,
+    pub stats: SnapshotStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotStats {
+    pub archives: i64,
+    pub versions: i64,
+    pub contacts: i64,
+    pub entries: i64,
+    pub attachments: i64,
+    pub users: i64,
+    pub audit_head_seq: i64,
+    pub audit_head_hash: String,
+}
+
+/// The counts a snapshot reports, one query shared by both engines.
+pub(crate) const SNAPSHOT_STATS_SQL: &str = "SELECT (SELECT COUNT(*) FROM archives), (SELECT COUNT(*) FROM archive_versions), (SELECT COUNT(*) FROM contacts), \
+     (SELECT COUNT(*) FROM timeline_entries), (SELECT COUNT(*) FROM attachments), (SELECT COUNT(*) FROM users), \
+     COALESCE((SELECT MAX(seq) FROM audit_log), 0), COALESCE((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '')";
+
+/// A job lock. `release` gives it back at once; dropped without it, it is released when its
+/// connection closes.
+pub struct JobLock {
+    release: Option<futures::future::BoxFuture<'static, ()>>,
+}
+
+impl JobLock {
+    /// A lock with nothing to release (an engine where one process owns the database).
+    pub fn local() -> Self {
+        JobLock { release: None }
+    }
+    pub(crate) fn with_release(f: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        JobLock { release: Some(Box::pin(f)) }
+    }
+    pub async fn release(mut self) {
+        if let Some(f) = self.release.take() {
+            f.await
+        }
+    }
+}
+
 
 /// What an administrator changes about a user.
 #[derive(Debug, Clone, Serialize, Deserialize)]

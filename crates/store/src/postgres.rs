@@ -29,6 +29,8 @@ const AUDIT_LOCK: i64 = 0x44414e47414f;
 
 pub struct PgStore {
     pool: Pool,
+    /// For `pg_dump` (backups).
+    url: String,
 }
 
 impl PgStore {
@@ -37,10 +39,43 @@ impl PgStore {
         cfg.url = Some(url.to_string());
         cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
         let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
-        let store = PgStore { pool };
+        let store = PgStore { pool, url: url.to_string() };
         store.ping().await?;
         Ok(store)
     }
+}
+
+/// The tables of a database outside the system schemas (restore refuses a database that has any).
+pub async fn user_table_count(url: &str) -> Result<i64> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
+    let task = tokio::spawn(conn);
+    let n: i64 = client.query_one("SELECT COUNT(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", &[]).await?.get(0);
+    drop(client);
+    let _ = task.await;
+    Ok(n)
+}
+
+/// Restores a `pg_dump` custom-format archive into the (empty) database at `url` with
+/// `pg_restore` in one transaction: if anything fails, the database is left as it was.
+pub async fn restore_dump(url: &str, dump: &std::path::Path) -> Result<()> {
+    if user_table_count(url).await? > 0 {
+        return Err(StoreError::Db("the target database is not empty (it has tables); restore needs an empty database / 目标数据库不是空的".into()));
+    }
+    let out = tokio::process::Command::new("pg_restore")
+        .arg("--single-transaction")
+        .arg("--exit-on-error")
+        .arg("--no-owner")
+        .arg("--no-privileges")
+        .arg("--dbname")
+        .arg(url)
+        .arg(dump)
+        .output()
+        .await
+        .map_err(|e| StoreError::Db(format!("cannot run pg_restore (is the PostgreSQL client installed?): {e}")))?;
+    if !out.status.success() {
+        return Err(StoreError::Db(format!("pg_restore failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    Ok(())
 }
 
 fn boxed(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
@@ -1514,6 +1549,59 @@ impl Store for PgStore {
 
     /// Statistics right after the load: autovacuum would get there later, and until it does the
     /// planner has no idea of the new rows and picks poor plans for combined filters.
+    async fn snapshot(&self, dest: &std::path::Path, _method: SnapshotMethod) -> Result<Snapshot> {
+        let mut client = self.pool.get().await?;
+        // One REPEATABLE READ transaction exports its snapshot; the counts and attachment list
+        // are read in it and pg_dump dumps exactly it (`--snapshot`), so all three agree.
+        let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let snapshot_id: String = tx.query_one("SELECT pg_export_snapshot()", &[]).await?.get(0);
+        let r = tx.query_one(SNAPSHOT_STATS_SQL, &[]).await?;
+        let stats = SnapshotStats {
+            archives: r.get(0),
+            versions: r.get(1),
+            contacts: r.get(2),
+            entries: r.get(3),
+            attachments: r.get(4),
+            users: r.get(5),
+            audit_head_seq: r.get(6),
+            audit_head_hash: r.get(7),
+        };
+        let attachments = tx.query("SELECT DISTINCT sha256 FROM attachments ORDER BY sha256", &[]).await?.iter().map(|r| r.get::<_, String>(0)).collect();
+        let out = tokio::process::Command::new("pg_dump")
+            .arg("--format=custom")
+            .arg("--no-owner")
+            .arg("--no-privileges")
+            .arg("--snapshot")
+            .arg(&snapshot_id)
+            .arg("--file")
+            .arg(dest)
+            .arg("--dbname")
+            .arg(&self.url)
+            .output()
+            .await
+            .map_err(|e| StoreError::Db(format!("cannot run pg_dump (is the PostgreSQL client installed?): {e}")))?;
+        tx.commit().await?;
+        if !out.status.success() {
+            return Err(StoreError::Db(format!("pg_dump failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim())));
+        }
+        Ok(Snapshot { attachments, stats })
+    }
+
+    async fn try_job_lock(&self, key: i64) -> Result<Option<JobLock>> {
+        let client = self.pool.get().await?;
+        let got: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await?.get(0);
+        if !got {
+            return Ok(None);
+        }
+        // A session lock on a connection taken out of the pool (so the lock cannot pass to
+        // another user of it): `release` unlocks; if the guard is dropped instead, the
+        // connection closes and the lock goes with it.
+        let client = deadpool_postgres::Object::take(client);
+        Ok(Some(JobLock::with_release(async move {
+            let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
+        })))
+    }
+
     async fn end_bulk_load(&self) -> Result<()> {
         let c = self.pool.get().await?;
         c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries; ANALYZE search_docs; ANALYZE dedup_keys").await?;

@@ -30,6 +30,25 @@ pub struct SqliteStore {
     readers: Pool<Connection>,
 }
 
+/// Reads what a database file holds for a backup's manifest.
+fn snapshot_of(c: &Connection) -> Result<Snapshot> {
+    let stats = c.query_row(SNAPSHOT_STATS_SQL, [], |r| {
+        Ok(SnapshotStats {
+            archives: r.get(0)?,
+            versions: r.get(1)?,
+            contacts: r.get(2)?,
+            entries: r.get(3)?,
+            attachments: r.get(4)?,
+            users: r.get(5)?,
+            audit_head_seq: r.get(6)?,
+            audit_head_hash: r.get(7)?,
+        })
+    })?;
+    let mut st = c.prepare("SELECT DISTINCT sha256 FROM attachments ORDER BY sha256")?;
+    let attachments = st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Snapshot { attachments, stats })
+}
+
 fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
@@ -1598,6 +1617,47 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn snapshot(&self, dest: &Path, method: SnapshotMethod) -> Result<Snapshot> {
+        let dest = dest.to_path_buf();
+        if dest.exists() {
+            return Err(StoreError::Db(format!("snapshot target {} exists", dest.display())));
+        }
+        // A reader connection: in WAL mode its read transaction does not block the writer, and
+        // the copy is of one instant (the transaction's snapshot).
+        self.read(move |c| {
+            match method {
+                SnapshotMethod::BackupApi => {
+                    let mut out = Connection::open(&dest)?;
+                    {
+                        let backup = rusqlite::backup::Backup::new(c, &mut out)?;
+                        // All pages in one step, so one read transaction: a step-wise copy
+                        // restarts whenever another connection writes between steps.
+                        match backup.step(-1)? {
+                            rusqlite::backup::StepResult::Done => {}
+                            other => return Err(StoreError::Db(format!("backup did not complete: {other:?}"))),
+                        }
+                    }
+                    // The copy is a self-contained file: no WAL beside it.
+                    out.execute_batch("PRAGMA journal_mode = DELETE;")?;
+                    let snap = snapshot_of(&out)?;
+                    drop(out);
+                    Ok(snap)
+                }
+                SnapshotMethod::VacuumInto => {
+                    c.execute("VACUUM INTO ?1", [dest.to_string_lossy().as_ref()])?;
+                    let out = Connection::open(&dest)?;
+                    snapshot_of(&out)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn try_job_lock(&self, _key: i64) -> Result<Option<JobLock>> {
+        // One server owns an SQLite database; the application serializes its own jobs.
+        Ok(Some(JobLock::local()))
     }
 
     async fn end_bulk_load(&self) -> Result<()> {

@@ -20,6 +20,7 @@ pub mod api;
 pub mod audit_api;
 pub mod audit_ui;
 pub mod dedup_ui;
+pub mod backup_ui;
 pub mod i18n;
 pub mod import_api;
 pub mod import_ui;
@@ -57,6 +58,7 @@ pub fn router(app: App) -> Router {
         .merge(admin_ui::routes())
         .merge(policy_api::routes())
         .merge(policy_ui::routes())
+        .merge(backup_ui::routes())
         .merge(search_ui::routes())
         .merge(dedup_ui::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));

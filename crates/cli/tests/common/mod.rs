@@ -10,6 +10,8 @@ use dangan_app::{App, Settings};
 use dangan_store::testing::TestDb;
 
 pub const ADMIN_PASSWORD: &str = "test-admin-pass-1";
+/// The backup key every test server is configured with.
+pub const BACKUP_KEY: &str = "5e1f00d2a9c84b7e90a1c3d5e7f9021436587a9bcdef0123456789abcdef0a1b";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -43,7 +45,9 @@ impl TestServer {
         };
         let store = dangan_store::open(&url, &data_dir.join("dangan.db")).await.expect("open store");
         store.migrate().await.expect("migrate");
-        let app = App::new(store, Settings::new(data_dir.clone()));
+        let mut settings = Settings::new(data_dir.clone());
+        settings.backup.key = Some(dangan_app::backup::BackupKey::from_hex(BACKUP_KEY).expect("backup key"));
+        let app = App::new(store, settings);
         app.ensure_admin(Some(ADMIN_PASSWORD)).await.expect("admin");
         if demo > 0 {
             let owners = app.ensure_demo_company(Some(ADMIN_PASSWORD)).await.expect("demo company");
