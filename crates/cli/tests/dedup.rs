@@ -211,6 +211,16 @@ async fn batch_check_speed() {
             worst = worst.max(t.elapsed().as_secs_f64());
         }
         let secs = started.elapsed().as_secs_f64();
+        // The parts: computing the keys (pure, per row) and the one store query per batch.
+        let t = std::time::Instant::now();
+        let probes: Vec<Vec<String>> = rows.iter().map(|(d, c)| s.app.duplicate_keys(d, c)).collect();
+        let keys_secs = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        for chunk in probes.chunks(1000) {
+            s.app.store.duplicate_candidates_batch(chunk).await.unwrap();
+        }
+        let query_secs = t.elapsed().as_secs_f64();
+        eprintln!("[{:?}] keys: {:.0} rows/s; store query alone: {:.0} rows/s ({:.1} ms per batch of 1,000)", s.engine, 20_000.0 / keys_secs, 20_000.0 / query_secs, query_secs * 50.0);
         eprintln!(
             "[{:?}] base {n}: 20,000 rows in 20 batches of 1,000: {:.2} s = {:.0} rows/s (slowest batch {:.0} ms); {found} rows with candidates",
             s.engine,

@@ -230,8 +230,7 @@ pub fn normalize_name_region(kind: CustomerKind, name: &str) -> (String, Option<
         return (s, None);
     }
     // Form suffixes may repeat after a bracket was dropped (华星（杭州）有限公司 → 华星有限公司).
-    loop {
-        let Some(form) = COMPANY_FORMS.iter().find(|f| s.ends_with(*f) && s.len() > f.len()) else { break };
+    while let Some(form) = COMPANY_FORMS.iter().find(|f| s.ends_with(*f) && s.len() > f.len()) {
         s.truncate(s.len() - form.len());
     }
     while let Some(head) = leading_region(&s) {
