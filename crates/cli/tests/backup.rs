@@ -134,7 +134,7 @@ async fn start_writers(s: &TestServer) -> Writers {
                 let target = if mine.is_empty() { 0 } else { mine[(i as usize * 7 + w as usize) % mine.len()] };
                 let op = match if mine.is_empty() { 0 } else { (w + i) % 5 } {
                     0 => {
-                        let body = json!({"kind": "person", "name": format!("备份测试{w}号{i}"), "mobile": "13912345678", "status": "active"});
+                        let body = json!({"kind": "person", "name": format!("备份测试{w}号{i}"), "mobile": "13912345678", "status": "active", "confirm_duplicates": true});
                         let r = send(http.post(url("/api/v1/archives")).bearer_auth(&token).json(&body)).await;
                         assert_eq!(r.status, 201, "create archive: {}", r.text());
                         let id = r.json["id"].as_i64().unwrap();
@@ -412,7 +412,7 @@ async fn damaged_sets_fail_verify_and_restore_and_touch_nothing() {
         let e = eng(&s);
         let admin = s.admin_token().await;
         let http = reqwest::Client::new();
-        let r = send(http.post(s.url("/api/v1/archives")).bearer_auth(&admin).json(&json!({"kind": "person", "name": "附件测试", "mobile": "13912345678"}))).await;
+        let r = send(http.post(s.url("/api/v1/archives")).bearer_auth(&admin).json(&json!({"kind": "person", "name": "附件测试", "mobile": "13912345678", "confirm_duplicates": true}))).await;
         assert_eq!(r.status, 201);
         let archive = r.json["id"].as_i64().unwrap();
         for i in 0..3u64 {

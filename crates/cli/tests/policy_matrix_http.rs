@@ -13,7 +13,8 @@ mod policy_rules;
 //   查看明文  GET /api/v1/archives/{id}?unmasked=true
 //   下载附件  GET /api/v1/attachments/{id}/content
 //   打印      GET /api/v1/archives/{id}/card.pdf
-//   导出      HOOK: the export path is being built on another branch (see `export_probe`).
+//   导出      GET /api/v1/archives/{id}/contacts.vcf (the one-archive export; list exports leave
+//             out what this refuses, see `crates/cli/tests/import.rs`)
 //
 // each answer classified as allow / deny / needs-approval and compared with the rule file.
 //
@@ -291,16 +292,15 @@ fn content_check(path: &str, r: &Resp, a: &Arch, d: Decision) -> Option<String> 
         ("ui", Decision::Allow) => (!text.contains(&a.name) || text.contains(&a.mobile)).then(|| "the page shows the name, the phone masked".into()),
         ("download", Decision::Allow) => (r.bytes != PNG_1X1).then(|| "the download is the file".into()),
         ("print", Decision::Allow) => (!r.bytes.starts_with(b"%PDF")).then(|| "the print is a PDF".into()),
+        ("export", Decision::Allow) => (!r.content_type().starts_with("text/vcard")).then(|| "the export is a vCard file".into()),
         _ => None,
     }
 }
 
-/// HOOK for the export path (导出), built on another branch: return the request that exports
-/// archive `a` for the person (e.g. `GET /api/v1/exports?ids=…&format=csv`), and the matrix
-/// checks it like the other paths (`classify_api`; an allowed export must contain the name).
-/// Until then the 导出 column is covered by `policy_matrix.rs` (in memory) only.
-fn export_probe(_c: &Client, _w: &World, _p: &Person, _a: &Arch) -> Option<reqwest::RequestBuilder> {
-    None
+/// The export path (导出) for one archive: its contacts as vCard, which the policy decides as
+/// `Action::Export` (list and search exports withhold exactly the archives this refuses).
+fn export_probe(c: &Client, w: &World, p: &Person, a: &Arch) -> Option<reqwest::RequestBuilder> {
+    Some(c.get(w.s.url(&format!("/api/v1/archives/{}/contacts.vcf", a.id))).bearer_auth(&p.token))
 }
 
 struct Probe {
@@ -371,7 +371,7 @@ async fn run_matrix(w: &World, rules: &[Rule]) -> Report {
         .collect()
         .await;
     for (probe, resp) in answers {
-        let Some(r) = resp else { continue }; // the export hook
+        let Some(r) = resp else { continue };
         let p = &w.people[probe.person];
         let a = &w.archives[probe.archive];
         let vals = values(w, p, a, probe.action, probe.in_room);
