@@ -53,18 +53,7 @@ impl TestServer {
             let owners = app.ensure_demo_company(Some(ADMIN_PASSWORD)).await.expect("demo company");
             app.load_demo(0, demo, owners, 1, |_| {}).await.expect("demo data");
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let router = dangan_web::router(app.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-        });
+        let (base, tx) = serve(&app).await;
         Some(TestServer { base, app, engine, data_dir, _tmp: tmp, _db: db, shutdown: Some(tx) })
     }
 
@@ -78,18 +67,7 @@ impl TestServer {
         let mut settings = Settings::new(data_dir.clone());
         settings.crypto = self.app.settings.crypto.clone();
         let app = App::new(store, settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let router = dangan_web::router(app.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-        });
+        let (base, tx) = serve(&app).await;
         Some(TestServer { base, app, engine: self.engine, data_dir, _tmp: tmp, _db: None, shutdown: Some(tx) })
     }
 
@@ -127,6 +105,23 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// Serves `app` on a loopback port until the returned sender is used or dropped.
+async fn serve(app: &App) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let router = dangan_web::router(app.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+    });
+    (base, tx)
 }
 
 /// Both engines, PostgreSQL only where reachable (or required).
