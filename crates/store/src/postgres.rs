@@ -477,8 +477,13 @@ async fn append_chained(tx: &impl GenericClient, events: Vec<AuditEvent>) -> Res
     if events.is_empty() {
         return Ok(());
     }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK]).await?;
-    let head = tx.query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[]).await?;
+    // Prepared once per connection: each statement is then one round trip (the group-commit
+    // writer runs these for every batch of audited reads). The lock and the head read stay two
+    // statements: under READ COMMITTED a statement's snapshot is taken before a lock it waits for.
+    let lock = tx.prepare_cached("SELECT pg_advisory_xact_lock($1)").await?;
+    tx.execute(&lock, &[&AUDIT_LOCK]).await?;
+    let head_st = tx.prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").await?;
+    let head = tx.query_opt(&head_st, &[]).await?;
     let (seq, hash): (i64, String) = head.map(|r| (r.get(0), r.get(1))).unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
     let records = chain(seq, &hash, events);
     // One statement for the whole batch: columns as arrays, unnested into rows.
@@ -504,11 +509,14 @@ async fn append_chained(tx: &impl GenericClient, events: Vec<AuditEvent>) -> Res
         cols2.7.push(&r.prev_hash);
         cols2.8.push(&r.hash);
     }
-    tx.execute(
-        &format!(
+    let insert = tx
+        .prepare_cached(&format!(
             "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[],
              $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])"
-        ),
+        ))
+        .await?;
+    tx.execute(
+        &insert,
         &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7, &cols2.0, &cols2.1, &cols2.2, &cols2.3, &cols2.4, &cols2.5, &cols2.6, &cols2.7, &cols2.8],
     )
     .await?;
