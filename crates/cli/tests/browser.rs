@@ -339,17 +339,6 @@ async fn run_access_flow(c: &Client, s: &TestServer, dir: &Path) {
     eprintln!("[{tag}] access flow passed in {:.1} s", t.elapsed().as_secs_f64());
 }
 
-/// Logs in through the login page as one of the demo staff.
-async fn login_as(c: &Client, s: &TestServer, username: &str, display_name: &str) {
-    goto(c, &s.url("/login")).await;
-    type_into(c, "#username", username).await;
-    type_into(c, "#password", ADMIN_PASSWORD).await;
-    click_nav(c, "form[action='/login'] button[type=submit]").await;
-    assert_eq!(path(c).await, "/archives", "{username} logs in and lands on the list");
-    let who = text(c, ".topbar .who").await;
-    assert!(who.contains(display_name), "the top bar names {display_name}: {who:?}");
-}
-
 async fn logout(c: &Client) {
     click_nav(c, ".topbar form[action='/logout'] button[type=submit]").await;
     assert_eq!(path(c).await, "/login", "logging out shows the login page");

@@ -23,16 +23,6 @@ use common::browser::*;
 
 /// The demo company (its staff share the admin's password) exists once demo data is loaded.
 const DEMO_ARCHIVES: u64 = 5;
-/// Logs in through the login page as one of the demo staff.
-async fn login_as(c: &Client, s: &TestServer, username: &str, display_name: &str) {
-    goto(c, &s.url("/login")).await;
-    type_into(c, "#username", username).await;
-    type_into(c, "#password", ADMIN_PASSWORD).await;
-    click_nav(c, "form[action='/login'] button[type=submit]").await;
-    assert_eq!(path(c).await, "/archives", "{username} logs in and lands on the list");
-    let who = text(c, ".topbar .who").await;
-    assert!(who.contains(display_name), "the top bar names {display_name}: {who:?}");
-}
 
 async fn logout(c: &Client) {
     click_nav(c, ".topbar form[action='/logout'] button[type=submit]").await;

@@ -10,19 +10,12 @@ mod common;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use common::{Engine, TestServer, ADMIN_PASSWORD};
+use common::{Engine, TestServer};
 use fantoccini::Client;
 use futures::FutureExt;
 
 use common::browser::*;
 
-async fn login_as(c: &Client, s: &TestServer, username: &str) {
-    goto(c, &s.url("/login")).await;
-    type_into(c, "#username", username).await;
-    type_into(c, "#password", ADMIN_PASSWORD).await;
-    click_nav(c, "form[action='/login'] button[type=submit]").await;
-    assert_eq!(path(c).await, "/archives");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn import_and_export_in_headless_chromium_on_both_engines() {
@@ -49,7 +42,7 @@ async fn import_and_export_in_headless_chromium_on_both_engines() {
 
 async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     set_viewport(c, DESKTOP).await;
-    login_as(c, s, "xiaoshou1").await;
+    login_as(c, s, "xiaoshou1", "张明").await;
     click_nav(c, "#menu-import").await;
     assert_eq!(path(c).await, "/import");
     shots.take(c, "01-import-page").await;

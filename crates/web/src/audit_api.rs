@@ -249,8 +249,7 @@ async fn restore(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>, Jso
     responses((status = 200, description = "application/pdf"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn print_card(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) -> ApiResult<Response> {
     let bytes = s.app.print_archive_card(&u.user, id).await.map_err(fail(u.lang))?;
-    let name = format!("archive-card-{id}.pdf");
-    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\""))], bytes).into_response())
+    Ok(pdf_response(bytes, &format!("archive-card-{id}.pdf")))
 }
 
 fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {

@@ -285,3 +285,15 @@ pub async fn goto(c: &Client, url: &str) {
     c.goto(url).await.unwrap_or_else(|e| panic!("goto {url}: {e}"));
     check_page(c).await;
 }
+
+/// Logs in through the login page as one of the demo staff (the admin's password) and checks
+/// that the list opens.
+pub async fn login_as(c: &Client, s: &super::TestServer, username: &str, display_name: &str) {
+    goto(c, &s.url("/login")).await;
+    type_into(c, "#username", username).await;
+    type_into(c, "#password", super::ADMIN_PASSWORD).await;
+    click_nav(c, "form[action='/login'] button[type=submit]").await;
+    assert_eq!(path(c).await, "/archives", "{username} logs in and lands on the list");
+    let who = text(c, ".topbar .who").await;
+    assert!(who.contains(display_name), "the top bar names {display_name}: {who:?}");
+}
