@@ -25,6 +25,7 @@ pub mod dedup;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod lifecycle;
 pub mod loans;
 pub mod package;
 pub mod policy;

@@ -9,7 +9,7 @@ use dangan_core::ArchiveId;
 use crate::{App, AppError, Principal, Result};
 
 /// China time, as printed on the forms.
-fn china() -> FixedOffset {
+pub(crate) fn china() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8")
 }
 
@@ -99,12 +99,12 @@ impl App {
         Self::render(move || dangan_pdf::render_borrowing_slip(&input, &wm)).await
     }
 
-    fn watermark(&self, p: &Principal, reference: Option<String>) -> dangan_pdf::Watermark {
+    pub(crate) fn watermark(&self, p: &Principal, reference: Option<String>) -> dangan_pdf::Watermark {
         dangan_pdf::Watermark { viewer: format!("{} ({})", p.user.display_name, p.user.username), at: Utc::now().with_timezone(&china()), reference }
     }
 
     /// Layout is CPU work (tens of milliseconds): off the async threads.
-    async fn render(f: impl FnOnce() -> dangan_pdf::Result<dangan_pdf::Pdf> + Send + 'static) -> Result<Vec<u8>> {
+    pub(crate) async fn render(f: impl FnOnce() -> dangan_pdf::Result<dangan_pdf::Pdf> + Send + 'static) -> Result<Vec<u8>> {
         let pdf = tokio::task::spawn_blocking(f)
             .await
             .map_err(|e| AppError::Internal(format!("print worker failed: {e}")))?

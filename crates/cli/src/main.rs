@@ -132,6 +132,29 @@ enum Command {
         /// The set: its directory, or its id in the backup dir.
         set: String,
     },
+    /// Run a scheduled job now (the server runs them by itself): `pool` returns archives without
+    /// a follow-up to the customer pool, `grants` records expired grants, `all` runs both.
+    Jobs {
+        #[command(subcommand)]
+        sub: JobsSub,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsSub {
+    /// Run one job (or `all`) and print what it did.
+    Run {
+        #[arg(value_parser = ["pool", "grants", "all"])]
+        job: String,
+    },
+}
+
+/// The key of the pool sweep's job lock: one server sweeps at a time.
+const POOL_JOB_LOCK: i64 = 0x7015_0001;
+
+async fn run_pool_sweep(app: &App) -> CliResult<Option<dangan_app::lifecycle::SweepResult>> {
+    let Some(_lock) = app.store.try_job_lock(POOL_JOB_LOCK).await? else { return Ok(None) };
+    Ok(Some(app.sweep_pool(chrono::Utc::now()).await?))
 }
 
 #[derive(Args)]
@@ -525,6 +548,19 @@ fn spawn_background_jobs(app: App, g: Global) {
     } else {
         tracing::warn!("no backup key (DANGAN_BACKUP_KEY / DANGAN_BACKUP_KEY_FILE): scheduled backups are off");
     }
+    let pool = app.clone();
+    tokio::spawn(async move {
+        // The customer pool sweep: hourly (follow-up periods are counted in days).
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match run_pool_sweep(&pool).await {
+                Ok(Some(r)) if r.returned > 0 => tracing::info!(returned = r.returned, skipped = r.skipped, "archives returned to the customer pool"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("pool sweep failed: {e}"),
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         let mut last_export: Option<chrono::NaiveDate> = None;
@@ -666,6 +702,20 @@ fn main() {
             Command::BenchImport(args) => bench_import::run(&g, args).await,
             Command::Backup(cmd) => backup_command(&g, cmd).await,
             Command::Restore { set } => restore_command(&g, &set).await,
+            Command::Jobs { sub: JobsSub::Run { job } } => {
+                let app = open_app(&g).await?;
+                if job == "pool" || job == "all" {
+                    match run_pool_sweep(&app).await? {
+                        Some(r) => println!("pool: {} archives returned to the customer pool, {} skipped (changed meanwhile)", r.returned, r.skipped),
+                        None => println!("pool: another server is sweeping now"),
+                    }
+                }
+                if job == "grants" || job == "all" {
+                    app.sweep_expired_grants().await?;
+                    println!("grants: expiries recorded");
+                }
+                Ok(())
+            }
             Command::Reindex => {
                 let app = open_app(&g).await?;
                 let t = Instant::now();

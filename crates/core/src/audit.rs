@@ -146,6 +146,13 @@ audit_actions! {
     BackupVerify = "system.backup_verify", "校验备份", "校驗備份", "backup verified";
     AuditView = "audit.view", "查看审计日志", "查看稽核日誌", "audit trail viewed";
     AuditExport = "audit.export", "导出审计日志", "匯出稽核日誌", "audit trail exported";
+    ArchiveReview = "archive.review", "定期审查", "定期審查", "archive reviewed";
+    ReminderList = "reminder.list", "查看提醒", "查看提醒", "reminders viewed";
+    CalendarToken = "calendar.token", "生成日历订阅地址", "產生行事曆訂閱網址", "calendar feed address issued";
+    CalendarFeed = "calendar.feed", "日历订阅读取", "行事曆訂閱讀取", "calendar feed read";
+    PoolReturn = "pool.return", "退回公海", "退回公海", "returned to the customer pool";
+    PoolClaim = "pool.claim", "从公海领取", "從公海領取", "claimed from the customer pool";
+    UserHandover = "user.handover", "离职交接", "離職交接", "handover of a leaving employee";
 }
 
 /// One audited event, before it is numbered and chained. Text fields are empty rather than

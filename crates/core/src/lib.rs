@@ -2,13 +2,15 @@
 //! policy decision and the demo-data generator. Pure code: no I/O, no async, no clock reads
 //! (callers pass `now`), so every rule here is testable in isolation.
 
+#[macro_use]
+pub mod model;
 pub mod audit;
 pub mod dedup;
 pub mod backup;
 pub mod demo;
 pub mod history;
+pub mod lifecycle;
 pub mod mask;
-pub mod model;
 pub mod numbering;
 pub mod policy;
 pub mod search;

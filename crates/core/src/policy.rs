@@ -159,6 +159,9 @@ pub struct PolicySettings {
     /// only from these addresses.
     #[serde(default)]
     pub archive_room_networks: Vec<String>,
+    /// Review cycles, stale and expiry warnings, the customer pool (see `lifecycle`).
+    #[serde(default)]
+    pub lifecycle: crate::lifecycle::LifecycleSettings,
 }
 
 /// The approval chain for one tier × secrecy: the approvers, in order.
@@ -185,7 +188,7 @@ impl Default for PolicySettings {
                 chains.push(ChainSetting { tier, secrecy, steps: DEFAULT_CHAIN.to_vec() });
             }
         }
-        PolicySettings { secret_grant_max_hours: 4, grant_max_hours: 72, chains, archive_room_networks: Vec::new() }
+        PolicySettings { secret_grant_max_hours: 4, grant_max_hours: 72, chains, archive_room_networks: Vec::new(), lifecycle: Default::default() }
     }
 }
 
@@ -243,6 +246,7 @@ impl PolicySettings {
                 errors.push(FieldError::new(format!("chains.{}.{}", c.tier.as_str(), c.secrecy.as_str()), ErrorCode::ApprovalChain));
             }
         }
+        errors.extend(self.lifecycle.validate());
         errors
     }
 }
@@ -760,6 +764,7 @@ mod tests {
                 ChainSetting { tier: Tier::Personal, secrecy: Secrecy::Normal, steps: vec![GeneralManager, GeneralManager] },
             ],
             archive_room_networks: vec![],
+            lifecycle: Default::default(),
         }
         .normalized();
         let fields: Vec<String> = bad.validate().into_iter().map(|e| e.field).collect();

@@ -31,6 +31,7 @@ pub mod sqlite;
 mod sql;
 pub mod testing;
 
+pub mod lifecycle;
 pub use imports::{ArrivingArchive, BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, NewImport};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -121,6 +122,12 @@ pub struct ArchiveFilter {
     pub name_contains: Option<String>,
     pub updated_from: Option<DateTime<Utc>>,
     pub updated_to: Option<DateTime<Utc>>,
+    /// Archives of any of these departments (a manager's subtree); empty = no such condition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dept_ids: Vec<DeptId>,
+    /// Only archives nobody is responsible for: the customer pool (公海).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unowned: bool,
     /// What the user may see (from the access policy); `None` only for system tasks.
     #[serde(skip)]
     pub scope: Option<ListScope>,
@@ -279,6 +286,9 @@ pub(crate) struct BulkJson {
     pub terms: String,
     /// Duplicate-check keys (`dangan_core::dedup::archive_keys`).
     pub keys: Vec<String>,
+    /// Reminder dates (`dangan_core::lifecycle::archive_dates`) and the last follow-up.
+    pub dates: Vec<dangan_core::lifecycle::ArchiveDate>,
+    pub last_follow_up: Option<NaiveDate>,
 }
 
 impl BulkArchive {
@@ -289,6 +299,11 @@ impl BulkArchive {
             entries: entries.iter().map(serde_json::to_string).collect::<Result<_, _>>()?,
             terms: dangan_core::search::archive_terms(&data, &contacts),
             keys: dangan_core::dedup::archive_keys(&data, data.person.as_ref().and_then(|p| p.id_number_index.as_deref()), &contacts),
+            dates: {
+                let refs: Vec<&EntryData> = entries.iter().collect();
+                dangan_core::lifecycle::archive_dates(&data, &contacts, &refs)
+            },
+            last_follow_up: dangan_core::lifecycle::last_follow_up(&entries.iter().collect::<Vec<_>>()),
         };
         Ok(BulkArchive { data, created_at, contacts, entries, json })
     }
@@ -815,6 +830,28 @@ pub trait Store: Send + Sync + 'static {
     /// Takes the lock of a job that only one server may run at a time (PostgreSQL: a session
     /// advisory lock, held until the returned guard is dropped). `None` when another holds it.
     async fn try_job_lock(&self, key: i64) -> Result<Option<JobLock>>;
+    // --- keeping archives alive (动态管理: reminders, reviews, the pool, handovers) ---
+    /// Indexed archive dates in the query's windows, within the filter (and its scope), ordered
+    /// by date; at most `limit`.
+    async fn due_dates(&self, q: &lifecycle::DueDatesQuery) -> Result<Vec<lifecycle::DueDate>>;
+    /// Archives in the filter whose last review (or creation) is before their grade's cutoff,
+    /// oldest first.
+    async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<lifecycle::ReviewDue>>;
+    /// Records a periodic review (定期审查) of an archive.
+    async fn mark_reviewed(&self, id: ArchiveId, audit: &AuditEvent) -> Result<()>;
+    /// Personal archives with an owner, open (not closed, lost or merged), whose last follow-up
+    /// (or, without one, creation day) is before their grade's cutoff: the pool sweep's work.
+    async fn follow_up_overdue(&self, cutoffs: &lifecycle::GradeDateCutoffs, limit: u32) -> Result<Vec<lifecycle::FollowUpOverdue>>;
+    /// Applies several changes in one transaction (see `Transfer`); a stale version fails it all
+    /// with `Conflict`.
+    async fn transfer(&self, t: &lifecycle::Transfer) -> Result<lifecycle::TransferResult>;
+    async fn get_handover(&self, id: i64) -> Result<Option<lifecycle::HandoverRecord>>;
+    async fn list_handovers(&self, limit: u32) -> Result<Vec<lifecycle::HandoverRecord>>;
+    /// Sets (replacing any earlier) the SHA-256 of a user's calendar-feed token.
+    async fn set_calendar_token(&self, user_id: UserId, token_hash: &str, audit: &AuditEvent) -> Result<()>;
+    /// The active user a calendar-feed token belongs to.
+    async fn calendar_user(&self, token_hash: &str) -> Result<Option<User>>;
+    async fn has_calendar_token(&self, user_id: UserId) -> Result<bool>;
     // --- policy settings (策略设置) ---
     /// The stored settings document and its version; `None` until the first change (defaults).
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>>;

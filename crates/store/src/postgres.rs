@@ -21,7 +21,9 @@ use tokio_postgres::{NoTls, Row};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (9, include_str!("../migrations/postgres/0009_dedup.sql")), (10, include_str!("../migrations/postgres/0010_policy_settings.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql"))];
+mod dates;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (9, include_str!("../migrations/postgres/0009_dedup.sql")), (10, include_str!("../migrations/postgres/0010_policy_settings.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql")), (13, include_str!("../migrations/postgres/0013_lifecycle.sql"))];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 /// Held (per transaction) while appending to the audit chain: one chain across all servers.
@@ -87,6 +89,7 @@ fn boxed(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
                 Param::Int(i) => Box::new(*i),
                 Param::Bool(b) => Box::new(*b),
                 Param::Time(t) => Box::new(*t),
+                Param::Date(d) => Box::new(*d),
             }
         })
         .collect()
@@ -255,6 +258,7 @@ async fn reindex_archive(c: &impl GenericClient, archive_id: i64) -> Result<()> 
         .await?;
     if row.get::<_, Option<i64>>(2).is_some() {
         index_archive(c, archive_id, "").await?;
+        dates::write_dates(c, archive_id, None, &[]).await?;
         return write_keys(c, archive_id, &[]).await;
     }
     let data = row.get::<_, Json<ArchiveData>>(0).0;
@@ -262,6 +266,7 @@ async fn reindex_archive(c: &impl GenericClient, archive_id: i64) -> Result<()> 
     let contacts: Vec<ContactData> =
         c.query("SELECT data FROM contacts WHERE archive_id = $1 ORDER BY id", &[&archive_id]).await?.iter().map(|r| r.get::<_, Json<ContactData>>(0).0).collect();
     index_archive(c, archive_id, &dangan_core::search::archive_terms(&data, &contacts)).await?;
+    dates::write_dates(c, archive_id, Some(&data), &contacts).await?;
     write_keys(c, archive_id, &dangan_core::dedup::archive_keys(&data, id_hash.as_deref(), &contacts)).await
 }
 
@@ -461,6 +466,10 @@ async fn copy_bulk(tx: &deadpool_postgres::Transaction<'_>, batch: &[&BulkArchiv
     w.finish().await?;
     let terms: Vec<&str> = batch.iter().map(|a| a.json.terms.as_str()).collect();
     insert_search_docs(tx, &ids, &terms).await?;
+    let dates: Vec<&[dangan_core::lifecycle::ArchiveDate]> = batch.iter().map(|a| a.json.dates.as_slice()).collect();
+    dates::insert_dates(tx, &ids, &dates).await?;
+    let follow_ups: Vec<Option<NaiveDate>> = batch.iter().map(|a| a.json.last_follow_up).collect();
+    dates::set_follow_ups(tx, &ids, &follow_ups).await?;
     let sink = tx.copy_in("COPY dedup_keys (key, archive_id) FROM STDIN BINARY").await?;
     let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::INT8]);
     pin_mut!(w);
@@ -582,6 +591,17 @@ impl Store for PgStore {
         drop(c);
         if unindexed {
             self.reindex().await?;
+        }
+        // A database from before the archive dates (reminders): derive them once, under the
+        // migration lock's protection of one server doing it (the insert of the marker is idempotent).
+        let mut c = self.pool.get().await?;
+        if !dates::dates_built(&c).await? {
+            let tx = c.transaction().await?;
+            let n = dates::rebuild_dates(&tx).await?;
+            tx.commit().await?;
+            tracing::info!("derived the reminder dates of {n} archives");
+        } else {
+            c.execute("INSERT INTO derived_state (name) VALUES ('archive_dates') ON CONFLICT DO NOTHING", &[]).await?;
         }
         Ok(())
     }
@@ -860,6 +880,7 @@ impl Store for PgStore {
             )
             .await?;
         let entry_id: i64 = row.get(0);
+        dates::refresh_dates(&tx, archive_id).await?;
         append_chained(&tx, vec![audit.clone().with_archive(archive_id, &no).with_detail(serde_json::json!({ "entry_id": entry_id, "supersedes": entry.supersedes }))]).await?;
         tx.commit().await?;
         Ok(TimelineEntry { id: row.get(0), archive_id, data: entry.clone(), superseded_by: None, created_by: actor, created_at: row.get(1) })
@@ -1487,6 +1508,38 @@ impl Store for PgStore {
     async fn audit_head(&self) -> Result<Option<AuditRecord>> {
         let c = self.pool.get().await?;
         c.query_opt(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"), &[]).await?.map(|r| audit_from_row(&r)).transpose()
+    }
+
+    // --- keeping archives alive ---
+    async fn due_dates(&self, q: &crate::lifecycle::DueDatesQuery) -> Result<Vec<crate::lifecycle::DueDate>> {
+        dates::due_dates(self, q).await
+    }
+    async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::ReviewDue>> {
+        dates::review_due(self, filter, cutoffs, limit).await
+    }
+    async fn mark_reviewed(&self, id: ArchiveId, audit: &AuditEvent) -> Result<()> {
+        dates::mark_reviewed(self, id, audit).await
+    }
+    async fn follow_up_overdue(&self, cutoffs: &crate::lifecycle::GradeDateCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::FollowUpOverdue>> {
+        dates::follow_up_overdue(self, cutoffs, limit).await
+    }
+    async fn transfer(&self, t: &crate::lifecycle::Transfer) -> Result<crate::lifecycle::TransferResult> {
+        dates::transfer(self, t).await
+    }
+    async fn get_handover(&self, id: i64) -> Result<Option<crate::lifecycle::HandoverRecord>> {
+        dates::get_handover(self, id).await
+    }
+    async fn list_handovers(&self, limit: u32) -> Result<Vec<crate::lifecycle::HandoverRecord>> {
+        dates::list_handovers(self, limit).await
+    }
+    async fn set_calendar_token(&self, user_id: UserId, token_hash: &str, audit: &AuditEvent) -> Result<()> {
+        dates::set_calendar_token(self, user_id, token_hash, audit).await
+    }
+    async fn calendar_user(&self, token_hash: &str) -> Result<Option<User>> {
+        dates::calendar_user(self, token_hash).await
+    }
+    async fn has_calendar_token(&self, user_id: UserId) -> Result<bool> {
+        dates::has_calendar_token(self, user_id).await
     }
 
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {

@@ -1,7 +1,7 @@
 //! SQL text shared by both engines: the archive list query is built once here and each engine
 //! binds the parameters its own way (`?N` for SQLite, `$N` for PostgreSQL).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use dangan_core::policy::ListScope;
 
@@ -13,6 +13,7 @@ pub(crate) enum Param {
     Int(i64),
     Bool(bool),
     Time(DateTime<Utc>),
+    Date(NaiveDate),
 }
 
 pub(crate) const SUMMARY_COLUMNS: &str =
@@ -91,6 +92,12 @@ pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: V
     if let Some(v) = f.updated_to {
         params.push(Param::Time(v));
         conds.push(format!("updated_at < ${}", params.len()));
+    }
+    if !f.dept_ids.is_empty() {
+        conds.push(format!("dept_id IN ({})", id_list(&f.dept_ids)));
+    }
+    if f.unowned {
+        conds.push("owner_id IS NULL".to_string());
     }
     if let Some(scope) = &f.scope {
         conds.extend(scope_conditions(scope));
@@ -401,5 +408,92 @@ pub(crate) fn candidates_query(keys_cond: &str) -> String {
          JOIN archives a ON a.id = k.archive_id WHERE k.rn <= {} AND a.merged_into IS NULL",
         cols.join(", "),
         crate::DEDUP_MAX_GROUP
+    )
+}
+
+/// Indexed dates in the windows, joined to the archives the filter admits. The filter's columns
+/// are the archives' (`archive_dates` shares no column name with `archives`).
+pub(crate) fn due_dates_query(q: &crate::lifecycle::DueDatesQuery) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let mut windows = Vec::new();
+    for (kind, from, to) in &q.date_ranges {
+        params.push(Param::Text(kind.as_str().into()));
+        let k = params.len();
+        params.push(Param::Date(*to));
+        let t = params.len();
+        match from {
+            Some(f) => {
+                params.push(Param::Date(*f));
+                windows.push(format!("(date_kind = ${k} AND on_date BETWEEN ${} AND ${t})", params.len()));
+            }
+            None => windows.push(format!("(date_kind = ${k} AND on_date <= ${t})")),
+        }
+    }
+    for (kind, from, to) in &q.month_day_ranges {
+        params.push(Param::Text(kind.as_str().into()));
+        windows.push(format!("(date_kind = ${} AND md BETWEEN {from} AND {to})", params.len()));
+    }
+    for (kind, below) in &q.num_below {
+        params.push(Param::Text(kind.as_str().into()));
+        windows.push(format!("(date_kind = ${} AND num < {below})", params.len()));
+    }
+    if windows.is_empty() {
+        windows.push("1 = 0".into());
+    }
+    let where_ = filter_clause(&q.filter, &mut params, vec![format!("({})", windows.join(" OR "))]);
+    let limit = q.limit.clamp(1, 10_000);
+    let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+    (
+        format!("SELECT {columns}, date_kind, on_date, num, label FROM archive_dates JOIN archives a ON a.id = archive_dates.archive_id{where_} ORDER BY on_date, md, a.id LIMIT {limit}"),
+        params,
+    )
+}
+
+/// Archives whose last review (or creation) is before their grade's cutoff.
+pub(crate) fn review_due_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let mut per_grade = Vec::new();
+    for (grade, cutoff) in cutoffs {
+        params.push(Param::Time(*cutoff));
+        let t = params.len();
+        match grade {
+            Some(g) => per_grade.push(format!("(grade = '{}' AND COALESCE(reviewed_at, created_at) < ${t})", g.as_str())),
+            None => per_grade.push(format!("(grade IS NULL AND COALESCE(reviewed_at, created_at) < ${t})")),
+        }
+    }
+    if per_grade.is_empty() {
+        per_grade.push("1 = 0".into());
+    }
+    let where_ = filter_clause(filter, &mut params, vec![format!("({})", per_grade.join(" OR ")), "status NOT IN ('closed', 'lost')".into()]);
+    let limit = limit.clamp(1, 10_000);
+    (format!("SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY 18, id LIMIT {limit}"), params)
+}
+
+/// Personal, owned, open archives whose last follow-up (or creation day) is before their grade's cutoff.
+pub(crate) fn follow_up_overdue_query(cutoffs: &crate::lifecycle::GradeDateCutoffs, limit: u32) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let mut per_grade = Vec::new();
+    for (grade, cutoff) in cutoffs {
+        params.push(Param::Date(*cutoff));
+        let d = params.len();
+        // The creation time compared as the start of the cutoff day (UTC).
+        params.push(Param::Time(cutoff.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
+        let t = params.len();
+        let g = match grade {
+            Some(g) => format!("grade = '{}'", g.as_str()),
+            None => "grade IS NULL".into(),
+        };
+        per_grade.push(format!("({g} AND (last_follow_up < ${d} OR (last_follow_up IS NULL AND created_at < ${t})))"));
+    }
+    if per_grade.is_empty() {
+        per_grade.push("1 = 0".into());
+    }
+    let limit = limit.clamp(1, 10_000);
+    (
+        format!(
+            "SELECT id, version FROM archives WHERE tier = 'personal' AND owner_id IS NOT NULL AND merged_into IS NULL AND status NOT IN ('closed', 'lost') AND ({}) ORDER BY id LIMIT {limit}",
+            per_grade.join(" OR ")
+        ),
+        params,
     )
 }

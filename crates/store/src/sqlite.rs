@@ -20,7 +20,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 use crate::sql::{self, Param};
 use crate::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (10, include_str!("../migrations/sqlite/0010_policy_settings.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql"))];
+mod dates;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (10, include_str!("../migrations/sqlite/0010_policy_settings.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql")), (13, include_str!("../migrations/sqlite/0013_lifecycle.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -80,6 +82,7 @@ impl ToSql for Param {
             Param::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
             Param::Bool(b) => ToSqlOutput::Owned(Value::Integer(*b as i64)),
             Param::Time(t) => ToSqlOutput::Owned(Value::Integer(micros(*t))),
+            Param::Date(d) => ToSqlOutput::Owned(Value::Text(d.to_string())),
         })
     }
 }
@@ -366,6 +369,7 @@ fn insert_bulk<'a>(tx: &Transaction, batch: impl Iterator<Item = &'a BulkArchive
         }
         insert_search_doc(tx, id, &a.json.terms)?;
         insert_keys(tx, id, &a.json.keys)?;
+        dates::insert_dates(tx, id, &a.json.dates, a.json.last_follow_up)?;
         created.push((id, no));
     }
     for (period, last) in counters {
@@ -441,11 +445,13 @@ fn reindex_archive(tx: &Connection, archive_id: i64) -> Result<()> {
         .query_row([archive_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     if merged.is_some() {
         index_archive(tx, archive_id, "")?;
+        dates::write_dates(tx, archive_id, None, &[])?;
         return write_keys(tx, archive_id, &[]);
     }
     let data: ArchiveData = serde_json::from_str(&data)?;
     let contacts = stored_contacts(tx, archive_id)?;
     index_archive(tx, archive_id, &dangan_core::search::archive_terms(&data, &contacts))?;
+    dates::write_dates(tx, archive_id, Some(&data), &contacts)?;
     write_keys(tx, archive_id, &dangan_core::dedup::archive_keys(&data, id_hash.as_deref(), &contacts))
 }
 
@@ -597,6 +603,13 @@ impl Store for SqliteStore {
             self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys))", [], |r| r.get(0))?)).await?;
         if unindexed {
             self.reindex().await?;
+        }
+        // A database from before the archive dates (reminders): derive them once.
+        if !self.read(|c| dates::dates_built(c)).await? {
+            let n = self.write(|tx| dates::rebuild_dates(tx)).await?;
+            tracing::info!("derived the reminder dates of {n} archives");
+        } else {
+            self.write(|tx| Ok(tx.execute("INSERT OR IGNORE INTO derived_state (name) VALUES ('archive_dates')", [])?)).await?;
         }
         Ok(())
     }
@@ -887,6 +900,7 @@ impl Store for SqliteStore {
             }
             let no = touch_archive(tx, archive_id, actor, micros(now))?;
             let id = insert_entry(tx, archive_id, &entry, &serde_json::to_string(&entry)?, actor, micros(now))?;
+            dates::refresh_dates(tx, archive_id)?;
             append_chained(tx, vec![audit.with_archive(archive_id, &no).with_detail(serde_json::json!({ "entry_id": id, "supersedes": entry.supersedes }))])?;
             Ok(TimelineEntry { id, archive_id, data: entry, superseded_by: None, created_by: actor, created_at: from_micros(micros(now)) })
         })
@@ -1532,6 +1546,38 @@ impl Store for SqliteStore {
             }
         })
         .await
+    }
+
+    // --- keeping archives alive ---
+    async fn due_dates(&self, q: &crate::lifecycle::DueDatesQuery) -> Result<Vec<crate::lifecycle::DueDate>> {
+        dates::due_dates(self, q).await
+    }
+    async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::ReviewDue>> {
+        dates::review_due(self, filter, cutoffs, limit).await
+    }
+    async fn mark_reviewed(&self, id: ArchiveId, audit: &AuditEvent) -> Result<()> {
+        dates::mark_reviewed(self, id, audit).await
+    }
+    async fn follow_up_overdue(&self, cutoffs: &crate::lifecycle::GradeDateCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::FollowUpOverdue>> {
+        dates::follow_up_overdue(self, cutoffs, limit).await
+    }
+    async fn transfer(&self, t: &crate::lifecycle::Transfer) -> Result<crate::lifecycle::TransferResult> {
+        dates::transfer(self, t).await
+    }
+    async fn get_handover(&self, id: i64) -> Result<Option<crate::lifecycle::HandoverRecord>> {
+        dates::get_handover(self, id).await
+    }
+    async fn list_handovers(&self, limit: u32) -> Result<Vec<crate::lifecycle::HandoverRecord>> {
+        dates::list_handovers(self, limit).await
+    }
+    async fn set_calendar_token(&self, user_id: UserId, token_hash: &str, audit: &AuditEvent) -> Result<()> {
+        dates::set_calendar_token(self, user_id, token_hash, audit).await
+    }
+    async fn calendar_user(&self, token_hash: &str) -> Result<Option<User>> {
+        dates::calendar_user(self, token_hash).await
+    }
+    async fn has_calendar_token(&self, user_id: UserId) -> Result<bool> {
+        dates::has_calendar_token(self, user_id).await
     }
 
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {

@@ -97,6 +97,7 @@ async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
         doc.merge(crate::import_api::ImportDoc::openapi());
         doc.merge(crate::search_ui::SearchApiDoc::openapi());
         doc.merge(crate::policy_api::PolicyDoc::openapi());
+        doc.merge(crate::lifecycle_ui::LifecycleDoc::openapi());
         doc.merge(crate::backup_ui::BackupApiDoc::openapi());
         doc.to_json().expect("OpenAPI document serializes")
     });
@@ -202,6 +203,8 @@ impl ListParams {
             name_contains: nonempty(&self.q),
             updated_from: None,
             updated_to: None,
+            dept_ids: Vec::new(),
+            unowned: false,
             scope: None,
         }
     }

@@ -252,7 +252,7 @@ async fn print_card(State(s): State<AppState>, u: ApiUser, Path(id): Path<i64>) 
     Ok(pdf_response(bytes, &format!("archive-card-{id}.pdf")))
 }
 
-fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+pub(crate) fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
     ([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\""))], bytes).into_response()
 }
 

@@ -24,6 +24,7 @@ pub mod backup_ui;
 pub mod i18n;
 pub mod import_api;
 pub mod import_ui;
+pub mod lifecycle_ui;
 pub mod loans_ui;
 pub mod policy_api;
 pub mod policy_ui;
@@ -61,6 +62,7 @@ pub fn router(app: App) -> Router {
         .merge(backup_ui::routes())
         .merge(search_ui::routes())
         .merge(dedup_ui::routes())
+        .merge(lifecycle_ui::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));
     Router::new()
         .merge(rest)

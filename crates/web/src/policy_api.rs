@@ -8,6 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use dangan_app::policy::EffectivePolicy;
+use dangan_core::lifecycle::{LifecycleSettings, PerGrade};
 use dangan_core::policy::{ApprovalStep, ChainSetting, PolicySettings};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -20,7 +21,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(get_policy, put_policy), components(schemas(PolicyDocument, PolicyUpdate, ApproverKind, ChainSetting, ApprovalStep)))]
+#[openapi(paths(get_policy, put_policy), components(schemas(PolicyDocument, PolicyUpdate, LifecycleSettings, PerGrade, ApproverKind, ChainSetting, ApprovalStep)))]
 pub struct PolicyDoc;
 
 /// An approver kind a chain step may name, with its label in the request's language.
@@ -43,6 +44,8 @@ pub struct PolicyDocument {
     pub chains: Vec<ChainSetting>,
     /// Networks designated as the archive room (CIDR).
     pub archive_room_networks: Vec<String>,
+    /// Review cycles, stale and expiry warnings, the customer pool (公海).
+    pub lifecycle: LifecycleSettings,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<i64>,
     /// The approvers a chain step may name.
@@ -63,6 +66,9 @@ pub struct PolicyUpdate {
     pub chains: Vec<ChainSetting>,
     #[serde(default)]
     pub archive_room_networks: Vec<String>,
+    /// Omitted: the lifecycle settings in force stay as they are.
+    #[serde(default)]
+    pub lifecycle: Option<LifecycleSettings>,
 }
 
 pub fn document(p: &EffectivePolicy, lang: &str, editable: bool) -> PolicyDocument {
@@ -72,6 +78,7 @@ pub fn document(p: &EffectivePolicy, lang: &str, editable: bool) -> PolicyDocume
         secret_grant_max_hours: p.settings.secret_grant_max_hours,
         chains: p.settings.chains.clone(),
         archive_room_networks: p.settings.archive_room_networks.clone(),
+        lifecycle: p.settings.lifecycle.clone(),
         updated_at: p.updated_at,
         updated_by: p.updated_by,
         approver_kinds: ApprovalStep::ALL.iter().map(|k| ApproverKind { code: *k, label: k.label(lang) }).collect(),
@@ -94,7 +101,11 @@ async fn get_policy(State(s): State<AppState>, u: ApiUser) -> Result<Json<Policy
     responses((status = 200, body = PolicyDocument), (status = 403, body = Problem), (status = 409, body = Problem, description = "changed meanwhile: reload"),
         (status = 422, body = Problem, description = "invalid hours, chain or network, per field")))]
 async fn put_policy(State(s): State<AppState>, u: ApiUser, Json(b): Json<PolicyUpdate>) -> Result<Json<PolicyDocument>, Response> {
-    let new = PolicySettings { grant_max_hours: b.grant_max_hours, secret_grant_max_hours: b.secret_grant_max_hours, chains: b.chains, archive_room_networks: b.archive_room_networks };
+    let lifecycle = match b.lifecycle {
+        Some(l) => l,
+        None => s.app.policy().await.map_err(|e| from_app_error(e, u.lang))?.settings.lifecycle.clone(),
+    };
+    let new = PolicySettings { grant_max_hours: b.grant_max_hours, secret_grant_max_hours: b.secret_grant_max_hours, chains: b.chains, archive_room_networks: b.archive_room_networks, lifecycle };
     let p = s.app.update_policy(&u.user, b.version, new).await.map_err(|e| from_app_error(e, u.lang))?;
     Ok(Json(document(&p, u.lang, true)))
 }

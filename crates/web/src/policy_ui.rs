@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use dangan_app::policy::{may_edit, EffectivePolicy};
 use dangan_app::AppError;
+use dangan_core::lifecycle::{LifecycleSettings, PerGrade};
 use dangan_core::policy::{ApprovalStep, ChainSetting, PolicySettings, MAX_CHAIN_STEPS, REQUESTABLE_SECRECY};
 use dangan_core::{Secrecy, Tier};
 
@@ -66,9 +67,70 @@ struct PolicyPage {
     chains: Vec<ChainRow>,
     tier_rules: Vec<RuleRow>,
     secrecy_rules: Vec<(&'static str, &'static str)>,
+    lc: LifecycleForm,
     errors: Vec<String>,
     field_errors: HashMap<String, String>,
     saved: bool,
+}
+
+/// The lifecycle section of the form, as typed (so a refused value is shown back).
+#[derive(Clone)]
+pub struct LifecycleForm {
+    /// (form suffix, column head) per grade column.
+    pub grades: Vec<(&'static str, String)>,
+    pub review: Vec<String>,
+    pub pool: Vec<String>,
+    pub review_keys: Vec<String>,
+    pub pool_keys: Vec<String>,
+    /// (form name, label, value, error key)
+    pub numbers: Vec<(&'static str, &'static str, String, String)>,
+    pub pool_enabled: bool,
+}
+
+const GRADE_KEYS: [&str; 5] = ["A", "B", "C", "D", "ungraded"];
+/// (form name, settings field, label key)
+const LC_NUMBERS: [(&str, &str, &str); 5] = [
+    ("lc_stale_days", "stale_days", "lc.stale_days"),
+    ("lc_expiry_warning_days", "expiry_warning_days", "lc.expiry_warning_days"),
+    ("lc_visit_warning_days", "visit_warning_days", "lc.visit_warning_days"),
+    ("lc_low_sessions_below", "low_sessions_below", "lc.low_sessions_below"),
+    ("lc_pool_claims_per_day", "pool_claims_per_day", "lc.pool_claims_per_day"),
+];
+
+impl LifecycleForm {
+    fn of(tr: Tr, l: &LifecycleSettings, typed: Option<&HashMap<String, String>>) -> Self {
+        let per = |g: &PerGrade| g.all().iter().map(|(_, d)| d.to_string()).collect::<Vec<_>>();
+        let typed_or = |name: String, v: String| typed.and_then(|m| m.get(&name).cloned()).unwrap_or(v);
+        let review = per(&l.review_days).into_iter().zip(GRADE_KEYS).map(|(v, g)| typed_or(format!("lc_review_{g}"), v)).collect();
+        let pool = per(&l.pool_days).into_iter().zip(GRADE_KEYS).map(|(v, g)| typed_or(format!("lc_pool_{g}"), v)).collect();
+        let values = [l.stale_days, l.expiry_warning_days, l.visit_warning_days, l.low_sessions_below, l.pool_claims_per_day];
+        LifecycleForm {
+            grades: GRADE_KEYS.iter().map(|g| (*g, if *g == "ungraded" { tr.t("lc.ungraded").to_string() } else { format!("{g}{}", tr.t("lc.grade_suffix")) })).collect(),
+            review,
+            pool,
+            review_keys: GRADE_KEYS.iter().map(|g| format!("lifecycle.review_days.{g}")).collect(),
+            pool_keys: GRADE_KEYS.iter().map(|g| format!("lifecycle.pool_days.{g}")).collect(),
+            numbers: LC_NUMBERS.iter().zip(values).map(|((name, key, label), v)| (*name, tr.t(label), typed_or(name.to_string(), v.to_string()), format!("lifecycle.{key}"))).collect(),
+            pool_enabled: l.pool_enabled,
+        }
+    }
+}
+
+/// Reads the lifecycle section of the form; an unreadable number becomes -1, which validation
+/// refuses with the field's message.
+fn lifecycle_from_form(map: &HashMap<String, String>) -> LifecycleSettings {
+    let num = |k: &str| map.get(k).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(-1);
+    let per = |prefix: &str| PerGrade { a: num(&format!("{prefix}A")), b: num(&format!("{prefix}B")), c: num(&format!("{prefix}C")), d: num(&format!("{prefix}D")), ungraded: num(&format!("{prefix}ungraded")) };
+    LifecycleSettings {
+        review_days: per("lc_review_"),
+        pool_days: per("lc_pool_"),
+        stale_days: num("lc_stale_days"),
+        expiry_warning_days: num("lc_expiry_warning_days"),
+        visit_warning_days: num("lc_visit_warning_days"),
+        low_sessions_below: num("lc_low_sessions_below"),
+        pool_claims_per_day: num("lc_pool_claims_per_day"),
+        pool_enabled: map.get("lc_pool_enabled").is_some_and(|v| !v.is_empty()),
+    }
 }
 
 impl PolicyPage {
@@ -122,6 +184,7 @@ fn chain_rows(tr: Tr, settings: &PolicySettings, field_errors: &HashMap<String, 
 
 struct FormState {
     settings: PolicySettings,
+    typed: Option<HashMap<String, String>>,
     grant_max_hours: String,
     secret_grant_max_hours: String,
     networks: String,
@@ -135,6 +198,7 @@ fn page(s: &AppState, u: &UiUser, c: Chrome, p: &EffectivePolicy, form: Option<F
         secret_grant_max_hours: p.settings.secret_grant_max_hours.to_string(),
         networks: p.settings.archive_room_networks.join("\n"),
         settings: p.settings.clone(),
+        typed: None,
     });
     let (tier_rules, secrecy_rules) = rules(tr);
     let updated = match p.updated_at {
@@ -153,6 +217,7 @@ fn page(s: &AppState, u: &UiUser, c: Chrome, p: &EffectivePolicy, form: Option<F
         kinds: ApprovalStep::ALL.iter().map(|k| (k.as_str(), k.label(tr.lang))).collect(),
         secrecy_heads: REQUESTABLE_SECRECY.iter().map(|s| s.label(tr.lang)).collect(),
         chains: chain_rows(tr, &form.settings, &field_errors),
+        lc: LifecycleForm::of(tr, &form.settings.lifecycle, form.typed.as_ref()),
         tier_rules,
         secrecy_rules,
         errors: errors.into_iter().map(|(_, m)| m).collect(),
@@ -201,7 +266,9 @@ async fn save_policy(State(s): State<AppState>, u: UiUser, Form(f): Form<Vec<(St
             secret_grant_max_hours: get("secret_grant_max_hours").parse().unwrap_or(0),
             chains,
             archive_room_networks: networks_text.split(['\n', ',', '，', ';', '；']).map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+            lifecycle: lifecycle_from_form(&map),
         },
+        typed: Some(map.clone()),
         grant_max_hours: get("grant_max_hours"),
         secret_grant_max_hours: get("secret_grant_max_hours"),
         networks: networks_text,

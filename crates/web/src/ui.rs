@@ -128,6 +128,8 @@ pub struct Chrome {
     pub can_dedup: bool,
     /// May see the policy settings (系统设置 → 策略设置): administrator, auditor, general manager.
     pub can_view_policy: bool,
+    /// May hand over a leaving employee's archives or file the lists (离职交接).
+    pub can_handover: bool,
 }
 
 impl Chrome {
@@ -149,6 +151,7 @@ impl Chrome {
             is_admin: u.user.has_role(Role::SystemAdmin),
             can_dedup: u.user.active && u.user.roles.iter().any(|r| dangan_app::dedup::SCAN_ROLES.contains(r)),
             can_view_policy: dangan_app::policy::may_view(&u.user),
+            can_handover: u.user.active && u.user.roles.iter().any(|r| dangan_app::lifecycle::HANDOVER_ROLES.contains(r)),
         }
     }
     pub fn path_enc(&self) -> String {

@@ -1,0 +1,45 @@
+-- Keeping archives alive (动态管理): the dates of each archive that someone must act on, written
+-- in the same transaction as the archive (like the search terms), so that "what is due" is an
+-- index range scan; review and follow-up times on the archive row; per-user calendar feeds;
+-- handovers when an employee leaves (离职交接).
+
+CREATE TABLE archive_dates (
+    archive_id INTEGER NOT NULL REFERENCES archives(id),
+    date_kind  TEXT NOT NULL,
+    on_date    TEXT,              -- YYYY-MM-DD
+    md         INTEGER NOT NULL,  -- month * 100 + day (birthdays recur yearly)
+    num        INTEGER,           -- remaining sessions
+    label      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX archive_dates_on ON archive_dates(date_kind, on_date);
+CREATE INDEX archive_dates_md ON archive_dates(date_kind, md);
+CREATE INDEX archive_dates_num ON archive_dates(date_kind, num) WHERE num IS NOT NULL;
+CREATE INDEX archive_dates_archive ON archive_dates(archive_id);
+
+-- Last periodic review (定期审查) and last follow-up (the latest timeline entry's date: the
+-- customer pool's clock). NULL: never; the creation time counts instead.
+ALTER TABLE archives ADD COLUMN reviewed_at INTEGER;
+ALTER TABLE archives ADD COLUMN last_follow_up TEXT;
+CREATE INDEX archives_follow_up ON archives(owner_id, last_follow_up);
+
+-- Derived tables that a newer binary fills from the stored documents once (see `backfill`).
+CREATE TABLE derived_state (
+    name TEXT PRIMARY KEY
+);
+
+-- A secret calendar URL per user (only the token's SHA-256 is kept).
+CREATE TABLE calendar_feeds (
+    user_id    INTEGER PRIMARY KEY REFERENCES users(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+
+-- Handovers (离职交接): who left, who handed over, what went to whom (the printable list).
+CREATE TABLE handovers (
+    id         INTEGER PRIMARY KEY,
+    from_user  INTEGER NOT NULL REFERENCES users(id),
+    by_user    INTEGER NOT NULL REFERENCES users(id),
+    at         INTEGER NOT NULL,
+    note       TEXT NOT NULL DEFAULT '',
+    items      TEXT NOT NULL      -- JSON: [{kind, id, archive_no, name, to_user}]
+);
