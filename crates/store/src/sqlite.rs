@@ -22,7 +22,7 @@ use crate::*;
 
 mod dates;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (10, include_str!("../migrations/sqlite/0010_policy_settings.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql")), (13, include_str!("../migrations/sqlite/0013_lifecycle.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (10, include_str!("../migrations/sqlite/0010_policy_settings.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql")), (13, include_str!("../migrations/sqlite/0013_lifecycle.sql")), (14, include_str!("../migrations/sqlite/0014_audit_cost.sql"))];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;

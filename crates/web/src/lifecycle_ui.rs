@@ -227,7 +227,11 @@ async fn reminders_page(State(s): State<AppState>, u: UiUser, Query(q): Query<Ha
             archive_no: r.archive_no,
             name: r.name,
             is_loan: r.kind == dangan_core::lifecycle::ReminderKind::LoanOverdue,
-            detail: r.detail,
+            detail: match r.kind {
+                dangan_core::lifecycle::ReminderKind::Stale => format!("{}：{}", tr.t("pool.since"), r.detail),
+                dangan_core::lifecycle::ReminderKind::LowSessions => format!("{}：{}", tr.t("rem.sessions_left"), r.detail),
+                _ => r.detail,
+            },
         })
         .collect();
     let has_calendar = s.app.has_calendar_token(&u.user).await.unwrap_or(false);

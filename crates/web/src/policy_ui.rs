@@ -116,20 +116,31 @@ impl LifecycleForm {
     }
 }
 
-/// Reads the lifecycle section of the form; an unreadable number becomes -1, which validation
-/// refuses with the field's message.
-fn lifecycle_from_form(map: &HashMap<String, String>) -> LifecycleSettings {
-    let num = |k: &str| map.get(k).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(-1);
-    let per = |prefix: &str| PerGrade { a: num(&format!("{prefix}A")), b: num(&format!("{prefix}B")), c: num(&format!("{prefix}C")), d: num(&format!("{prefix}D")), ungraded: num(&format!("{prefix}ungraded")) };
+/// Reads the lifecycle section of the form over the settings in force: a field the form does
+/// not send keeps its value (a form without the section changes nothing there); an unreadable
+/// number becomes -1, which validation refuses with the field's message.
+fn lifecycle_from_form(map: &HashMap<String, String>, current: &LifecycleSettings) -> LifecycleSettings {
+    let num = |k: &str, cur: i64| match map.get(k) {
+        None => cur,
+        Some(v) => v.trim().parse::<i64>().unwrap_or(-1),
+    };
+    let per = |prefix: &str, cur: &PerGrade| PerGrade {
+        a: num(&format!("{prefix}A"), cur.a),
+        b: num(&format!("{prefix}B"), cur.b),
+        c: num(&format!("{prefix}C"), cur.c),
+        d: num(&format!("{prefix}D"), cur.d),
+        ungraded: num(&format!("{prefix}ungraded"), cur.ungraded),
+    };
     LifecycleSettings {
-        review_days: per("lc_review_"),
-        pool_days: per("lc_pool_"),
-        stale_days: num("lc_stale_days"),
-        expiry_warning_days: num("lc_expiry_warning_days"),
-        visit_warning_days: num("lc_visit_warning_days"),
-        low_sessions_below: num("lc_low_sessions_below"),
-        pool_claims_per_day: num("lc_pool_claims_per_day"),
-        pool_enabled: map.get("lc_pool_enabled").is_some_and(|v| !v.is_empty()),
+        review_days: per("lc_review_", &current.review_days),
+        pool_days: per("lc_pool_", &current.pool_days),
+        stale_days: num("lc_stale_days", current.stale_days),
+        expiry_warning_days: num("lc_expiry_warning_days", current.expiry_warning_days),
+        visit_warning_days: num("lc_visit_warning_days", current.visit_warning_days),
+        low_sessions_below: num("lc_low_sessions_below", current.low_sessions_below),
+        pool_claims_per_day: num("lc_pool_claims_per_day", current.pool_claims_per_day),
+        // An unticked checkbox sends nothing: the section's marker says the box was on the form.
+        pool_enabled: if map.contains_key("lc_present") { map.get("lc_pool_enabled").is_some_and(|v| !v.is_empty()) } else { current.pool_enabled },
     }
 }
 
@@ -259,6 +270,10 @@ async fn save_policy(State(s): State<AppState>, u: UiUser, Form(f): Form<Vec<(St
         }
     }
     let networks_text = get("archive_room_networks");
+    let current_lifecycle = match s.app.policy().await {
+        Ok(p) => p.settings.lifecycle.clone(),
+        Err(e) => return error_page(tr, e),
+    };
     let form = FormState {
         settings: PolicySettings {
             // An unreadable number is refused by validation (0 is out of range), with the field's message.
@@ -266,7 +281,7 @@ async fn save_policy(State(s): State<AppState>, u: UiUser, Form(f): Form<Vec<(St
             secret_grant_max_hours: get("secret_grant_max_hours").parse().unwrap_or(0),
             chains,
             archive_room_networks: networks_text.split(['\n', ',', '，', ';', '；']).map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
-            lifecycle: lifecycle_from_form(&map),
+            lifecycle: lifecycle_from_form(&map, &current_lifecycle),
         },
         typed: Some(map.clone()),
         grant_max_hours: get("grant_max_hours"),
