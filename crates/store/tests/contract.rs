@@ -81,6 +81,7 @@ contract!(
     bulk_load,
     loans,
     policy_settings,
+    lifecycle_dates_and_transfers,
 );
 
 // =============================================================================================
@@ -1167,4 +1168,90 @@ async fn policy_settings(store: Arc<dyn Store>) {
     assert!(results.iter().all(|r| matches!(r, Ok(2) | Err(StoreError::Conflict { current: 2 }))), "{results:?}");
     assert_eq!(store.policy_version().await.unwrap(), 2);
     assert_eq!(store.audit_head().await.unwrap().unwrap().seq, seq_before + 2);
+}
+
+// =============================================================================================
+// Keeping archives alive: indexed dates, reviews, the pool's query, transfers (all or nothing)
+// =============================================================================================
+
+async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
+    use dangan_core::lifecycle::DateKind;
+    use dangan_store::lifecycle::{ArchiveChange, DueDatesQuery, Transfer};
+    let e = store.engine();
+    let n = numbering(day(2026, 3, 2));
+    let mut a = rich_person();
+    a.person.as_mut().unwrap().birth_date = Some(day(1990, 4, 12));
+    a.credit.valid_until = Some(day(2026, 3, 31));
+    a.owner_id = Some(5);
+    a.tier = Tier::Personal;
+    a.classification.grade = Some(Grade::D);
+    let x = store.create_archive(&a, &n, &ev(5, at(0))).await.unwrap();
+    let mut b = rich_organization();
+    b.owner_id = Some(5);
+    b.tier = Tier::Personal;
+    b.classification.grade = Some(Grade::D);
+    let y = store.create_archive(&b, &n, &ev(5, at(1))).await.unwrap();
+    // A contact's birthday and a planned visit arrive later (contacts, timeline).
+    store.add_contact(x.id, &ContactData { birthday: Some(day(1985, 4, 20)), ..contact("李娜", None, false) }, &ev(5, at(2))).await.unwrap();
+    let mut visit = entry(EntryKind::Visit, day(2026, 1, 5), "拜访");
+    visit.details.next_action_on = Some(day(2026, 3, 6));
+    store.add_entry(x.id, &visit, &ev(5, at(3))).await.unwrap();
+
+    let q = DueDatesQuery {
+        filter: ArchiveFilter::default(),
+        date_ranges: vec![(DateKind::CreditValidUntil, None, day(2026, 4, 1)), (DateKind::PlannedVisit, None, day(2026, 3, 9))],
+        month_day_ranges: vec![(DateKind::Birthday, 401, 430), (DateKind::ContactBirthday, 401, 430)],
+        num_below: vec![],
+        limit: 100,
+    };
+    let due = store.due_dates(&q).await.unwrap();
+    let mut got: Vec<(i64, DateKind, Option<NaiveDate>, String)> = due.iter().map(|d| (d.archive.id, d.date.kind, d.date.on, d.date.label.clone())).collect();
+    got.sort();
+    let mut want = vec![
+        (x.id, DateKind::Birthday, Some(day(1990, 4, 12)), String::new()),
+        (x.id, DateKind::ContactBirthday, Some(day(1985, 4, 20)), "李娜".to_string()),
+        (x.id, DateKind::CreditValidUntil, Some(day(2026, 3, 31)), String::new()),
+        (x.id, DateKind::PlannedVisit, Some(day(2026, 3, 6)), "拜访".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want, "[{e:?}] dates from the document, contacts and timeline");
+    // The scope applies: nothing for a scope that admits nothing.
+    let none = DueDatesQuery { filter: ArchiveFilter { scope: Some(dangan_core::policy::ListScope::nothing()), ..Default::default() }, ..q.clone() };
+    assert!(store.due_dates(&none).await.unwrap().is_empty(), "[{e:?}] scoped");
+
+    // Review: due before the review, not after it.
+    let cutoffs = vec![(Some(Grade::D), at(100))];
+    let ids = |v: Vec<dangan_store::lifecycle::ReviewDue>| v.into_iter().map(|r| r.archive.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![x.id, y.id], "[{e:?}]");
+    store.mark_reviewed(x.id, &ev(5, at(200))).await.unwrap();
+    assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![y.id], "[{e:?}] reviewed");
+
+    // The pool's query: x was followed up on 2026-01-05, y never (created 2026-03-02).
+    let overdue = store.follow_up_overdue(&vec![(Some(Grade::D), day(2026, 2, 1))], 10).await.unwrap();
+    assert_eq!(overdue.iter().map(|o| o.id).collect::<Vec<_>>(), vec![x.id], "[{e:?}] last follow-up before the cutoff");
+
+    // A transfer is all or nothing: a stale version in it leaves the other archive unchanged.
+    let xv = store.get_archive(x.id).await.unwrap().unwrap();
+    let yv = store.get_archive(y.id).await.unwrap().unwrap();
+    let mut xd = xv.data.clone();
+    xd.owner_id = None;
+    xd.tier = Tier::Department;
+    let mut yd = yv.data.clone();
+    yd.owner_id = Some(6);
+    let t = Transfer {
+        changes: vec![
+            ArchiveChange { id: x.id, expected_version: xv.version, data: xd.clone(), reason: Some("退回公海".into()), audit: ev(0, at(300)) },
+            ArchiveChange { id: y.id, expected_version: yv.version + 7, data: yd.clone(), reason: None, audit: ev(0, at(300)) },
+        ],
+        ..Default::default()
+    };
+    assert!(matches!(store.transfer(&t).await, Err(StoreError::Conflict { .. })), "[{e:?}] stale version refused");
+    assert_eq!(store.get_archive(x.id).await.unwrap().unwrap(), xv, "[{e:?}] nothing of the transfer was written");
+    let t = Transfer { changes: vec![ArchiveChange { expected_version: yv.version, ..t.changes[1].clone() }, t.changes[0].clone()], ..Default::default() };
+    store.transfer(&t).await.unwrap();
+    assert_eq!(store.get_archive(x.id).await.unwrap().unwrap().data.owner_id, None, "[{e:?}]");
+    assert_eq!(store.get_archive(y.id).await.unwrap().unwrap().data.owner_id, Some(6), "[{e:?}]");
+    assert_eq!(store.list_versions(x.id).await.unwrap().len() as i64, xv.version + 1, "[{e:?}] a new version, the old one kept");
+    // The dates moved with the document (still indexed after the version change).
+    assert_eq!(store.due_dates(&q).await.unwrap().len(), 4, "[{e:?}]");
 }
