@@ -261,12 +261,23 @@ impl App {
     /// Pending requests whose current step the principal may decide (审批待办).
     pub async fn approval_inbox(&self, p: &Principal) -> Result<Vec<RequestView>> {
         let pending = self.store.list_access_requests(&RequestQuery { status: Some(RequestStatus::Pending), limit: 1000, ..Default::default() }).await?;
+        // Who the principal is and where requesters sit are read once for the whole inbox, not
+        // per request; only the requests they may decide load their decisions.
+        let actor = self.actor(p).await?;
+        let depts: std::collections::HashMap<dangan_core::UserId, Option<DeptId>> = self.store.list_users().await?.into_iter().map(|u| (u.id, u.dept_id)).collect();
         let mut out = Vec::new();
-        for r in pending {
-            let view = self.request_view(p, r).await?;
-            if view.can_decide {
-                out.push(view);
+        for req in pending {
+            if req.requester_id == p.user.id {
+                continue;
             }
+            let Some(step) = req.chain.get(req.step as usize) else { continue };
+            let Some(archive) = self.store.get_archive(req.archive_id).await? else { continue };
+            let prot = protection_of(&archive.data);
+            if !step.decided_by(&actor, &prot, depts.get(&req.requester_id).copied().flatten()) {
+                continue;
+            }
+            let decisions = self.store.list_decisions(req.id).await?;
+            out.push(RequestView { request: req, archive_no: archive.archive_no, decisions, can_decide: true });
         }
         Ok(out)
     }
