@@ -107,6 +107,8 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     goto(c, &s.url("/admin/policy")).await;
     check_page(c).await;
     assert!(exists(c, "#policy-lifecycle").await, "the lifecycle section");
+    assert!(!find(c, "#lc_pool_enabled").await.is_selected().await.unwrap(), "the pool is off by default");
+    click(c, "#lc_pool_enabled").await;
     for g in ["A", "B", "C", "D", "ungraded"] {
         type_into(c, &format!("input[name=lc_pool_{g}]"), "1").await;
     }
@@ -115,6 +117,7 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     click_nav(c, "#policy-save").await;
     assert!(exists(c, "#policy-saved").await, "saved: {}", body_text(c).await);
     assert_eq!(value(c, "input[name=lc_pool_D]").await, "1");
+    assert!(find(c, "#lc_pool_enabled").await.is_selected().await.unwrap(), "the pool is on now");
     logout(c).await;
     let admin = s.admin_token().await;
     let r = send(reqwest::Client::new().post(s.url("/api/v1/pool/sweep")).bearer_auth(&admin)).await;

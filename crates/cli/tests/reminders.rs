@@ -211,6 +211,15 @@ async fn customer_pool_and_handover() {
         assert_eq!(r.status, 201, "[{e}] {}", r.text());
 
         assert_eq!(w.post("xiaoshou1", "/api/v1/pool/sweep", &json!({})).await.status, 403, "[{e}] only the administrator runs the sweep by hand");
+        // The pool is off until the administrator turns it on: the sweep then does nothing.
+        let r = w.post("admin", "/api/v1/pool/sweep", &json!({})).await;
+        assert_eq!((r.status, r.json["returned"].as_u64()), (200, Some(0)), "[{e}] pool off: {}", r.text());
+        let policy = w.get("admin", "/api/v1/policy").await.json;
+        assert_eq!(policy["lifecycle"]["pool_enabled"], false, "[{e}] off by default");
+        let mut lc = policy["lifecycle"].clone();
+        lc["pool_enabled"] = json!(true);
+        let body = json!({"version": policy["version"], "grant_max_hours": policy["grant_max_hours"], "secret_grant_max_hours": policy["secret_grant_max_hours"], "chains": policy["chains"], "archive_room_networks": policy["archive_room_networks"], "lifecycle": lc});
+        assert_eq!(w.put("admin", "/api/v1/policy", &body).await.status, 200, "[{e}]");
         let r = w.post("admin", "/api/v1/pool/sweep", &json!({})).await;
         assert_eq!(r.status, 200, "[{e}] {}", r.text());
         assert!(r.json["returned"].as_u64().unwrap() >= 1, "[{e}] {}", r.json);

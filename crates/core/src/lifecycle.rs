@@ -152,7 +152,7 @@ impl PerGrade {
 /// The rules of keeping archives alive, changed by the administrator with the other policy
 /// settings. Defaults from the seeds: A monthly, B quarterly, C/D yearly reviews; an archive not
 /// updated for 30 days is stale (每月最少完善一次); birthdays of next month (the insurance
-/// agent's monthly service list); fewer than 12 remaining sessions is low.
+/// agent's monthly service list); fewer than 12 remaining sessions is low; the pool is off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct LifecycleSettings {
@@ -166,7 +166,8 @@ pub struct LifecycleSettings {
     pub visit_warning_days: i64,
     /// Remaining sessions below this are listed.
     pub low_sessions_below: i64,
-    /// The customer pool (公海): on or off.
+    /// The customer pool (公海): on or off. Off by default: turning it on is the company's
+    /// decision (the first sweep takes every long-neglected archive from its owner at once).
     pub pool_enabled: bool,
     /// Days without a follow-up after which a personal archive returns to the pool, per grade.
     pub pool_days: PerGrade,
@@ -182,7 +183,7 @@ impl Default for LifecycleSettings {
             expiry_warning_days: 30,
             visit_warning_days: 7,
             low_sessions_below: 12,
-            pool_enabled: true,
+            pool_enabled: false,
             pool_days: PerGrade { a: 180, b: 90, c: 60, d: 30, ungraded: 60 },
             pool_claims_per_day: 10,
         }
