@@ -277,6 +277,11 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     // lists carry the access scope in their WHERE clause.
     rows.push(load("GET as salesperson (own)", &base, &sales_token, c, s, any_of(&readable_sales), use_wrk).await?);
     rows.push(load("list as salesperson (scoped)", &base, &sales_token, c, s, Target::Fixed("/api/v1/archives?limit=50".into()), use_wrk).await?);
+    // The reminders dashboard (提醒): one indexed date query, the review and stale lists and the
+    // loans, in the reader's scope — for a salesperson's own archives and a manager's department.
+    rows.push(load("reminders, salesperson (mine)", &base, &sales_token, c, s, Target::Fixed("/api/v1/reminders".into()), use_wrk).await?);
+    let manager_token: String = login("jingli1").await.map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
+    rows.push(load("reminders, manager (dept)", &base, &manager_token, c, s, Target::Fixed("/api/v1/reminders?scope=department".into()), use_wrk).await?);
     let (rss, hwm) = rss_kib(pid);
     let _ = child.kill().await;
     let _ = child.wait().await;

@@ -443,10 +443,18 @@ pub(crate) fn due_dates_query(q: &crate::lifecycle::DueDatesQuery) -> (String, V
     let where_ = filter_clause(&q.filter, &mut params, vec![format!("({})", windows.join(" OR "))]);
     let limit = q.limit.clamp(1, 10_000);
     let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
-    (
-        format!("SELECT {columns}, date_kind, on_date, num, label FROM archive_dates JOIN archives a ON a.id = archive_dates.archive_id{where_} ORDER BY on_date, md, a.id LIMIT {limit}"),
-        params,
-    )
+    // A reminder list is someone's archives (an owner, a department subtree): walk those archives
+    // through their index and look up each one's dates, rather than every date in the window over
+    // the whole base and then the owner (SQLite keeps a CROSS JOIN's order; PostgreSQL plans it
+    // as an inner join by its statistics). Without such a filter, start from the dates.
+    let join = if q.filter.owner_id.is_some() || !q.filter.dept_ids.is_empty() {
+        "archives a CROSS JOIN archive_dates"
+    } else {
+        "archive_dates JOIN archives a ON a.id = archive_dates.archive_id"
+    };
+    let on = if join.contains("CROSS") { "archive_dates.archive_id = a.id AND " } else { "" };
+    let where_ = where_.replacen(" WHERE ", &format!(" WHERE {on}"), 1);
+    (format!("SELECT {columns}, date_kind, on_date, num, label FROM {join}{where_} ORDER BY on_date, md, a.id LIMIT {limit}"), params)
 }
 
 /// Archives whose last review (or creation) is before their grade's cutoff.
