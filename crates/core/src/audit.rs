@@ -146,6 +146,8 @@ audit_actions! {
     BackupVerify = "system.backup_verify", "校验备份", "校驗備份", "backup verified";
     AuditView = "audit.view", "查看审计日志", "查看稽核日誌", "audit trail viewed";
     AuditExport = "audit.export", "导出审计日志", "匯出稽核日誌", "audit trail exported";
+    ChecklistMark = "checklist.mark", "登记档案材料", "登記檔案材料", "checklist item marked";
+    ChecklistSettingsChange = "checklist.settings", "变更材料清单/节假日设置", "變更材料清單/節假日設定", "checklist settings changed";
 }
 
 /// One audited event, before it is numbered and chained. Text fields are empty rather than

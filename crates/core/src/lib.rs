@@ -3,6 +3,7 @@
 //! (callers pass `now`), so every rule here is testable in isolation.
 
 pub mod audit;
+pub mod checklist;
 pub mod dedup;
 pub mod backup;
 pub mod demo;
