@@ -125,7 +125,7 @@ fn facts(a: &Archive) -> ArchiveFacts<'_> {
 }
 
 /// Today in the companies' time zone (UTC+8).
-pub fn today() -> NaiveDate {
+pub fn today_local() -> NaiveDate {
     checklist::local_date(Utc::now())
 }
 
@@ -216,7 +216,7 @@ impl App {
     pub async fn archive_checklists(&self, p: &Principal, archive_id: ArchiveId, today: Option<NaiveDate>) -> Result<ArchiveChecklists> {
         let archive = self.store.get_archive(archive_id).await?.ok_or(AppError::NotFound)?;
         let (can_tick, can_tag) = self.checklist_rights(p, &archive).await?;
-        self.evaluate_archive(&archive, today.unwrap_or_else(self::today), can_tick, can_tag).await
+        self.evaluate_archive(&archive, today.unwrap_or_else(today_local), can_tick, can_tag).await
     }
 
     /// Records a tick (`Received`), untick (`Withdrawn`), or a scan tagged (`Attached`) or
@@ -246,7 +246,7 @@ impl App {
         if note.chars().count() > MAX_NOTE_CHARS {
             return Err(AppError::Invalid { zh: format!("备注最多{MAX_NOTE_CHARS}字"), en: format!("The note is limited to {MAX_NOTE_CHARS} characters") });
         }
-        let today = self::today();
+        let today = today_local();
         let current = self.evaluate_archive(&archive, today, can_tick, can_tag).await?;
         let Some(list) = current.checklists.iter().find(|c| c.key == checklist_key) else {
             return Err(AppError::Invalid { zh: format!("本档案没有材料清单“{checklist_key}”"), en: format!("This archive has no checklist {checklist_key:?}") });
@@ -301,7 +301,7 @@ impl App {
     /// responsible person), most overdue first. Recorded as a list view.
     pub async fn checklist_overdue(&self, p: &Principal, as_of: Option<NaiveDate>, since: Option<NaiveDate>) -> Result<OverdueReport> {
         self.authorize_general(p, Action::List).await?;
-        let as_of = as_of.unwrap_or_else(today);
+        let as_of = as_of.unwrap_or_else(today_local);
         let since = since.unwrap_or(as_of - Duration::days(REPORT_DEFAULT_DAYS));
         let scope = self.list_scope(p).await?;
         // Local midnight (UTC+8) of `since`, as an instant.

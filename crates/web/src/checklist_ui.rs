@@ -469,24 +469,26 @@ async fn save_settings(State(s): State<AppState>, u: UiUser, Form(f): Form<HashM
     let default_deadline_days: u32 = form.default_deadline_days.parse().unwrap_or(0);
     let version: i64 = get("version").trim().parse().unwrap_or(-1);
     let pick = |errs: Vec<(String, String)>| errs.into_iter().map(|(zh, e)| if en { e } else { zh }).collect::<Vec<_>>();
-    let again = |errors: Vec<String>, form: FormText| async move {
-        let e = match s.app.checklist_settings_view(&u.user).await {
-            Ok(e) => e,
-            Err(e) => return error_page(tr, e),
-        };
-        let c = settings_chrome(&s, &u).await;
-        settings_response(&s, &u, c, &e, Some(form), errors, false)
-    };
     if !errors.is_empty() {
-        return again(pick(errors), form).await;
+        return again(&s, &u, pick(errors), form).await;
     }
     let new = ChecklistSettings { default_deadline_days, holidays, workdays, checklists };
     match s.app.update_checklist_settings(&u.user, version, new).await {
         Ok(_) => Redirect::to("/admin/checklists?saved=1").into_response(),
-        Err(AppError::Invalid { zh, en: e }) => again(vec![if en { e } else { zh }], form).await,
-        Err(AppError::Conflict { .. }) => again(vec![tr.t("cl.conflict").to_string()], form).await,
+        Err(AppError::Invalid { zh, en: e }) => again(&s, &u, vec![if en { e } else { zh }], form).await,
+        Err(AppError::Conflict { .. }) => again(&s, &u, vec![tr.t("cl.conflict").to_string()], form).await,
         Err(e) => error_page(tr, e),
     }
+}
+
+/// The settings page again, with the user's text and what was wrong with it.
+async fn again(s: &AppState, u: &UiUser, errors: Vec<String>, form: FormText) -> Response {
+    let e = match s.app.checklist_settings_view(&u.user).await {
+        Ok(e) => e,
+        Err(e) => return error_page(u.tr, e),
+    };
+    let c = settings_chrome(s, u).await;
+    settings_response(s, u, c, &e, Some(form), errors, false)
 }
 
 #[cfg(test)]
