@@ -52,6 +52,10 @@ pub struct EffectiveChecklists {
 pub struct ArchiveChecklists {
     pub archive_id: ArchiveId,
     pub archive_no: String,
+    /// The archive's name; empty for 绝密 archives (known by number only).
+    pub archive_name: String,
+    /// The archive's industry template, if any.
+    pub template: Option<String>,
     pub today: NaiveDate,
     pub checklists: Vec<ChecklistStatus>,
     /// Every mark, oldest first (who ticked, unticked, tagged what, when).
@@ -209,7 +213,17 @@ impl App {
         let settings = self.checklist_settings().await?.settings;
         let marks = self.store.checklist_marks(&[archive.id]).await?;
         let checklists = checklist::evaluate(&settings, &settings.calendar(), facts(archive), &marks, today);
-        Ok(ArchiveChecklists { archive_id: archive.id, archive_no: archive.archive_no.clone(), today, checklists, marks, can_tick, can_tag })
+        Ok(ArchiveChecklists {
+            archive_id: archive.id,
+            archive_no: archive.archive_no.clone(),
+            archive_name: if archive.data.secrecy == Secrecy::TopSecret { String::new() } else { archive.data.name.clone() },
+            template: archive.data.template.clone(),
+            today,
+            checklists,
+            marks,
+            can_tick,
+            can_tag,
+        })
     }
 
     /// The checklists of one archive, as of `today` (default: today in UTC+8).

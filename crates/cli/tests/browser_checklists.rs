@@ -51,14 +51,33 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     s.app.mark_checklist_item(&p, a.id, "vehicle_new", "contract", dangan_core::checklist::MarkAction::Attached, Some(att.id), "").await.expect("tag the scan");
 
     set_viewport(c, DESKTOP).await;
-    login_as(c, s, "dangan1", "钱芳").await;
+    // The salesperson's archive page: the checklist section, no tick buttons.
+    login_as(c, s, "xiaoshou1", "张明").await;
     goto(c, &s.url(&format!("/archives/{}", a.id))).await;
     assert!(exists(c, "#checklists").await, "the checklist section is on the archive page");
     assert_eq!(text(c, "#checklist-vehicle_new-percent").await, "9%", "1 of 11 required items (the tagged scan)");
     assert!(text(c, "#checklist-vehicle_new-state").await.starts_with("已逾期"), "overdue three weeks after delivery");
     assert!(text(c, "#checklist-vehicle_new-missing").await.contains("购车发票复印件"));
+    assert!(!exists(c, "#tick-vehicle_new-invoice").await, "only the archivist ticks paper originals");
     c.execute("document.querySelector('#checklists').scrollIntoView();", vec![]).await.expect("scroll");
     shots.take(c, "01-archive").await;
+    set_viewport(c, (390, 844)).await;
+    assert_no_sideways_scroll(c, "the archive page with its checklist on a phone").await;
+    set_viewport(c, DESKTOP).await;
+
+    // The archivist: 材料清单 in the menu → the overdue page → the archive's checklist.
+    c.delete_all_cookies().await.expect("log out");
+    login_as(c, s, "dangan1", "钱芳").await;
+    click_nav(c, "#menu-checklists").await;
+    assert_eq!(path(c).await, "/checklists/overdue");
+    let body = body_text(c).await;
+    assert!(body.contains(&a.archive_no) && body.contains("张明") && body.contains("行驶证复印件"), "{body}");
+    shots.take(c, "02-overdue").await;
+    set_viewport(c, (390, 844)).await;
+    assert_no_sideways_scroll(c, "the overdue page on a phone").await;
+    set_viewport(c, DESKTOP).await;
+    click_nav(c, &format!("a[href='/archives/{}/checklist']", a.id)).await;
+    assert_eq!(path(c).await, format!("/archives/{}/checklist", a.id));
 
     // Tick 购车发票复印件 as received, confirming the dialog.
     type_into(c, "#item-vehicle_new-invoice input[name=note]", "原件已入柜").await;
@@ -77,24 +96,11 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     check_page(c).await;
+    assert_eq!(path(c).await, format!("/archives/{}/checklist", a.id), "back on the checklist page");
     assert_eq!(text(c, "#checklist-vehicle_new-percent").await, "18%");
     assert!(exists(c, "#untick-vehicle_new-invoice").await, "the item can be withdrawn now");
     assert!(text(c, "#item-vehicle_new-invoice").await.contains("钱芳"), "who received it is shown");
-    c.execute("document.querySelector('#checklist-vehicle_new').scrollIntoView();", vec![]).await.expect("scroll");
-    shots.take(c, "02-ticked").await;
-    set_viewport(c, (390, 844)).await;
-    assert_no_sideways_scroll(c, "the archive page with its checklist on a phone").await;
-    set_viewport(c, DESKTOP).await;
-
-    // The overdue page from the menu.
-    click_nav(c, "#menu-checklists").await;
-    assert_eq!(path(c).await, "/checklists/overdue");
-    let body = body_text(c).await;
-    assert!(body.contains(&a.archive_no) && body.contains("张明") && body.contains("行驶证复印件"), "{body}");
-    shots.take(c, "03-overdue").await;
-    set_viewport(c, (390, 844)).await;
-    assert_no_sideways_scroll(c, "the overdue page on a phone").await;
-    set_viewport(c, DESKTOP).await;
+    shots.take(c, "03-ticked").await;
 
     // The administrator's settings page.
     c.delete_all_cookies().await.expect("log out");

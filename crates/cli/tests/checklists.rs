@@ -265,25 +265,31 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         // --- the pages: archive page section, tick through the form, overdue page, settings page
         let archivist = ui_login(&s, "dangan1").await;
         let page = archivist.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
-        assert!(page.contains("id=\"checklists\"") && page.contains("新车档案") && page.contains("购车发票复印件"), "[{e}] the section is on the archive page");
+        assert!(!page.contains("购车发票复印件"), "[{e}] the archivist may not read this personal archive's page");
+        let page = archivist.get(s.url(&format!("/archives/{id}/checklist"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"checklists\"") && page.contains("新车档案") && page.contains("购车发票复印件") && page.contains(&no), "[{e}] the checklist page: {page}");
         assert!(page.contains("id=\"tick-vehicle_new-green_card\""), "[{e}] the archivist gets tick buttons");
         assert!(page.contains("confirm("), "[{e}] ticking asks for confirmation");
         let token = csrf(&page);
         let res = archivist
             .post(s.url(&format!("/archives/{id}/checklist/mark")))
-            .form(&[("_csrf", token.as_str()), ("checklist", "vehicle_new"), ("item", "green_card"), ("action", "received"), ("note", "")])
+            .form(&[("_csrf", token.as_str()), ("back", "checklist"), ("checklist", "vehicle_new"), ("item", "green_card"), ("action", "received"), ("note", "")])
             .send()
             .await
             .unwrap();
         assert!(res.status().is_redirection(), "[{e}] {}", res.status());
-        let page = archivist.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert_eq!(res.headers()["location"], format!("/archives/{id}/checklist").as_str());
+        let page = archivist.get(s.url(&format!("/archives/{id}/checklist"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"untick-vehicle_new-green_card\""), "[{e}] ticked through the page");
         assert!(page.contains("18%"), "[{e}] 2 of 11");
+        let page = archivist.get(s.url("/checklists/overdue?as_of=2026-10-13&since=2026-01-01")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("/archives/{id}/checklist")), "[{e}] the overdue page links to the checklist page");
         let res = archivist.post(s.url(&format!("/archives/{id}/checklist/mark"))).form(&[("checklist", "vehicle_new"), ("item", "pdi_check"), ("action", "received")]).send().await.unwrap();
         assert_eq!(res.status(), 400, "[{e}] no CSRF token, no mark");
         let sales = ui_login(&s, "xiaoshou1").await;
         let page = sales.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"checklists\"") && !page.contains("id=\"tick-vehicle_new-"), "[{e}] the salesperson sees the checklist, no tick buttons");
+        assert!(page.contains("18%") && page.contains("id=\"attach-vehicle_new-green_card\""), "[{e}] and may attach scans");
         let page = sales.get(s.url("/checklists/overdue?as_of=2026-10-13&since=2026-01-01")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains(&no) && page.contains("张明") && page.contains("行驶证复印件"), "[{e}] the overdue page lists the archive under its owner");
         let res = sales.get(s.url("/admin/checklists")).send().await.unwrap();

@@ -22,6 +22,7 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/archives/{id}/checklist", get(checklist_page))
         .route("/archives/{id}/checklist/mark", post(mark))
         .route("/checklists/overdue", get(overdue_page))
         .route("/admin/checklists", get(settings_page))
@@ -67,6 +68,8 @@ pub struct HistoryRow {
 /// The checklist section of the archive page.
 pub struct Section {
     pub archive_id: i64,
+    /// Where the forms return: `archive` (the archive page) or `checklist` (the checklist page).
+    pub back: &'static str,
     pub lists: Vec<ListView>,
     pub can_tick: bool,
     pub can_tag: bool,
@@ -100,10 +103,14 @@ pub fn state_of(tr: Tr, complete: bool, overdue: bool, overdue_days: u32) -> (St
 /// its checklists or it has none).
 pub async fn section(s: &AppState, u: &UiUser, archive: &Archive, attachments: &[dangan_core::Attachment], users: &HashMap<i64, String>) -> Option<Section> {
     let a: ArchiveChecklists = s.app.archive_checklists(&u.user, archive.id, None).await.ok()?;
+    section_of(u.tr, &a, attachments, users, "archive")
+}
+
+/// The section from an archive's checklists; `back` says which page the forms return to.
+fn section_of(tr: Tr, a: &ArchiveChecklists, attachments: &[dangan_core::Attachment], users: &HashMap<i64, String>, back: &'static str) -> Option<Section> {
     if a.checklists.is_empty() {
         return None;
     }
-    let tr = u.tr;
     let who = |id: i64| users.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
     let files: HashMap<i64, String> = attachments.iter().map(|x| (x.id, x.filename.clone())).collect();
     let mut labels: HashMap<(String, String), String> = HashMap::new();
@@ -134,7 +141,7 @@ pub async fn section(s: &AppState, u: &UiUser, archive: &Archive, attachments: &
                 label: c.label(tr.lang).to_string(),
                 percent: c.percent,
                 done: format!("{}/{}", c.required_done, c.required_total),
-                start: format!("{} {}", start_label(tr, archive.data.template.as_deref(), &c.start_source), c.start_on),
+                start: format!("{} {}", start_label(tr, a.template.as_deref(), &c.start_source), c.start_on),
                 due_on: c.due_on.to_string(),
                 deadline: tr.f("cl.working_days", "n", &c.deadline_days.to_string()),
                 state,
@@ -162,7 +169,7 @@ pub async fn section(s: &AppState, u: &UiUser, archive: &Archive, attachments: &
             note: m.note.clone(),
         })
         .collect();
-    Some(Section { archive_id: archive.id, lists, can_tick: a.can_tick, can_tag: a.can_tag, attachments: attachments.iter().map(|x| (x.id, x.filename.clone())).collect(), history })
+    Some(Section { archive_id: a.archive_id, back, lists, can_tick: a.can_tick, can_tag: a.can_tag, attachments: attachments.iter().map(|x| (x.id, x.filename.clone())).collect(), history })
 }
 
 async fn mark(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Form(f): Form<HashMap<String, String>>) -> Response {
@@ -175,9 +182,33 @@ async fn mark(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Form(f)
     };
     let attachment_id = get("attachment_id").parse().ok();
     match s.app.mark_checklist_item(&u.user, id, &get("checklist"), &get("item"), action, attachment_id, &get("note")).await {
+        Ok(_) if get("back") == "checklist" => Redirect::to(&format!("/archives/{id}/checklist")).into_response(),
         Ok(_) => Redirect::to(&format!("/archives/{id}#checklists")).into_response(),
         Err(e) => error_page(u.tr, e),
     }
+}
+
+// --- the checklist page (for the archivist, who may not read every archive) ----------------
+
+#[derive(Template)]
+#[template(path = "checklist_page.html")]
+struct ChecklistPage {
+    c: Chrome,
+    archive_id: i64,
+    archive_no: String,
+    name: String,
+    checklists: Option<Section>,
+}
+
+async fn checklist_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>) -> Response {
+    let a = match s.app.archive_checklists(&u.user, id, None).await {
+        Ok(a) => a,
+        Err(e) => return error_page(u.tr, e),
+    };
+    let users: HashMap<i64, String> = s.app.users().await.unwrap_or_default().into_iter().map(|u| (u.id, u.display_name)).collect();
+    let mut c = Chrome::of(&s, &u).await;
+    c.menu = "checklists";
+    render(&ChecklistPage { archive_id: a.archive_id, archive_no: a.archive_no.clone(), name: a.archive_name.clone(), checklists: section_of(u.tr, &a, &[], &users, "checklist"), c })
 }
 
 // --- overdue page ----------------------------------------------------------------------------

@@ -499,6 +499,8 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("err.internal", "服务器内部错误", "伺服器內部錯誤", "Internal server error"),
     ("err.page_title", "出错了", "發生錯誤", "Something went wrong"),
     // 材料清单 (checklist_ui.rs)
+    ("cl.open_archive", "打开档案", "打開檔案", "Open the archive"),
+    ("cl.none", "此档案没有适用的材料清单。", "此檔案沒有適用的材料清單。", "No checklist applies to this archive."),
     ("cl.menu", "材料清单", "材料清單", "Checklists"),
     ("cl.section", "材料清单", "材料清單", "Document checklist"),
     ("cl.start_created", "建档日期", "建檔日期", "Archive created"),
