@@ -60,6 +60,8 @@ pub struct ArchiveChecklists {
     pub checklists: Vec<ChecklistStatus>,
     /// Every mark, oldest first (who ticked, unticked, tagged what, when).
     pub marks: Vec<Mark>,
+    /// File names of the attachments the marks name (id → name).
+    pub attachment_names: BTreeMap<i64, String>,
     /// May tick paper originals (the archivist).
     pub can_tick: bool,
     /// May tag attachments.
@@ -213,6 +215,11 @@ impl App {
         let settings = self.checklist_settings().await?.settings;
         let marks = self.store.checklist_marks(&[archive.id]).await?;
         let checklists = checklist::evaluate(&settings, &settings.calendar(), facts(archive), &marks, today);
+        let attachment_names = if marks.iter().any(|m| m.attachment_id.is_some()) {
+            self.store.list_attachments(archive.id).await?.into_iter().map(|a| (a.id, a.filename)).collect()
+        } else {
+            BTreeMap::new()
+        };
         Ok(ArchiveChecklists {
             archive_id: archive.id,
             archive_no: archive.archive_no.clone(),
@@ -221,6 +228,7 @@ impl App {
             today,
             checklists,
             marks,
+            attachment_names,
             can_tick,
             can_tag,
         })

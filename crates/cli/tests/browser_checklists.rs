@@ -61,9 +61,6 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert!(!exists(c, "#tick-vehicle_new-invoice").await, "only the archivist ticks paper originals");
     c.execute("document.querySelector('#checklists').scrollIntoView();", vec![]).await.expect("scroll");
     shots.take(c, "01-archive").await;
-    set_viewport(c, (390, 844)).await;
-    assert_no_sideways_scroll(c, "the archive page with its checklist on a phone").await;
-    set_viewport(c, DESKTOP).await;
 
     // The archivist: 材料清单 in the menu → the overdue page → the archive's checklist.
     c.delete_all_cookies().await.expect("log out");
@@ -101,6 +98,10 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert!(exists(c, "#untick-vehicle_new-invoice").await, "the item can be withdrawn now");
     assert!(text(c, "#item-vehicle_new-invoice").await.contains("钱芳"), "who received it is shown");
     shots.take(c, "03-ticked").await;
+    set_viewport(c, (390, 844)).await;
+    assert_no_sideways_scroll(c, "the checklist page on a phone").await;
+    shots.take(c, "03b-ticked-phone").await;
+    set_viewport(c, DESKTOP).await;
 
     // The administrator's settings page.
     c.delete_all_cookies().await.expect("log out");

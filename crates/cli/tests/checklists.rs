@@ -289,7 +289,7 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         let sales = ui_login(&s, "xiaoshou1").await;
         let page = sales.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"checklists\"") && !page.contains("id=\"tick-vehicle_new-"), "[{e}] the salesperson sees the checklist, no tick buttons");
-        assert!(page.contains("18%") && page.contains("id=\"attach-vehicle_new-green_card\""), "[{e}] and may attach scans");
+        assert!(page.contains("18%") && page.contains("id=\"attach-vehicle_new-pdi_check\""), "[{e}] and may attach scans");
         let page = sales.get(s.url("/checklists/overdue?as_of=2026-10-13&since=2026-01-01")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains(&no) && page.contains("张明") && page.contains("行驶证复印件"), "[{e}] the overdue page lists the archive under its owner");
         let res = sales.get(s.url("/admin/checklists")).send().await.unwrap();

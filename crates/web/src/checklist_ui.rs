@@ -112,7 +112,8 @@ fn section_of(tr: Tr, a: &ArchiveChecklists, attachments: &[dangan_core::Attachm
         return None;
     }
     let who = |id: i64| users.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
-    let files: HashMap<i64, String> = attachments.iter().map(|x| (x.id, x.filename.clone())).collect();
+    let mut files: HashMap<i64, String> = a.attachment_names.iter().map(|(k, v)| (*k, v.clone())).collect();
+    files.extend(attachments.iter().map(|x| (x.id, x.filename.clone())));
     let mut labels: HashMap<(String, String), String> = HashMap::new();
     let lists = a
         .checklists
