@@ -20,6 +20,7 @@ pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod checklists;
 pub mod crypto;
 pub mod dedup;
 pub mod demo;

@@ -153,6 +153,8 @@ audit_actions! {
     PoolReturn = "pool.return", "退回公海", "退回公海", "returned to the customer pool";
     PoolClaim = "pool.claim", "从公海领取", "從公海領取", "claimed from the customer pool";
     UserHandover = "user.handover", "离职交接", "離職交接", "handover of a leaving employee";
+    ChecklistMark = "checklist.mark", "登记档案材料", "登記檔案材料", "checklist item marked";
+    ChecklistSettingsChange = "checklist.settings", "变更材料清单/节假日设置", "變更材料清單/節假日設定", "checklist settings changed";
 }
 
 /// One audited event, before it is numbered and chained. Text fields are empty rather than

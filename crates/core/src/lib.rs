@@ -5,6 +5,7 @@
 #[macro_use]
 pub mod model;
 pub mod audit;
+pub mod checklist;
 pub mod dedup;
 pub mod backup;
 pub mod demo;

@@ -74,6 +74,10 @@ pub const TEMPLATES: &[IndustryTemplate] = &[
             f("plate_no", "车牌号", "Plate number", FieldType::Text, false),
             f("model", "车型", "Model", FieldType::Text, true),
             f("purchased_on", "购车日期", "Purchased on", FieldType::Date, false),
+            // The new-car file is due 3 working days after delivery (交车), the after-sales file
+            // 1 working day after the serviced car is handed back (see `checklist.rs`).
+            f("delivered_on", "交车日期", "Delivered on", FieldType::Date, false),
+            f("serviced_on", "最近售后交车日期", "Last serviced on", FieldType::Date, false),
             f("price", "成交价", "Price", FieldType::Money, false),
             f("insurance_until", "保险到期", "Insurance until", FieldType::Date, false),
             f("mileage_km", "行驶里程（公里）", "Mileage (km)", FieldType::Integer, false),

@@ -25,6 +25,7 @@ use dangan_core::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod checklists;
 pub mod imports;
 pub mod postgres;
 pub mod sqlite;
@@ -32,6 +33,7 @@ mod sql;
 pub mod testing;
 
 pub mod lifecycle;
+pub use checklists::NewMark;
 pub use imports::{ArrivingArchive, BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, NewImport};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -862,6 +864,17 @@ pub trait Store: Send + Sync + 'static {
     /// and appends `audit` in the same transaction; returns the new version. A stale version is
     /// refused with `Conflict` and nothing is written.
     async fn put_policy_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64>;
+    // --- document checklists (材料清单, checklists.rs) ---
+    /// The stored checklist settings (checklists, deadline, holiday calendar); `None`: defaults.
+    async fn checklist_settings(&self) -> Result<Option<StoredPolicy>>;
+    /// As `put_policy_settings`, for the checklist settings.
+    async fn put_checklist_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64>;
+    /// Appends a mark and its audit record (given the archive's number) in one transaction.
+    async fn add_checklist_mark(&self, m: &NewMark, audit: &AuditEvent) -> Result<dangan_core::checklist::Mark>;
+    /// The marks of these archives, in the order they were made.
+    async fn checklist_marks(&self, archive_ids: &[ArchiveId]) -> Result<Vec<dangan_core::checklist::Mark>>;
+    /// Archives created at or after `since` within `scope` (None: all), newest first.
+    async fn checklist_archives(&self, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> Result<Vec<Archive>>;
 }
 
 /// The policy settings as stored: the JSON document, its version, who changed it and when.

@@ -23,7 +23,23 @@ use crate::*;
 
 mod dates;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql")), (2, include_str!("../migrations/postgres/0002_access.sql")), (3, include_str!("../migrations/postgres/0003_id_index.sql")), (4, include_str!("../migrations/postgres/0004_loans.sql")), (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")), (6, include_str!("../migrations/postgres/0006_audit.sql")), (7, include_str!("../migrations/postgres/0007_search.sql")), (8, include_str!("../migrations/postgres/0008_audit_guards.sql")), (9, include_str!("../migrations/postgres/0009_dedup.sql")), (10, include_str!("../migrations/postgres/0010_policy_settings.sql")), (12, include_str!("../migrations/postgres/0012_imports.sql")), (13, include_str!("../migrations/postgres/0013_lifecycle.sql")), (14, include_str!("../migrations/postgres/0014_audit_cost.sql"))];
+// One line per migration (so that branches adding migrations merge without conflicts).
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_access.sql")),
+    (3, include_str!("../migrations/postgres/0003_id_index.sql")),
+    (4, include_str!("../migrations/postgres/0004_loans.sql")),
+    (5, include_str!("../migrations/postgres/0005_scope_indexes.sql")),
+    (6, include_str!("../migrations/postgres/0006_audit.sql")),
+    (7, include_str!("../migrations/postgres/0007_search.sql")),
+    (8, include_str!("../migrations/postgres/0008_audit_guards.sql")),
+    (9, include_str!("../migrations/postgres/0009_dedup.sql")),
+    (10, include_str!("../migrations/postgres/0010_policy_settings.sql")),
+    (12, include_str!("../migrations/postgres/0012_imports.sql")),
+    (13, include_str!("../migrations/postgres/0013_lifecycle.sql")),
+    (14, include_str!("../migrations/postgres/0014_audit_cost.sql")),
+    (16, include_str!("../migrations/postgres/0016_checklists.sql")),
+];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
 /// Held (per transaction) while appending to the audit chain: one chain across all servers.
@@ -132,6 +148,20 @@ fn user_from_row(r: &Row) -> User {
         roles: parse_roles(r.get::<_, &str>("roles")),
         active: r.get("active"),
         created_at: r.get("created_at"),
+    }
+}
+
+fn mark_from_row(r: &Row) -> dangan_core::checklist::Mark {
+    dangan_core::checklist::Mark {
+        id: r.get(0),
+        archive_id: r.get(1),
+        checklist: r.get(2),
+        item: r.get(3),
+        action: dangan_core::checklist::MarkAction::parse(r.get(4)).unwrap_or(dangan_core::checklist::MarkAction::Withdrawn),
+        attachment_id: r.get(5),
+        note: r.get(6),
+        created_by: r.get(7),
+        created_at: r.get(8),
     }
 }
 
@@ -1580,6 +1610,70 @@ impl Store for PgStore {
         append_chained(&tx, vec![audit.clone()]).await?;
         tx.commit().await?;
         Ok(version)
+    }
+
+    async fn checklist_settings(&self) -> Result<Option<StoredPolicy>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached("SELECT version, data, updated_at, updated_by FROM checklist_settings WHERE id = 1").await?;
+        Ok(c.query_opt(&st, &[]).await?.map(|r| StoredPolicy { version: r.get(0), data: r.get(1), updated_at: r.get(2), updated_by: r.get(3) }))
+    }
+
+    async fn put_checklist_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let current: i64 = tx.query_opt("SELECT version FROM checklist_settings WHERE id = 1 FOR UPDATE", &[]).await?.map_or(0, |r| r.get(0));
+        if current != expected_version {
+            return Err(StoreError::Conflict { current });
+        }
+        let version = current + 1;
+        let n = tx
+            .execute(
+                "INSERT INTO checklist_settings (id, version, data, updated_at, updated_by) VALUES (1, $1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+                 WHERE checklist_settings.version = $5",
+                &[&version, &data, &audit.at, &updated_by, &current],
+            )
+            .await?;
+        if n != 1 {
+            let now: i64 = tx.query_one("SELECT version FROM checklist_settings WHERE id = 1", &[]).await?.get(0);
+            return Err(StoreError::Conflict { current: now });
+        }
+        append_chained(&tx, vec![audit.clone()]).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    async fn add_checklist_mark(&self, m: &NewMark, audit: &AuditEvent) -> Result<dangan_core::checklist::Mark> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let no: String = tx.query_opt("SELECT archive_no FROM archives WHERE id = $1", &[&m.archive_id]).await?.ok_or(StoreError::NotFound)?.get(0);
+        let row = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO checklist_marks (archive_id, checklist, item, action, attachment_id, note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
+                    crate::checklists::MARK_COLUMNS
+                ),
+                &[&m.archive_id, &m.checklist, &m.item, &m.action.as_str(), &m.attachment_id, &m.note, &m.created_by, &m.created_at],
+            )
+            .await?;
+        let mark = mark_from_row(&row);
+        append_chained(&tx, vec![audit.clone().with_archive(m.archive_id, &no)]).await?;
+        tx.commit().await?;
+        Ok(mark)
+    }
+
+    async fn checklist_marks(&self, archive_ids: &[ArchiveId]) -> Result<Vec<dangan_core::checklist::Mark>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&format!("SELECT {} FROM checklist_marks WHERE archive_id = ANY($1) ORDER BY id", crate::checklists::MARK_COLUMNS)).await?;
+        Ok(c.query(&st, &[&archive_ids]).await?.iter().map(mark_from_row).collect())
+    }
+
+    async fn checklist_archives(&self, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> Result<Vec<Archive>> {
+        let (text, params) = crate::checklists::candidates_query(ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&text).await?;
+        let b = boxed(&params);
+        Ok(c.query(&st, &refs(&b)).await?.iter().map(archive_from_row).collect())
     }
 
     async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>> {

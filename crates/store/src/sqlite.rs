@@ -22,7 +22,23 @@ use crate::*;
 
 mod dates;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql")), (2, include_str!("../migrations/sqlite/0002_access.sql")), (3, include_str!("../migrations/sqlite/0003_id_index.sql")), (4, include_str!("../migrations/sqlite/0004_loans.sql")), (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")), (6, include_str!("../migrations/sqlite/0006_audit.sql")), (7, include_str!("../migrations/sqlite/0007_search.sql")), (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")), (9, include_str!("../migrations/sqlite/0009_dedup.sql")), (10, include_str!("../migrations/sqlite/0010_policy_settings.sql")), (12, include_str!("../migrations/sqlite/0012_imports.sql")), (13, include_str!("../migrations/sqlite/0013_lifecycle.sql")), (14, include_str!("../migrations/sqlite/0014_audit_cost.sql"))];
+// One line per migration (so that branches adding migrations merge without conflicts).
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_access.sql")),
+    (3, include_str!("../migrations/sqlite/0003_id_index.sql")),
+    (4, include_str!("../migrations/sqlite/0004_loans.sql")),
+    (5, include_str!("../migrations/sqlite/0005_scope_indexes.sql")),
+    (6, include_str!("../migrations/sqlite/0006_audit.sql")),
+    (7, include_str!("../migrations/sqlite/0007_search.sql")),
+    (8, include_str!("../migrations/sqlite/0008_audit_guards.sql")),
+    (9, include_str!("../migrations/sqlite/0009_dedup.sql")),
+    (10, include_str!("../migrations/sqlite/0010_policy_settings.sql")),
+    (12, include_str!("../migrations/sqlite/0012_imports.sql")),
+    (13, include_str!("../migrations/sqlite/0013_lifecycle.sql")),
+    (14, include_str!("../migrations/sqlite/0014_audit_cost.sql")),
+    (16, include_str!("../migrations/sqlite/0016_checklists.sql")),
+];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
 const WRITER_CACHE: i64 = -32000;
@@ -1608,6 +1624,99 @@ impl Store for SqliteStore {
             )?;
             append_chained(tx, vec![audit])?;
             Ok(version)
+        })
+        .await
+    }
+
+    async fn checklist_settings(&self) -> Result<Option<StoredPolicy>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT version, data, updated_at, updated_by FROM checklist_settings WHERE id = 1")?
+                .query_row([], |r| Ok(StoredPolicy { version: r.get(0)?, data: r.get(1)?, updated_at: from_micros(r.get(2)?), updated_by: r.get(3)? }))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn put_checklist_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
+        let (data, audit) = (data.to_string(), audit.clone());
+        self.write(move |tx| {
+            let current: i64 = tx.query_row("SELECT version FROM checklist_settings WHERE id = 1", [], |r| r.get(0)).optional()?.unwrap_or(0);
+            if current != expected_version {
+                return Err(StoreError::Conflict { current });
+            }
+            let version = current + 1;
+            tx.execute(
+                "INSERT INTO checklist_settings (id, version, data, updated_at, updated_by) VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                params![version, data, micros(audit.at), updated_by],
+            )?;
+            append_chained(tx, vec![audit])?;
+            Ok(version)
+        })
+        .await
+    }
+
+    async fn add_checklist_mark(&self, m: &NewMark, audit: &AuditEvent) -> Result<dangan_core::checklist::Mark> {
+        let (m, audit) = (m.clone(), audit.clone());
+        self.write(move |tx| {
+            let no: String = tx.query_row("SELECT archive_no FROM archives WHERE id = ?1", [m.archive_id], |r| r.get(0)).optional()?.ok_or(StoreError::NotFound)?;
+            tx.execute(
+                "INSERT INTO checklist_marks (archive_id, checklist, item, action, attachment_id, note, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![m.archive_id, m.checklist, m.item, m.action.as_str(), m.attachment_id, m.note, m.created_by, micros(m.created_at)],
+            )?;
+            let id = tx.last_insert_rowid();
+            append_chained(tx, vec![audit.with_archive(m.archive_id, &no)])?;
+            Ok(dangan_core::checklist::Mark {
+                id,
+                archive_id: m.archive_id,
+                checklist: m.checklist,
+                item: m.item,
+                action: m.action,
+                attachment_id: m.attachment_id,
+                note: m.note,
+                created_by: m.created_by,
+                created_at: from_micros(micros(m.created_at)),
+            })
+        })
+        .await
+    }
+
+    async fn checklist_marks(&self, archive_ids: &[ArchiveId]) -> Result<Vec<dangan_core::checklist::Mark>> {
+        let ids = serde_json::to_string(archive_ids)?;
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {} FROM checklist_marks WHERE archive_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+                crate::checklists::MARK_COLUMNS
+            ))?;
+            let rows = st.query_map([ids], |r| {
+                let action: String = r.get(4)?;
+                Ok(dangan_core::checklist::Mark {
+                    id: r.get(0)?,
+                    archive_id: r.get(1)?,
+                    checklist: r.get(2)?,
+                    item: r.get(3)?,
+                    action: dangan_core::checklist::MarkAction::parse(&action).unwrap_or(dangan_core::checklist::MarkAction::Withdrawn),
+                    attachment_id: r.get(5)?,
+                    note: r.get(6)?,
+                    created_by: r.get(7)?,
+                    created_at: from_micros(r.get(8)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn checklist_archives(&self, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> Result<Vec<Archive>> {
+        let (text, params) = crate::checklists::candidates_query(ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
+            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(archive_from_row(r)?);
+            }
+            Ok(out)
         })
         .await
     }

@@ -82,6 +82,7 @@ contract!(
     loans,
     policy_settings,
     lifecycle_dates_and_transfers,
+    checklists,
 );
 
 // =============================================================================================
@@ -1170,8 +1171,7 @@ async fn policy_settings(store: Arc<dyn Store>) {
     assert_eq!(store.audit_head().await.unwrap().unwrap().seq, seq_before + 2);
 }
 
-// =============================================================================================
-// Keeping archives alive: indexed dates, reviews, the pool's query, transfers (all or nothing)
+// ======================================================================================// Keeping archives alive: indexed dates, reviews, the pool's query, transfers (all or nothing)
 // =============================================================================================
 
 async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
@@ -1254,4 +1254,89 @@ async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
     assert_eq!(store.list_versions(x.id).await.unwrap().len() as i64, xv.version + 1, "[{e:?}] a new version, the old one kept");
     // The dates moved with the document (still indexed after the version change).
     assert_eq!(store.due_dates(&q).await.unwrap().len(), 4, "[{e:?}]");
+}
+
+/// Checklists (材料清单): marks are appended in order with their audit record in the same
+/// transaction and can never be changed or deleted (the database refuses); marks are read per
+/// archive set in order; the settings row behaves like the policy row (versioned, stale refused);
+/// the report's archive query honours the creation date, merged archives and the list scope.
+async fn checklists(store: Arc<dyn Store>) {
+    use dangan_core::checklist::MarkAction;
+    use dangan_core::policy::ListScope;
+    use dangan_store::NewMark;
+
+    let clerk = store.create_user(&NewUser { username: "clerk".into(), display_name: "档案员".into(), password_hash: None, dept_id: None, roles: vec![Role::Archivist] }, &ev0()).await.unwrap();
+    let n = numbering(day(2026, 3, 2));
+    let mut owned = rich_person();
+    owned.tier = Tier::Personal;
+    owned.owner_id = Some(clerk.id);
+    owned.secrecy = Secrecy::Normal;
+    let old = store.create_archive(&rich_organization(), &n, &ev(clerk.id, at(0))).await.unwrap();
+    let a = store.create_archive(&owned, &n, &ev(clerk.id, at(86_400 * 10))).await.unwrap();
+    let mut company = rich_organization();
+    company.tier = Tier::Company;
+    company.secrecy = Secrecy::Normal;
+    let b = store.create_archive(&company, &n, &ev(clerk.id, at(86_400 * 20))).await.unwrap();
+    let att = store
+        .add_attachment(&NewAttachment { archive_id: a.id, sha256: "ab".repeat(32), filename: "发票.pdf".into(), content_type: "application/pdf".into(), size: 10, created_by: clerk.id, created_at: at(86_400 * 11) }, &ev(clerk.id, at(86_400 * 11)))
+        .await
+        .unwrap();
+
+    assert!(store.checklist_marks(&[a.id, b.id]).await.unwrap().is_empty());
+    let seq_before = store.audit_head().await.unwrap().unwrap().seq;
+    let mark = |archive_id: i64, item: &str, action: MarkAction, attachment_id: Option<i64>, secs: i64| NewMark {
+        archive_id,
+        checklist: "person_basic".into(),
+        item: item.into(),
+        action,
+        attachment_id,
+        note: format!("备注{secs}"),
+        created_by: clerk.id,
+        created_at: at(secs) + Duration::nanoseconds(999),
+    };
+    let mut e = AuditEvent::new(AuditAction::ChecklistMark, at(100));
+    e.user_id = Some(clerk.id);
+    let m1 = store.add_checklist_mark(&mark(a.id, "id_copy", MarkAction::Received, None, 100), &e).await.unwrap();
+    assert_eq!((m1.archive_id, m1.item.as_str(), m1.action, m1.note.as_str(), m1.created_at), (a.id, "id_copy", MarkAction::Received, "备注100", at(100)));
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!((head.seq, head.event.action, head.event.archive_id, head.event.archive_no.as_str()), (seq_before + 1, AuditAction::ChecklistMark, Some(a.id), a.archive_no.as_str()), "audited in the same transaction, naming the archive");
+    let m2 = store.add_checklist_mark(&mark(b.id, "info_card", MarkAction::Received, None, 101), &e).await.unwrap();
+    let m3 = store.add_checklist_mark(&mark(a.id, "info_card", MarkAction::Attached, Some(att.id), 102), &e).await.unwrap();
+    let m4 = store.add_checklist_mark(&mark(a.id, "id_copy", MarkAction::Withdrawn, None, 103), &e).await.unwrap();
+    assert!(m1.id < m2.id && m2.id < m3.id && m3.id < m4.id);
+    assert_eq!(store.checklist_marks(&[a.id]).await.unwrap(), vec![m1.clone(), m3.clone(), m4.clone()], "in order, the archive's only");
+    assert_eq!(store.checklist_marks(&[a.id, b.id]).await.unwrap(), vec![m1.clone(), m2.clone(), m3.clone(), m4.clone()]);
+    assert_eq!(store.checklist_marks(&[a.id]).await.unwrap()[1].attachment_id, Some(att.id));
+    // An unknown archive: nothing appended, nothing audited.
+    let seq = store.audit_head().await.unwrap().unwrap().seq;
+    assert!(matches!(store.add_checklist_mark(&mark(a.id + 1000, "id_copy", MarkAction::Received, None, 104), &e).await, Err(StoreError::NotFound)));
+    assert_eq!(store.audit_head().await.unwrap().unwrap().seq, seq);
+    assert_eq!(store.checklist_marks(&[a.id, b.id]).await.unwrap().len(), 4);
+
+    assert!(store.add_checklist_mark(&mark(a.id, "x", MarkAction::Received, Some(att.id + 1000), 105), &e).await.is_err(), "an attachment that does not exist is refused by the foreign key");
+
+    // Settings: version 0 until stored, then like the policy row.
+    assert!(store.checklist_settings().await.unwrap().is_none());
+    let mut se = AuditEvent::new(AuditAction::ChecklistSettingsChange, at(200));
+    se.user_id = Some(clerk.id);
+    assert_eq!(store.put_checklist_settings(0, r#"{"default_deadline_days":5}"#, clerk.id, &se).await.unwrap(), 1);
+    let row = store.checklist_settings().await.unwrap().unwrap();
+    assert_eq!((row.version, row.data.as_str(), row.updated_by, row.updated_at), (1, r#"{"default_deadline_days":5}"#, Some(clerk.id), at(200)));
+    assert_eq!(store.audit_head().await.unwrap().unwrap().event.action, AuditAction::ChecklistSettingsChange);
+    assert!(matches!(store.put_checklist_settings(0, "{}", clerk.id, &se).await, Err(StoreError::Conflict { current: 1 })));
+    assert_eq!(store.put_checklist_settings(1, r#"{"default_deadline_days":2}"#, clerk.id, &se).await.unwrap(), 2);
+    assert_eq!(store.policy_settings().await.unwrap(), None, "the policy row is another row");
+
+    // The report's archives: created since, newest first, scoped.
+    let ids = |v: Vec<Archive>| v.into_iter().map(|x| x.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.checklist_archives(None, at(0), 100).await.unwrap()), vec![b.id, a.id, old.id]);
+    assert_eq!(ids(store.checklist_archives(None, at(86_400 * 10), 100).await.unwrap()), vec![b.id, a.id], "created at the bound counts");
+    assert_eq!(ids(store.checklist_archives(None, at(0), 2).await.unwrap()), vec![b.id, a.id], "limited to the newest");
+    let own = ListScope { owner: Some(clerk.id), ..ListScope::default() };
+    assert_eq!(ids(store.checklist_archives(Some(&own), at(0), 100).await.unwrap()), vec![a.id], "the owner's personal archive only");
+    let comp = ListScope { company: true, ..ListScope::default() };
+    assert_eq!(ids(store.checklist_archives(Some(&comp), at(0), 100).await.unwrap()), vec![b.id]);
+    assert!(store.checklist_archives(Some(&ListScope::nothing()), at(0), 100).await.unwrap().is_empty());
+    let full = store.checklist_archives(Some(&own), at(0), 100).await.unwrap();
+    assert_eq!(full[0], store.get_archive(a.id).await.unwrap().unwrap(), "whole archives, as get_archive reads them");
 }

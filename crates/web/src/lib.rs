@@ -21,6 +21,8 @@ pub mod audit_api;
 pub mod audit_ui;
 pub mod dedup_ui;
 pub mod backup_ui;
+pub mod checklist_api;
+pub mod checklist_ui;
 pub mod i18n;
 pub mod import_api;
 pub mod import_ui;
@@ -63,6 +65,8 @@ pub fn router(app: App) -> Router {
         .merge(search_ui::routes())
         .merge(dedup_ui::routes())
         .merge(lifecycle_ui::routes())
+        .merge(checklist_api::routes())
+        .merge(checklist_ui::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));
     Router::new()
         .merge(rest)

@@ -1129,6 +1129,8 @@ struct ViewPage {
     today: String,
     /// "档案 X 已合并到本档案" after a merge or when the merged number was opened.
     merged_notice: Option<String>,
+    /// 材料清单 (checklist_ui.rs): completeness, missing items, due date, tick/untick.
+    checklists: Option<crate::checklist_ui::Section>,
 }
 
 fn pair(tr: Tr, key: &str, v: Option<String>) -> Pair {
@@ -1344,7 +1346,9 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
     } else {
         None
     };
+    let checklists = crate::checklist_ui::section(&s, &u, &v.archive, &v.attachments, &users).await;
     let page = ViewPage {
+        checklists,
         c: Chrome::of(&s, &u).await,
         unmasked,
         can_unmask,
