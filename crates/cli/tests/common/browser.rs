@@ -297,3 +297,23 @@ pub async fn login_as(c: &Client, s: &super::TestServer, username: &str, display
     let who = text(c, ".topbar .who").await;
     assert!(who.contains(display_name), "the top bar names {display_name}: {who:?}");
 }
+
+/// Clicks a submit button whose form asks `confirm(...)`, checks the dialog's text, accepts it and
+/// waits for the next page (then checks it like `click_nav`).
+pub async fn submit_confirmed(c: &Client, css: &str, dialog_has: &str) {
+    c.execute("window.__danganOldPage = true; return null;", vec![]).await.expect("mark page");
+    find(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    let dialog = c.get_alert_text().await.expect("a confirmation dialog");
+    assert!(dialog.contains(dialog_has), "the dialog says {dialog_has:?}: {dialog:?}");
+    c.accept_alert().await.expect("confirm");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let done = c.execute("return window.__danganOldPage !== true && document.readyState === 'complete';", vec![]).await;
+        if matches!(done, Ok(Value::Bool(true))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "submitting {css} did not load a new page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check_page(c).await;
+}
