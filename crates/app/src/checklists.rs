@@ -241,6 +241,14 @@ impl App {
         self.evaluate_archive(&archive, today.unwrap_or_else(today_local), can_tick, can_tag).await
     }
 
+    /// The archive with this number (a merged number resolves to the survivor), if the principal
+    /// may see its checklists: how the archivist opens a file handed in on paper.
+    pub async fn checklist_archive_by_no(&self, p: &Principal, archive_no: &str) -> Result<ArchiveId> {
+        let archive = self.store.get_archive_by_no(archive_no.trim()).await?.ok_or(AppError::NotFound)?;
+        self.checklist_rights(p, &archive).await?;
+        Ok(archive.id)
+    }
+
     /// Records a tick (`Received`), untick (`Withdrawn`), or a scan tagged (`Attached`) or
     /// untagged (`Detached`) for one item. A mark that changes nothing (ticking a ticked item)
     /// is refused, so the record holds only real changes.

@@ -266,6 +266,12 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         let archivist = ui_login(&s, "dangan1").await;
         let page = archivist.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(!page.contains("购车发票复印件"), "[{e}] the archivist may not read this personal archive's page");
+        let res = archivist.get(s.url(&format!("/checklists/open?no={no}"))).send().await.unwrap();
+        assert_eq!(res.headers()["location"], format!("/archives/{id}/checklist").as_str(), "[{e}] opened by archive number");
+        let res = archivist.get(s.url("/checklists/open?no=KH-1900-000001")).send().await.unwrap();
+        assert_eq!(res.status(), 404, "[{e}] an unknown number");
+        let res = ui_login(&s, "xiaoshou3").await.get(s.url(&format!("/checklists/open?no={no}"))).send().await.unwrap();
+        assert!(res.status() == 404 || res.status() == 403, "[{e}] not for who may not see it: {}", res.status());
         let page = archivist.get(s.url(&format!("/archives/{id}/checklist"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"checklists\"") && page.contains("新车档案") && page.contains("购车发票复印件") && page.contains(&no), "[{e}] the checklist page: {page}");
         assert!(page.contains("id=\"tick-vehicle_new-green_card\""), "[{e}] the archivist gets tick buttons");

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/archives/{id}/checklist", get(checklist_page))
         .route("/archives/{id}/checklist/mark", post(mark))
         .route("/checklists/overdue", get(overdue_page))
+        .route("/checklists/open", get(open_by_number))
         .route("/admin/checklists", get(settings_page))
         .route("/admin/checklists/save", post(save_settings))
 }
@@ -210,6 +211,19 @@ async fn checklist_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64
     let mut c = Chrome::of(&s, &u).await;
     c.menu = "checklists";
     render(&ChecklistPage { archive_id: a.archive_id, archive_no: a.archive_no.clone(), name: a.archive_name.clone(), checklists: section_of(u.tr, &a, &[], &users, "checklist"), c })
+}
+
+#[derive(serde::Deserialize)]
+struct OpenParams {
+    no: Option<String>,
+}
+
+/// 登记材料 by archive number (the paper file in hand): to the archive's checklist page.
+async fn open_by_number(State(s): State<AppState>, u: UiUser, Query(q): Query<OpenParams>) -> Response {
+    match s.app.checklist_archive_by_no(&u.user, q.no.as_deref().unwrap_or_default()).await {
+        Ok(id) => Redirect::to(&format!("/archives/{id}/checklist")).into_response(),
+        Err(e) => error_page(u.tr, e),
+    }
 }
 
 // --- overdue page ----------------------------------------------------------------------------
