@@ -344,6 +344,17 @@ struct SettingsPage {
     rows: Vec<ChecklistRow>,
     errors: Vec<String>,
     saved: bool,
+    /// "2027年的节假日尚未设置" near the end of the last configured year.
+    calendar_warning: Option<String>,
+}
+
+/// Warns from November on when next year has no holidays configured (the State Council
+/// publishes them late in the year; until they are entered, next year counts weekends only).
+fn calendar_warning(tr: Tr, s: &ChecklistSettings, today: NaiveDate) -> Option<String> {
+    use chrono::Datelike;
+    let next = today.year() + 1;
+    let has_next = s.holidays.iter().any(|r| r.last().year() >= next);
+    (today.month() >= 11 && !has_next).then(|| tr.f("cl.calendar_warning", "y", &next.to_string()))
 }
 
 fn range_line(r: &DayRange) -> String {
@@ -469,6 +480,7 @@ fn settings_response(s: &AppState, u: &UiUser, c: Chrome, e: &EffectiveChecklist
         workdays: form.workdays,
         checklists_json: form.checklists_json,
         rows: rows(tr, &e.settings),
+        calendar_warning: calendar_warning(tr, &e.settings, dangan_app::checklists::today_local()),
         errors,
         saved,
         c,
@@ -554,5 +566,9 @@ mod tests {
         let e = parse_ranges("2026-13-01 坏", "节假日", "Holidays").unwrap_err();
         assert!(e[0].0.contains("第1行"));
         assert_eq!(range_line(&r[0]), "2026-10-01..2026-10-07 国庆节");
+        let tr = Tr { lang: "zh-CN" };
+        let s = ChecklistSettings::default();
+        assert!(calendar_warning(tr, &s, "2026-11-30".parse().unwrap()).unwrap().contains("2027"));
+        assert!(calendar_warning(tr, &s, "2026-06-30".parse().unwrap()).is_none());
     }
 }
