@@ -79,6 +79,15 @@ pub struct Section {
     pub history: Vec<HistoryRow>,
 }
 
+/// The list separator of the language: 、 in Chinese, ", " in English.
+fn sep(tr: Tr) -> &'static str {
+    if tr.lang == "en" {
+        ", "
+    } else {
+        "、"
+    }
+}
+
 fn start_label(tr: Tr, template: Option<&str>, source: &str) -> String {
     if source == "created" {
         return tr.t("cl.start_created").to_string();
@@ -137,7 +146,7 @@ fn section_of(tr: Tr, a: &ArchiveChecklists, attachments: &[dangan_core::Attachm
                     }
                 })
                 .collect();
-            let missing = c.items.iter().filter(|i| c.missing.contains(&i.key)).map(|i| i.label(tr.lang)).collect::<Vec<_>>().join("、");
+            let missing = c.items.iter().filter(|i| c.missing.contains(&i.key)).map(|i| i.label(tr.lang)).collect::<Vec<_>>().join(sep(tr));
             ListView {
                 key: c.key.clone(),
                 label: c.label(tr.lang).to_string(),
@@ -294,7 +303,7 @@ async fn overdue_page(State(s): State<AppState>, u: UiUser, Query(q): Query<Over
                     due_on: r.due_on.to_string(),
                     overdue: tr.f("cl.working_days", "n", &r.overdue_days.to_string()),
                     percent: r.percent,
-                    missing: r.missing.iter().map(|m| if tr.lang == "en" { m.label_en.as_str() } else { m.label_zh.as_str() }).collect::<Vec<_>>().join("、"),
+                    missing: r.missing.iter().map(|m| if tr.lang == "en" { m.label_en.as_str() } else { m.label_zh.as_str() }).collect::<Vec<_>>().join(sep(tr)),
                 })
                 .collect(),
         })
@@ -411,7 +420,7 @@ fn rows(tr: Tr, s: &ChecklistSettings) -> Vec<ChecklistRow> {
                 t => dangan_core::templates::find(t).map(|x| if tr.lang == "en" { x.label_en } else { x.label_zh }.to_string()).unwrap_or_else(|| t.to_string()),
             })
             .collect::<Vec<_>>()
-            .join("、")
+            .join(sep(tr))
     };
     s.checklists
         .iter()
@@ -444,7 +453,7 @@ fn rows(tr: Tr, s: &ChecklistSettings) -> Vec<ChecklistRow> {
                         }
                     })
                     .collect::<Vec<_>>()
-                    .join("、"),
+                    .join(sep(tr)),
             }
         })
         .collect()
