@@ -187,6 +187,26 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         let marks: Vec<&str> = r.json["marks"].as_array().unwrap().iter().map(|m| m["action"].as_str().unwrap()).collect();
         assert_eq!(marks, vec!["received", "attached", "withdrawn"], "[{e}] append-only record");
 
+        // --- the database itself refuses to change or delete a mark
+        match s.database_url() {
+            None => {
+                let db = rusqlite::Connection::open(s.data_dir.join("dangan.db")).unwrap();
+                let upd = db.execute("UPDATE checklist_marks SET action = 'received' WHERE archive_id = ?1", [id]);
+                assert!(upd.is_err_and(|e| e.to_string().contains("append-only")), "[{e}] UPDATE refused");
+                let del = db.execute("DELETE FROM checklist_marks WHERE archive_id = ?1", [id]);
+                assert!(del.is_err_and(|e| e.to_string().contains("append-only")), "[{e}] DELETE refused");
+            }
+            Some(url) => {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                let upd = client.execute("UPDATE checklist_marks SET action = 'received' WHERE archive_id = $1", &[&id]).await;
+                assert!(upd.is_err_and(|e| format!("{e:?}").contains("append-only")), "[{e}] UPDATE refused");
+                let del = client.execute("DELETE FROM checklist_marks WHERE archive_id = $1", &[&id]).await;
+                assert!(del.is_err_and(|e| format!("{e:?}").contains("append-only")), "[{e}] DELETE refused");
+                assert!(client.execute("TRUNCATE checklist_marks", &[]).await.is_err(), "[{e}] TRUNCATE refused");
+            }
+        }
+
         // --- who may see it: same department's manager yes, another department no
         let v = w.checklists("jingli1", id, "2026-10-13").await;
         assert_eq!(list(&v, "vehicle_new")["percent"], 9);
