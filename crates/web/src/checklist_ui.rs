@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/archives/{id}/checklist", get(checklist_page))
         .route("/archives/{id}/checklist/mark", post(mark))
+        .route("/archives/{id}/checklist/upload", post(upload))
         .route("/checklists/overdue", get(overdue_page))
         .route("/checklists/open", get(open_by_number))
         .route("/admin/checklists", get(settings_page))
@@ -74,6 +75,7 @@ pub struct Section {
     pub lists: Vec<ListView>,
     pub can_tick: bool,
     pub can_tag: bool,
+    pub can_upload: bool,
     /// The archive's attachments, for tagging: (id, filename).
     pub attachments: Vec<(i64, String)>,
     pub history: Vec<HistoryRow>,
@@ -180,7 +182,7 @@ fn section_of(tr: Tr, a: &ArchiveChecklists, attachments: &[dangan_core::Attachm
             note: m.note.clone(),
         })
         .collect();
-    Some(Section { archive_id: a.archive_id, back, lists, can_tick: a.can_tick, can_tag: a.can_tag, attachments: attachments.iter().map(|x| (x.id, x.filename.clone())).collect(), history })
+    Some(Section { archive_id: a.archive_id, back, lists, can_tick: a.can_tick, can_tag: a.can_tag, can_upload: a.can_upload, attachments: attachments.iter().map(|x| (x.id, x.filename.clone())).collect(), history })
 }
 
 async fn mark(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Form(f): Form<HashMap<String, String>>) -> Response {
@@ -193,6 +195,36 @@ async fn mark(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Form(f)
     };
     let attachment_id = get("attachment_id").parse().ok();
     match s.app.mark_checklist_item(&u.user, id, &get("checklist"), &get("item"), action, attachment_id, &get("note")).await {
+        Ok(_) if get("back") == "checklist" => Redirect::to(&format!("/archives/{id}/checklist")).into_response(),
+        Ok(_) => Redirect::to(&format!("/archives/{id}#checklists")).into_response(),
+        Err(e) => error_page(u.tr, e),
+    }
+}
+
+/// A scan uploaded from an item's row: stored as an attachment and tagged for the item.
+async fn upload(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, mut multipart: Multipart) -> Response {
+    let mut form: HashMap<String, String> = HashMap::new();
+    let mut file = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let Some(name) = field.name().map(str::to_string) else { continue };
+        if name == "file" {
+            let filename = field.file_name().unwrap_or("attachment").to_string();
+            match field.bytes().await {
+                Ok(b) => file = Some((filename, b)),
+                Err(e) => return error_page(u.tr, AppError::BadRequest(e.to_string())),
+            }
+        } else if let Ok(text) = field.text().await {
+            form.insert(name, text);
+        }
+    }
+    if let Err(r) = u.check_csrf(&form) {
+        return r;
+    }
+    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return error_page(u.tr, AppError::BadRequest("no file chosen / 未选择文件".into()));
+    };
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    match s.app.upload_for_checklist_item(&u.user, id, &get("checklist"), &get("item"), &filename, bytes.to_vec()).await {
         Ok(_) if get("back") == "checklist" => Redirect::to(&format!("/archives/{id}/checklist")).into_response(),
         Ok(_) => Redirect::to(&format!("/archives/{id}#checklists")).into_response(),
         Err(e) => error_page(u.tr, e),
