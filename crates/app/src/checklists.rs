@@ -66,6 +66,8 @@ pub struct ArchiveChecklists {
     pub can_tick: bool,
     /// May tag attachments.
     pub can_tag: bool,
+    /// May upload a scan for an item (the right to edit the archive).
+    pub can_upload: bool,
 }
 
 /// A missing item in the overdue report.
@@ -112,6 +114,14 @@ pub struct OverdueReport {
     /// More archives matched than `REPORT_SCAN_LIMIT`: the oldest were not looked at.
     pub truncated: bool,
     pub groups: Vec<OverdueGroup>,
+}
+
+/// What the principal may do with an archive's checklists.
+#[derive(Debug, Clone, Copy)]
+struct Rights {
+    tick: bool,
+    tag: bool,
+    upload: bool,
 }
 
 pub fn may_view_settings(p: &Principal) -> bool {
@@ -198,7 +208,7 @@ impl App {
 
     /// Loads the archive and decides what the principal may do with its checklists: (may
     /// view, may tick paper, may tag scans). Refusals are recorded like other refusals.
-    async fn checklist_rights(&self, p: &Principal, archive: &Archive) -> Result<(bool, bool)> {
+    async fn checklist_rights(&self, p: &Principal, archive: &Archive) -> Result<Rights> {
         let archivist = p.user.has_role(Role::Archivist) && self.allows(p, Action::List, archive).await?;
         let reader = archivist || self.allows(p, Action::Read, archive).await?;
         if !reader {
@@ -207,11 +217,12 @@ impl App {
             self.record_refusal(p, Action::Read, archive, &err).await?;
             return Err(err);
         }
-        let editor = archive.merged_into.is_none() && (archivist || self.allows(p, Action::Edit, archive).await?);
-        Ok((archivist && archive.merged_into.is_none(), editor))
+        let open = archive.merged_into.is_none();
+        let upload = open && self.allows(p, Action::Edit, archive).await?;
+        Ok(Rights { tick: open && archivist, tag: open && (archivist || upload), upload })
     }
 
-    async fn evaluate_archive(&self, archive: &Archive, today: NaiveDate, can_tick: bool, can_tag: bool) -> Result<ArchiveChecklists> {
+    async fn evaluate_archive(&self, archive: &Archive, today: NaiveDate, rights: Rights) -> Result<ArchiveChecklists> {
         let settings = self.checklist_settings().await?.settings;
         let marks = self.store.checklist_marks(&[archive.id]).await?;
         let checklists = checklist::evaluate(&settings, &settings.calendar(), facts(archive), &marks, today);
@@ -229,16 +240,25 @@ impl App {
             checklists,
             marks,
             attachment_names,
-            can_tick,
-            can_tag,
+            can_tick: rights.tick,
+            can_tag: rights.tag,
+            can_upload: rights.upload,
         })
     }
 
     /// The checklists of one archive, as of `today` (default: today in UTC+8).
     pub async fn archive_checklists(&self, p: &Principal, archive_id: ArchiveId, today: Option<NaiveDate>) -> Result<ArchiveChecklists> {
         let archive = self.store.get_archive(archive_id).await?.ok_or(AppError::NotFound)?;
-        let (can_tick, can_tag) = self.checklist_rights(p, &archive).await?;
-        self.evaluate_archive(&archive, today.unwrap_or_else(today_local), can_tick, can_tag).await
+        let rights = self.checklist_rights(p, &archive).await?;
+        self.evaluate_archive(&archive, today.unwrap_or_else(today_local), rights).await
+    }
+
+    /// The archive with this number (a merged number resolves to the survivor), if the principal
+    /// may see its checklists: how the archivist opens a file handed in on paper.
+    pub async fn checklist_archive_by_no(&self, p: &Principal, archive_no: &str) -> Result<ArchiveId> {
+        let archive = self.store.get_archive_by_no(archive_no.trim()).await?.ok_or(AppError::NotFound)?;
+        self.checklist_rights(p, &archive).await?;
+        Ok(archive.id)
     }
 
     /// Records a tick (`Received`), untick (`Withdrawn`), or a scan tagged (`Attached`) or
@@ -256,9 +276,9 @@ impl App {
         note: &str,
     ) -> Result<ArchiveChecklists> {
         let archive = self.store.get_archive(archive_id).await?.ok_or(AppError::NotFound)?;
-        let (can_tick, can_tag) = self.checklist_rights(p, &archive).await?;
+        let rights = self.checklist_rights(p, &archive).await?;
         let paper = matches!(action, MarkAction::Received | MarkAction::Withdrawn);
-        if (paper && !can_tick) || (!paper && !can_tag) {
+        if (paper && !rights.tick) || (!paper && !rights.tag) {
             if archive.merged_into.is_some() {
                 return Err(AppError::BadRequest(format!("archive {} was merged; mark the surviving archive / 档案 {} 已合并，请在合并后的档案上登记", archive.archive_no, archive.archive_no)));
             }
@@ -269,7 +289,7 @@ impl App {
             return Err(AppError::Invalid { zh: format!("备注最多{MAX_NOTE_CHARS}字"), en: format!("The note is limited to {MAX_NOTE_CHARS} characters") });
         }
         let today = today_local();
-        let current = self.evaluate_archive(&archive, today, can_tick, can_tag).await?;
+        let current = self.evaluate_archive(&archive, today, rights).await?;
         let Some(list) = current.checklists.iter().find(|c| c.key == checklist_key) else {
             return Err(AppError::Invalid { zh: format!("本档案没有材料清单“{checklist_key}”"), en: format!("This archive has no checklist {checklist_key:?}") });
         };
@@ -315,7 +335,20 @@ impl App {
             "note": note,
         }));
         self.store.add_checklist_mark(&mark, &event).await?;
-        self.evaluate_archive(&archive, today, can_tick, can_tag).await
+        self.evaluate_archive(&archive, today, rights).await
+    }
+
+    /// Uploads a scan and tags it for an item in one step (the right to edit the archive, as
+    /// for any upload). The item is checked first, so a wrong item uploads nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_for_checklist_item(&self, p: &Principal, archive_id: ArchiveId, checklist_key: &str, item_key: &str, filename: &str, bytes: Vec<u8>) -> Result<ArchiveChecklists> {
+        let current = self.archive_checklists(p, archive_id, None).await?;
+        let known = current.checklists.iter().find(|c| c.key == checklist_key).is_some_and(|c| c.items.iter().any(|i| i.key == item_key));
+        if !known {
+            return Err(AppError::Invalid { zh: format!("本档案的材料清单中没有“{checklist_key}.{item_key}”"), en: format!("This archive's checklists have no item {checklist_key}.{item_key}") });
+        }
+        let att = self.add_attachment(p, archive_id, filename, bytes).await?;
+        self.mark_checklist_item(p, archive_id, checklist_key, item_key, MarkAction::Attached, Some(att.id), "").await
     }
 
     /// Overdue checklists of the archives the principal may see listed, created on or after

@@ -73,6 +73,11 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     set_viewport(c, (390, 844)).await;
     assert_no_sideways_scroll(c, "the overdue page on a phone").await;
     set_viewport(c, DESKTOP).await;
+    goto(c, &s.url("/lang?to=en&back=%2Fchecklists%2Foverdue")).await;
+    assert_eq!(text(c, "h1").await, "Overdue documents", "the page in English");
+    assert!(body_text(c).await.contains("Vehicle licence (copy)"), "item labels in English");
+    shots.take(c, "02b-overdue-en").await;
+    goto(c, &s.url("/lang?to=zh-CN&back=%2Fchecklists%2Foverdue")).await;
     click_nav(c, &format!("a[href='/archives/{}/checklist']", a.id)).await;
     assert_eq!(path(c).await, format!("/archives/{}/checklist", a.id));
 

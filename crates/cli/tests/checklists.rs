@@ -54,20 +54,16 @@ impl<'a> W<'a> {
         r.json
     }
     async fn upload(&self, who: &str, id: i64) -> i64 {
+        let r = self.upload_to(who, &format!("/api/v1/archives/{id}/attachments")).await;
+        assert_eq!(r.status, 201, "[{}] upload: {}", self.e(), r.text());
+        r.json["id"].as_i64().unwrap()
+    }
+    async fn upload_to(&self, who: &str, path: &str) -> Resp {
         let boundary = "----dangan-checklist-boundary";
         let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contract.png\"\r\nContent-Type: image/png\r\n\r\n").into_bytes();
         body.extend_from_slice(PNG_1X1);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let r = send(
-            self.c
-                .post(self.s.url(&format!("/api/v1/archives/{id}/attachments")))
-                .bearer_auth(&self.tokens[who])
-                .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-                .body(body),
-        )
-        .await;
-        assert_eq!(r.status, 201, "[{}] upload: {}", self.e(), r.text());
-        r.json["id"].as_i64().unwrap()
+        send(self.c.post(self.s.url(path)).bearer_auth(&self.tokens[who]).header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")).body(body)).await
     }
 }
 
@@ -174,6 +170,20 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         let other_att = w.upload("xiaoshou1", other_id).await;
         let r = w.mark("xiaoshou1", id, "green_card", json!({"action": "attached", "attachment_id": other_att})).await;
         assert_eq!(r.status, 422, "[{e}] {}", r.text());
+        // Upload and tag in one step; a wrong item uploads nothing.
+        let count = w.get("xiaoshou1", &format!("/api/v1/archives/{id}/attachments")).await.json.as_array().unwrap().len();
+        let r = w.upload_to("xiaoshou1", &format!("/api/v1/archives/{id}/checklists/vehicle_new/items/nope/attachments")).await;
+        assert_eq!(r.status, 422, "[{e}] {}", r.text());
+        assert_eq!(w.get("xiaoshou1", &format!("/api/v1/archives/{id}/attachments")).await.json.as_array().unwrap().len(), count, "[{e}] nothing uploaded");
+        let r = w.upload_to("xiaoshou1", &format!("/api/v1/archives/{id}/checklists/vehicle_new/items/delivery_photo/attachments")).await;
+        assert_eq!(r.status, 201, "[{e}] {}", r.text());
+        let c = list(&r.json, "vehicle_new");
+        assert_eq!(c["percent"], 27, "[{e}] 3 of 11: {c}");
+        let photo = item(c, "delivery_photo")["attachment_ids"][0].as_i64().unwrap();
+        let r = w.upload_to("dangan1", &format!("/api/v1/archives/{id}/checklists/vehicle_new/items/pdi_check/attachments")).await;
+        assert!(r.status == 403 || r.status == 404, "[{e}] uploading needs the right to edit the archive: {}", r.text());
+        let r = w.mark("xiaoshou1", id, "delivery_photo", json!({"action": "detached", "attachment_id": photo})).await;
+        assert_eq!((r.status, list(&r.json, "vehicle_new")["percent"].as_u64()), (201, Some(18)), "[{e}] detached again: {}", r.text());
         // A plain person archive gets the person checklist.
         let pv = w.checklists("xiaoshou1", other_id, "2026-12-31").await;
         assert_eq!(list(&pv, "person_basic")["items"].as_array().unwrap().len(), 2, "[{e}] {pv}");
@@ -185,7 +195,27 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         assert_eq!(c["percent"], 9);
         assert!(missing(c).contains(&"invoice".to_string()));
         let marks: Vec<&str> = r.json["marks"].as_array().unwrap().iter().map(|m| m["action"].as_str().unwrap()).collect();
-        assert_eq!(marks, vec!["received", "attached", "withdrawn"], "[{e}] append-only record");
+        assert_eq!(marks, vec!["received", "attached", "attached", "detached", "withdrawn"], "[{e}] append-only record");
+
+        // --- the database itself refuses to change or delete a mark
+        match s.database_url() {
+            None => {
+                let db = rusqlite::Connection::open(s.data_dir.join("dangan.db")).unwrap();
+                let upd = db.execute("UPDATE checklist_marks SET action = 'received' WHERE archive_id = ?1", [id]);
+                assert!(upd.is_err_and(|e| e.to_string().contains("append-only")), "[{e}] UPDATE refused");
+                let del = db.execute("DELETE FROM checklist_marks WHERE archive_id = ?1", [id]);
+                assert!(del.is_err_and(|e| e.to_string().contains("append-only")), "[{e}] DELETE refused");
+            }
+            Some(url) => {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                let upd = client.execute("UPDATE checklist_marks SET action = 'received' WHERE archive_id = $1", &[&id]).await;
+                assert!(upd.is_err_and(|e| format!("{e:?}").contains("append-only")), "[{e}] UPDATE refused");
+                let del = client.execute("DELETE FROM checklist_marks WHERE archive_id = $1", &[&id]).await;
+                assert!(del.is_err_and(|e| format!("{e:?}").contains("append-only")), "[{e}] DELETE refused");
+                assert!(client.execute("TRUNCATE checklist_marks", &[]).await.is_err(), "[{e}] TRUNCATE refused");
+            }
+        }
 
         // --- who may see it: same department's manager yes, another department no
         let v = w.checklists("jingli1", id, "2026-10-13").await;
@@ -199,7 +229,7 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         let trail = w.get("dangan1", &format!("/api/v1/audit?action=checklist.mark&archive_id={id}")).await;
         assert_eq!(trail.status, 200, "{}", trail.text());
         let recs = trail.json.as_array().unwrap();
-        assert_eq!(recs.len(), 3, "[{e}] {}", trail.text());
+        assert_eq!(recs.len(), 5, "[{e}] {}", trail.text());
         assert_eq!(recs[0]["fields"], "vehicle_new.invoice", "[{e}] newest first: {}", trail.text());
         let detail: Value = serde_json::from_str(recs[0]["detail"].as_str().unwrap()).unwrap();
         assert_eq!((detail["action"].as_str(), detail["note"].as_str()), (Some("withdrawn"), Some("误登记")));
@@ -258,7 +288,7 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
 
         // --- OpenAPI
         let r = w.get("xiaoshou1", "/api/openapi.json").await;
-        for p in ["/api/v1/archives/{id}/checklists", "/api/v1/archives/{id}/checklists/{checklist}/items/{item}/marks", "/api/v1/checklists/overdue", "/api/v1/checklists/settings"] {
+        for p in ["/api/v1/archives/{id}/checklists", "/api/v1/archives/{id}/checklists/{checklist}/items/{item}/marks", "/api/v1/archives/{id}/checklists/{checklist}/items/{item}/attachments", "/api/v1/checklists/overdue", "/api/v1/checklists/settings"] {
             assert!(r.json["paths"][p].is_object(), "[{e}] {p} is documented");
         }
 
@@ -266,6 +296,12 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         let archivist = ui_login(&s, "dangan1").await;
         let page = archivist.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(!page.contains("购车发票复印件"), "[{e}] the archivist may not read this personal archive's page");
+        let res = archivist.get(s.url(&format!("/checklists/open?no={no}"))).send().await.unwrap();
+        assert_eq!(res.headers()["location"], format!("/archives/{id}/checklist").as_str(), "[{e}] opened by archive number");
+        let res = archivist.get(s.url("/checklists/open?no=KH-1900-000001")).send().await.unwrap();
+        assert_eq!(res.status(), 404, "[{e}] an unknown number");
+        let res = ui_login(&s, "xiaoshou3").await.get(s.url(&format!("/checklists/open?no={no}"))).send().await.unwrap();
+        assert!(res.status() == 404 || res.status() == 403, "[{e}] not for who may not see it: {}", res.status());
         let page = archivist.get(s.url(&format!("/archives/{id}/checklist"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"checklists\"") && page.contains("新车档案") && page.contains("购车发票复印件") && page.contains(&no), "[{e}] the checklist page: {page}");
         assert!(page.contains("id=\"tick-vehicle_new-green_card\""), "[{e}] the archivist gets tick buttons");
@@ -290,6 +326,20 @@ async fn new_car_file_checklist_ticks_scans_overdue_and_calendar() {
         let page = sales.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("id=\"checklists\"") && !page.contains("id=\"tick-vehicle_new-"), "[{e}] the salesperson sees the checklist, no tick buttons");
         assert!(page.contains("18%") && page.contains("id=\"attach-vehicle_new-pdi_check\""), "[{e}] and may attach scans");
+        assert!(page.contains("id=\"upload-vehicle_new-pdi_check\""), "[{e}] the salesperson may upload a scan for a missing item");
+        let token = csrf(&page);
+        let boundary = "----dangan-ui-boundary";
+        let mut body = Vec::new();
+        for (k, v) in [("_csrf", token.as_str()), ("back", "archive"), ("checklist", "vehicle_new"), ("item", "pdi_check")] {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        }
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"PDI.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+        body.extend_from_slice(PNG_1X1);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let res = sales.post(s.url(&format!("/archives/{id}/checklist/upload"))).header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")).body(body).send().await.unwrap();
+        assert!(res.status().is_redirection(), "[{e}] uploaded from the item's row: {}", res.status());
+        let page = sales.get(s.url(&format!("/archives/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("27%") && page.contains("PDI.png"), "[{e}] the scan counts for the item");
         let page = sales.get(s.url("/checklists/overdue?as_of=2026-10-13&since=2026-01-01")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains(&no) && page.contains("张明") && page.contains("行驶证复印件"), "[{e}] the overdue page lists the archive under its owner");
         let res = sales.get(s.url("/admin/checklists")).send().await.unwrap();

@@ -2,7 +2,7 @@
 //! report and the settings (checklists, deadline, holiday calendar). Rules, rights and audit
 //! records are `dangan_app::checklists`'s.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,13 +21,14 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/archives/{id}/checklists", get(get_checklists))
         .route("/api/v1/archives/{id}/checklists/{checklist}/items/{item}/marks", post(mark_item))
+        .route("/api/v1/archives/{id}/checklists/{checklist}/items/{item}/attachments", post(upload_item))
         .route("/api/v1/checklists/overdue", get(overdue))
         .route("/api/v1/checklists/settings", get(get_settings).put(put_settings))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_checklists, mark_item, overdue, get_settings, put_settings),
+    paths(get_checklists, mark_item, upload_item, overdue, get_settings, put_settings),
     components(schemas(
         ArchiveChecklists, ChecklistStatus, ItemStatus, Receipt, Mark, MarkAction, MarkBody, OverdueReport, OverdueGroup, OverdueRow, MissingItem,
         SettingsDocument, SettingsUpdate, ChecklistSettings, ChecklistDef, ChecklistItem, DayRange
@@ -70,6 +71,17 @@ pub struct MarkBody {
     responses((status = 201, body = ArchiveChecklists), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn mark_item(State(s): State<AppState>, u: ApiUser, Path((id, checklist, item)): Path<(i64, String, String)>, Json(b): Json<MarkBody>) -> ApiResult<(StatusCode, Json<ArchiveChecklists>)> {
     let out = s.app.mark_checklist_item(&u.user, id, &checklist, &item, b.action, b.attachment_id, &b.note).await.map_err(|e| from_app_error(e, u.lang))?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Uploads a scan (multipart field `file`, like any attachment) and tags it for the item in one
+/// step. Needs the right to edit the archive. Answers with the archive's checklists.
+#[utoipa::path(post, path = "/api/v1/archives/{id}/checklists/{checklist}/items/{item}/attachments", request_body(content_type = "multipart/form-data"),
+    params(("id" = i64, Path), ("checklist" = String, Path), ("item" = String, Path)),
+    responses((status = 201, body = ArchiveChecklists), (status = 403, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn upload_item(State(s): State<AppState>, u: ApiUser, Path((id, checklist, item)): Path<(i64, String, String)>, multipart: Multipart) -> ApiResult<(StatusCode, Json<ArchiveChecklists>)> {
+    let (name, bytes) = crate::api::read_file_field(multipart).await.map_err(|e| from_app_error(e, u.lang))?;
+    let out = s.app.upload_for_checklist_item(&u.user, id, &checklist, &item, &name, bytes.to_vec()).await.map_err(|e| from_app_error(e, u.lang))?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -24,7 +24,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/archives/{id}/checklist", get(checklist_page))
         .route("/archives/{id}/checklist/mark", post(mark))
+        .route("/archives/{id}/checklist/upload", post(upload))
         .route("/checklists/overdue", get(overdue_page))
+        .route("/checklists/open", get(open_by_number))
         .route("/admin/checklists", get(settings_page))
         .route("/admin/checklists/save", post(save_settings))
 }
@@ -73,9 +75,19 @@ pub struct Section {
     pub lists: Vec<ListView>,
     pub can_tick: bool,
     pub can_tag: bool,
+    pub can_upload: bool,
     /// The archive's attachments, for tagging: (id, filename).
     pub attachments: Vec<(i64, String)>,
     pub history: Vec<HistoryRow>,
+}
+
+/// The list separator of the language: 、 in Chinese, ", " in English.
+fn sep(tr: Tr) -> &'static str {
+    if tr.lang == "en" {
+        ", "
+    } else {
+        "、"
+    }
 }
 
 fn start_label(tr: Tr, template: Option<&str>, source: &str) -> String {
@@ -136,7 +148,7 @@ fn section_of(tr: Tr, a: &ArchiveChecklists, attachments: &[dangan_core::Attachm
                     }
                 })
                 .collect();
-            let missing = c.items.iter().filter(|i| c.missing.contains(&i.key)).map(|i| i.label(tr.lang)).collect::<Vec<_>>().join("、");
+            let missing = c.items.iter().filter(|i| c.missing.contains(&i.key)).map(|i| i.label(tr.lang)).collect::<Vec<_>>().join(sep(tr));
             ListView {
                 key: c.key.clone(),
                 label: c.label(tr.lang).to_string(),
@@ -170,7 +182,7 @@ fn section_of(tr: Tr, a: &ArchiveChecklists, attachments: &[dangan_core::Attachm
             note: m.note.clone(),
         })
         .collect();
-    Some(Section { archive_id: a.archive_id, back, lists, can_tick: a.can_tick, can_tag: a.can_tag, attachments: attachments.iter().map(|x| (x.id, x.filename.clone())).collect(), history })
+    Some(Section { archive_id: a.archive_id, back, lists, can_tick: a.can_tick, can_tag: a.can_tag, can_upload: a.can_upload, attachments: attachments.iter().map(|x| (x.id, x.filename.clone())).collect(), history })
 }
 
 async fn mark(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Form(f): Form<HashMap<String, String>>) -> Response {
@@ -183,6 +195,36 @@ async fn mark(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Form(f)
     };
     let attachment_id = get("attachment_id").parse().ok();
     match s.app.mark_checklist_item(&u.user, id, &get("checklist"), &get("item"), action, attachment_id, &get("note")).await {
+        Ok(_) if get("back") == "checklist" => Redirect::to(&format!("/archives/{id}/checklist")).into_response(),
+        Ok(_) => Redirect::to(&format!("/archives/{id}#checklists")).into_response(),
+        Err(e) => error_page(u.tr, e),
+    }
+}
+
+/// A scan uploaded from an item's row: stored as an attachment and tagged for the item.
+async fn upload(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, mut multipart: Multipart) -> Response {
+    let mut form: HashMap<String, String> = HashMap::new();
+    let mut file = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let Some(name) = field.name().map(str::to_string) else { continue };
+        if name == "file" {
+            let filename = field.file_name().unwrap_or("attachment").to_string();
+            match field.bytes().await {
+                Ok(b) => file = Some((filename, b)),
+                Err(e) => return error_page(u.tr, AppError::BadRequest(e.to_string())),
+            }
+        } else if let Ok(text) = field.text().await {
+            form.insert(name, text);
+        }
+    }
+    if let Err(r) = u.check_csrf(&form) {
+        return r;
+    }
+    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return error_page(u.tr, AppError::BadRequest("no file chosen / 未选择文件".into()));
+    };
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    match s.app.upload_for_checklist_item(&u.user, id, &get("checklist"), &get("item"), &filename, bytes.to_vec()).await {
         Ok(_) if get("back") == "checklist" => Redirect::to(&format!("/archives/{id}/checklist")).into_response(),
         Ok(_) => Redirect::to(&format!("/archives/{id}#checklists")).into_response(),
         Err(e) => error_page(u.tr, e),
@@ -210,6 +252,19 @@ async fn checklist_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64
     let mut c = Chrome::of(&s, &u).await;
     c.menu = "checklists";
     render(&ChecklistPage { archive_id: a.archive_id, archive_no: a.archive_no.clone(), name: a.archive_name.clone(), checklists: section_of(u.tr, &a, &[], &users, "checklist"), c })
+}
+
+#[derive(serde::Deserialize)]
+struct OpenParams {
+    no: Option<String>,
+}
+
+/// 登记材料 by archive number (the paper file in hand): to the archive's checklist page.
+async fn open_by_number(State(s): State<AppState>, u: UiUser, Query(q): Query<OpenParams>) -> Response {
+    match s.app.checklist_archive_by_no(&u.user, q.no.as_deref().unwrap_or_default()).await {
+        Ok(id) => Redirect::to(&format!("/archives/{id}/checklist")).into_response(),
+        Err(e) => error_page(u.tr, e),
+    }
 }
 
 // --- overdue page ----------------------------------------------------------------------------
@@ -280,7 +335,7 @@ async fn overdue_page(State(s): State<AppState>, u: UiUser, Query(q): Query<Over
                     due_on: r.due_on.to_string(),
                     overdue: tr.f("cl.working_days", "n", &r.overdue_days.to_string()),
                     percent: r.percent,
-                    missing: r.missing.iter().map(|m| if tr.lang == "en" { m.label_en.as_str() } else { m.label_zh.as_str() }).collect::<Vec<_>>().join("、"),
+                    missing: r.missing.iter().map(|m| if tr.lang == "en" { m.label_en.as_str() } else { m.label_zh.as_str() }).collect::<Vec<_>>().join(sep(tr)),
                 })
                 .collect(),
         })
@@ -330,6 +385,17 @@ struct SettingsPage {
     rows: Vec<ChecklistRow>,
     errors: Vec<String>,
     saved: bool,
+    /// "2027年的节假日尚未设置" near the end of the last configured year.
+    calendar_warning: Option<String>,
+}
+
+/// Warns from November on when next year has no holidays configured (the State Council
+/// publishes them late in the year; until they are entered, next year counts weekends only).
+fn calendar_warning(tr: Tr, s: &ChecklistSettings, today: NaiveDate) -> Option<String> {
+    use chrono::Datelike;
+    let next = today.year() + 1;
+    let has_next = s.holidays.iter().any(|r| r.last().year() >= next);
+    (today.month() >= 11 && !has_next).then(|| tr.f("cl.calendar_warning", "y", &next.to_string()))
 }
 
 fn range_line(r: &DayRange) -> String {
@@ -386,7 +452,7 @@ fn rows(tr: Tr, s: &ChecklistSettings) -> Vec<ChecklistRow> {
                 t => dangan_core::templates::find(t).map(|x| if tr.lang == "en" { x.label_en } else { x.label_zh }.to_string()).unwrap_or_else(|| t.to_string()),
             })
             .collect::<Vec<_>>()
-            .join("、")
+            .join(sep(tr))
     };
     s.checklists
         .iter()
@@ -419,7 +485,7 @@ fn rows(tr: Tr, s: &ChecklistSettings) -> Vec<ChecklistRow> {
                         }
                     })
                     .collect::<Vec<_>>()
-                    .join("、"),
+                    .join(sep(tr)),
             }
         })
         .collect()
@@ -455,6 +521,7 @@ fn settings_response(s: &AppState, u: &UiUser, c: Chrome, e: &EffectiveChecklist
         workdays: form.workdays,
         checklists_json: form.checklists_json,
         rows: rows(tr, &e.settings),
+        calendar_warning: calendar_warning(tr, &e.settings, dangan_app::checklists::today_local()),
         errors,
         saved,
         c,
@@ -540,5 +607,9 @@ mod tests {
         let e = parse_ranges("2026-13-01 坏", "节假日", "Holidays").unwrap_err();
         assert!(e[0].0.contains("第1行"));
         assert_eq!(range_line(&r[0]), "2026-10-01..2026-10-07 国庆节");
+        let tr = Tr { lang: "zh-CN" };
+        let s = ChecklistSettings::default();
+        assert!(calendar_warning(tr, &s, "2026-11-30".parse().unwrap()).unwrap().contains("2027"));
+        assert!(calendar_warning(tr, &s, "2026-06-30".parse().unwrap()).is_none());
     }
 }

@@ -559,6 +559,11 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     // 材料清单 (checklist_ui.rs)
     ("cl.open_archive", "打开档案", "打開檔案", "Open the archive"),
     ("cl.none", "此档案没有适用的材料清单。", "此檔案沒有適用的材料清單。", "No checklist applies to this archive."),
+    ("cl.open_by_no", "登记材料：档号", "登記材料：檔號", "Record papers: archive number"),
+    ("cl.open", "打开清单", "打開清單", "Open checklist"),
+    ("cl.open_note", "收到纸质档案时，输入档号打开其材料清单登记。", "收到紙本檔案時，輸入檔號打開其材料清單登記。", "When a paper file is handed in, open its checklist by number to record it."),
+    ("cl.calendar_warning", "尚未设置{y}年的节假日和调休安排：在此之前{y}年只按周末计算。国务院公布后请在下方添加。", "尚未設定{y}年的節假日和調休安排：在此之前{y}年只按週末計算。國務院公布後請在下方新增。", "No holidays or adjusted working days are set for {y}: until they are, {y} counts weekends only. Add them below once published."),
+    ("cl.upload", "上传扫描件", "上傳掃描件", "Upload a scan"),
     ("cl.menu", "材料清单", "材料清單", "Checklists"),
     ("cl.section", "材料清单", "材料清單", "Document checklist"),
     ("cl.start_created", "建档日期", "建檔日期", "Archive created"),
