@@ -11,6 +11,7 @@ pub mod mask;
 pub mod model;
 pub mod numbering;
 pub mod policy;
+pub mod retention;
 pub mod search;
 pub mod templates;
 pub mod validate;
