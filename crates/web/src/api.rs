@@ -98,6 +98,7 @@ async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
         doc.merge(crate::search_ui::SearchApiDoc::openapi());
         doc.merge(crate::policy_api::PolicyDoc::openapi());
         doc.merge(crate::backup_ui::BackupApiDoc::openapi());
+        doc.merge(crate::retention_api::RetentionApiDoc::openapi());
         doc.to_json().expect("OpenAPI document serializes")
     });
     ([(header::CONTENT_TYPE, "application/json")], doc.as_str())

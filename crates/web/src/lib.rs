@@ -28,6 +28,8 @@ pub mod loans_ui;
 pub mod policy_api;
 pub mod policy_ui;
 pub mod problem;
+pub mod retention_api;
+pub mod retention_ui;
 pub mod search_ui;
 pub mod ui;
 
@@ -61,6 +63,8 @@ pub fn router(app: App) -> Router {
         .merge(backup_ui::routes())
         .merge(search_ui::routes())
         .merge(dedup_ui::routes())
+        .merge(retention_api::routes())
+        .merge(retention_ui::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));
     Router::new()
         .merge(rest)
