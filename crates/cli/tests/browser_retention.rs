@@ -108,9 +108,6 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     click_nav(c, "#c-submit").await;
     assert!(text(c, "#consents-table").await.contains("王芳（母亲）"));
     shots.take(c, "03-archive-retention").await;
-    goto(c, &s.url(&format!("/archives/{b}"))).await;
-    assert!(text(c, "#retention-line").await.contains("法律冻结"), "the archive page shows the hold");
-    shots.take(c, "04-archive-hold").await;
     goto(c, &s.url("/retention")).await;
     assert!(!exists(c, &format!("#due-{b}")).await, "held: off the due list");
     logout(c).await;
@@ -127,7 +124,22 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     login_as(c, s, "kefu1", "赵敏").await;
     goto(c, &s.url(&request_path)).await;
     shots.take(c, "05-witness").await;
-    click_nav(c, "#witness-confirm").await;
+    c.execute("window.__danganOldPage = true; return null;", vec![]).await.unwrap();
+    click(c, "#witness-confirm").await;
+    let dialog = c.get_alert_text().await.expect("a confirmation dialog");
+    let a_no = s.app.store.get_archive(a).await.unwrap().unwrap().archive_no;
+    assert!(dialog.contains("确认销毁") && dialog.contains(&a_no), "the question names the archive: {dialog:?}");
+    c.accept_alert().await.expect("confirm");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let done = c.execute("return window.__danganOldPage !== true && document.readyState === 'complete';", vec![]).await;
+        if matches!(done, Ok(serde_json::Value::Bool(true))) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "confirming did not load a new page");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    check_page(c).await;
     assert!(text(c, "#destruction-status").await.contains("已销毁"));
     let register_no = text(c, "#register-no").await;
     assert!(register_no.starts_with("XH-"), "{register_no}");
@@ -156,5 +168,12 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert!(text(c, "#destructions-table").await.contains(&register_no));
     shots.take(c, "09-register").await;
     assert!(!body_text(c).await.contains("ret."), "no raw keys");
+    logout(c).await;
+
+    // The owner sees the hold on the archive page.
+    login_as(c, s, "xiaoshou1", "张明").await;
+    goto(c, &s.url(&format!("/archives/{b}"))).await;
+    assert!(text(c, "#retention-line").await.contains("法律冻结"), "the archive page shows the hold");
+    shots.take(c, "04-archive-hold").await;
     logout(c).await;
 }

@@ -251,6 +251,8 @@ struct DetailPage {
     can_decide: bool,
     can_cancel: bool,
     can_witness: bool,
+    /// The confirmation asked before the witness's click (it carries the destruction out).
+    witness_question: String,
     pipl_request_id: Option<i64>,
     error: Option<String>,
 }
@@ -326,6 +328,7 @@ async fn detail_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, 
         can_decide,
         can_cancel,
         can_witness,
+        witness_question: tr.f("ret.witness_question", "nos", &r.items.iter().map(|i| i.archive_no.as_str()).collect::<Vec<_>>().join("、")),
         pipl_request_id: r.pipl_request_id,
         error: q.err,
     })
@@ -739,6 +742,7 @@ pub const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("ret.cancel", "撤回申请", "撤回申請", "Withdraw"),
     ("ret.witness_confirm", "我已到场监督，确认销毁", "我已到場監督，確認銷毀", "I witnessed it: carry out the destruction"),
     ("ret.witness_warn", "确认后立即执行：档案内容、历史版本、联系人、往来记录、附件和检索索引将被永久删除，仅保留档号、日期和本销毁记录。", "確認後立即執行：檔案內容、歷史版本、聯絡人、往來記錄、附件和檢索索引將被永久刪除，僅保留檔號、日期和本銷毀記錄。", "Carried out at once: content, versions, contacts, timeline, attachments and search entries are deleted for good; only the number, dates and this record remain."),
+    ("ret.witness_question", "确认销毁档案 {nos}？销毁后内容不可恢复。", "確認銷毀檔案 {nos}？銷毀後內容不可恢復。", "Destroy archives {nos}? Their content cannot be recovered."),
     ("ret.for_pipl", "执行个人信息删除请求 #{n}", "執行個人資訊刪除請求 #{n}", "Carries out deletion request #{n}"),
     ("ret.page", "保管与个人信息", "保管與個人資訊", "Retention & personal information"),
     ("ret.tombstone", "该档案已销毁：内容已永久删除，仅保留档号、日期和销毁记录。", "該檔案已銷毀：內容已永久刪除，僅保留檔號、日期和銷毀記錄。", "This archive was destroyed: its content is gone; only the number, dates and the destruction record remain."),
