@@ -733,6 +733,7 @@ pub const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("ret.rejected", "驳回", "駁回", "Rejected"),
     ("ret.waiting", "待处理", "待處理", "Waiting"),
     ("ret.confirmed", "已确认销毁", "已確認銷毀", "Confirmed"),
+    ("ret.destroyed", "已销毁", "已銷毀", "Destroyed"),
     ("ret.purged", "（已销毁）", "（已銷毀）", "(destroyed)"),
     ("ret.filed_on", "建档日期", "建檔日期", "Filed on"),
     ("ret.retention", "保管期限", "保管期限", "Retention"),
