@@ -194,6 +194,10 @@ fn pipl_by_id(c: &Connection, id: i64) -> Result<Option<PiplRequest>> {
     rows.next()?.map(pipl_from_row).transpose()
 }
 
+/// What filing reads of an archive: number, name, created_at, retention_due, legal_hold,
+/// destroyed_at, merged_into, document.
+type ItemSource = (String, String, i64, Option<String>, Option<String>, Option<i64>, Option<i64>, String);
+
 fn conflict() -> StoreError {
     StoreError::Conflict { current: 0 }
 }
@@ -270,7 +274,7 @@ impl SqliteStore {
             let id = tx.last_insert_rowid();
             let mut events = Vec::new();
             for aid in &r.archive_ids {
-                let row: Option<(String, String, i64, Option<String>, Option<String>, Option<i64>, Option<i64>, String)> = tx
+                let row: Option<ItemSource> = tx
                     .prepare_cached(
                         "SELECT a.archive_no, a.name, a.created_at, a.retention_due, a.legal_hold, a.destroyed_at, a.merged_into, d.data
                          FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = ?1",
