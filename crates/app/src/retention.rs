@@ -256,8 +256,18 @@ impl App {
             return Err(refuse("not-witness", "只有申请中指定的监销人可以确认销毁", "only the witness named on the request can confirm it"));
         }
         rules::transition(r.status, r.step as usize, r.chain.len(), rules::DestructionEvent::Witness).map_err(refused)?;
+        let today = today();
         for item in &r.items {
-            if let Some(h) = self.store.retention_info(item.archive_id).await?.legal_hold {
+            let info = self.store.retention_info(item.archive_id).await?;
+            // An archive reopened (or made permanent) since the appraisal is no longer due.
+            if r.pipl_request_id.is_none() && info.destroyed_at.is_none() && !rules::is_due(info.due_on, false, today) {
+                return Err(refuse(
+                    "not-due",
+                    format!("档案 {} 已不在到期待处置之列（重新启用或改为永久保管），请撤回申请", item.archive_no),
+                    format!("archive {} is no longer due (reopened or made permanent); withdraw the request", item.archive_no),
+                ));
+            }
+            if let Some(h) = info.legal_hold {
                 return Err(refuse(
                     "legal-hold",
                     format!("档案 {} 处于法律冻结（{}），不能销毁；解除冻结后再确认", item.archive_no, h.reason),

@@ -305,6 +305,20 @@ async fn retention_hold_destruction_and_pipl() {
         assert!(st.list_consents(c_id).await.unwrap().is_empty(), "[{e}] consents purged");
         assert_eq!(w.count("dangan1", &c_no).await, 0);
 
+        // An archive reopened after the appraisal is no longer due: the witness is refused.
+        let (r_id, _) = w.closed_person("重新启用测试戊", "13911110006").await;
+        w.ok("dangan1", &format!("/api/v1/archives/{r_id}/closed-on"), json!({"closed_on": "2010-03-01"})).await;
+        let rq = w.ok("dangan1", "/api/v1/destructions", json!({"archive_ids": [r_id], "reason": "期满", "appraisal": "无价值", "witness_id": kefu})).await;
+        w.ok("zongjingli", &format!("/api/v1/destructions/{}/decision", rq["id"]), json!({"approved": true})).await;
+        let mut body = w.get("xiaoshou1", &format!("/api/v1/archives/{r_id}")).await.json;
+        body["status"] = json!("active");
+        body["confirm_duplicates"] = json!(true);
+        assert_eq!(w.call("xiaoshou1", Method::PUT, &format!("/api/v1/archives/{r_id}"), Some(&body)).await.status, 200);
+        w.refused("kefu1", &format!("/api/v1/destructions/{}/witness", rq["id"]), json!({}), 409, "not-due").await;
+        let rq = w.ok("dangan1", &format!("/api/v1/destructions/{}/cancel", rq["id"]), json!({})).await;
+        assert_eq!(rq["status"], "cancelled");
+        assert_eq!(w.count("xiaoshou1", "重新启用测试戊").await, 1, "[{e}] kept");
+
         // A rejected deletion goes back to open.
         let (d_id, _) = w.closed_person("拒绝测试丁", "13911110005").await;
         let del = w.ok("kefu1", "/api/v1/pipl-requests", json!({"archive_id": d_id, "kind": "delete", "subject_name": "丁"})).await;
