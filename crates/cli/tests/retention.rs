@@ -227,6 +227,9 @@ async fn retention_hold_destruction_and_pipl() {
         assert_eq!(pdf.status, 200, "[{e}] {}", pdf.text());
         assert_eq!(pdf.content_type(), "application/pdf");
         assert!(pdf.bytes.starts_with(b"%PDF"), "[{e}] a PDF");
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-artifacts/pdf");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("destruction-register-{}.pdf", e.to_lowercase())), &pdf.bytes).unwrap();
         assert_eq!(w.get("xiaoshou1", &format!("/api/v1/destructions/{rid}")).await.status, 404, "[{e}] not for a stranger");
         let trail = w.get("shenji1", &format!("/api/v1/audit?archive_id={a}&limit=200")).await;
         assert_eq!(trail.status, 200, "{}", trail.text());

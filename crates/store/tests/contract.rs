@@ -1256,6 +1256,28 @@ async fn retention_and_destruction(store: Arc<dyn Store>) {
     assert!(matches!(store.create_destruction(&new(vec![a.id]), &ev(archivist.id, at(10))).await, Err(StoreError::Conflict { .. })), "held");
     store.set_legal_hold(a.id, None, &ev(archivist.id, at(11))).await.unwrap();
 
+    // Concurrent filings for the same archive (two archivists, two servers): exactly one wins.
+    let mut race = rich_person();
+    race.name = "并发测试".into();
+    race.status = ArchiveStatus::Closed;
+    let q = store.create_archive(&race, &numbering(day(2015, 1, 5)), &ev(archivist.id, at(11))).await.unwrap();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, n) = (store.clone(), new(vec![q.id]));
+            tokio::spawn(async move { store.create_destruction(&n, &ev(1, at(11))).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => won.push(r.id),
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one open request per archive: {won:?}");
+    store.cancel_destruction(won[0], &ev(archivist.id, at(11))).await.unwrap();
+
     let r = store.create_destruction(&new(vec![a.id]), &ev(archivist.id, at(12))).await.unwrap();
     assert_eq!((r.status, r.step, r.items.len(), r.items[0].name.as_str()), (DestructionStatus::Pending, 0, 1, d.name.as_str()));
     assert_eq!(r.items[0].due_on, Some(day(2026, 5, 31)));
