@@ -31,6 +31,7 @@ pub mod loans;
 pub mod package;
 pub mod policy;
 pub mod print;
+pub mod retention;
 pub mod search;
 
 pub use dangan_store as store;
@@ -70,6 +71,10 @@ pub enum AppError {
     /// confirmation to save anyway.
     #[error("possible duplicates")]
     Duplicates(dedup::DuplicateCheck),
+    /// A rule refuses the step in the state things are in (a legal hold, a request already
+    /// decided, …): `code` names the rule (HTTP 409 `/problems/<code>`).
+    #[error("{en}")]
+    Refused { code: &'static str, zh: String, en: String },
 }
 
 impl From<StoreError> for AppError {
@@ -329,6 +334,12 @@ impl App {
 
     /// As `archive_for`, for an archive already loaded; `fields` names what a read exposes.
     pub(crate) async fn archive_checked(&self, user: &Principal, mut archive: Archive, action: Action, fields: Option<&[&str]>) -> Result<Archive> {
+        if archive.destroyed_at.is_some() {
+            // A destroyed archive is a tombstone: its number, dates and register entry only
+            // (`retention_info`, the register), never its (purged) content.
+            let no = &archive.archive_no;
+            return Err(AppError::Refused { code: "destroyed", zh: format!("档案 {no} 已销毁，仅保留档号与销毁记录"), en: format!("archive {no} was destroyed; only its number and the destruction record remain") });
+        }
         if let Some(survivor) = archive.merged_into {
             // A merged archive is a tombstone: it is read (and resolves to its survivor), never changed.
             if matches!(action, Action::Edit | Action::AddEntry | Action::TransferOwner) {

@@ -155,6 +155,20 @@ audit_actions! {
     UserHandover = "user.handover", "离职交接", "離職交接", "handover of a leaving employee";
     ChecklistMark = "checklist.mark", "登记档案材料", "登記檔案材料", "checklist item marked";
     ChecklistSettingsChange = "checklist.settings", "变更材料清单/节假日设置", "變更材料清單/節假日設定", "checklist settings changed";
+    LegalHoldSet = "retention.hold", "设置法律冻结", "設定法律凍結", "legal hold set";
+    ClosedOnSet = "retention.closed_on", "登记结档日期", "登記結檔日期", "closing date recorded";
+    LegalHoldClear = "retention.release", "解除法律冻结", "解除法律凍結", "legal hold cleared";
+    DisposalList = "retention.due_list", "查看到期待处置档案", "查看到期待處置檔案", "disposal-due list viewed";
+    DestructionRequest = "destruction.request", "提交销毁鉴定", "提交銷毀鑑定", "destruction requested";
+    DestructionApprove = "destruction.approve", "销毁审批通过", "銷毀審批通過", "destruction approved";
+    DestructionReject = "destruction.reject", "销毁审批驳回", "銷毀審批駁回", "destruction rejected";
+    DestructionCancel = "destruction.cancel", "撤回销毁申请", "撤回銷毀申請", "destruction cancelled";
+    DestructionExecute = "destruction.execute", "监销并执行销毁", "監銷並執行銷毀", "destruction witnessed and carried out";
+    ArchiveDestroy = "archive.destroy", "销毁档案", "銷毀檔案", "archive destroyed";
+    ConsentRecord = "pipl.consent", "登记个人信息同意", "登記個人資訊同意", "consent recorded";
+    ConsentWithdraw = "pipl.consent_withdraw", "撤回个人信息同意", "撤回個人資訊同意", "consent withdrawn";
+    PiplRequest = "pipl.request", "登记个人信息权利请求", "登記個人資訊權利請求", "personal-information request recorded";
+    PiplClose = "pipl.close", "办结个人信息权利请求", "辦結個人資訊權利請求", "personal-information request answered";
 }
 
 /// One audited event, before it is numbered and chained. Text fields are empty rather than

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod mask;
 pub mod numbering;
 pub mod policy;
+pub mod retention;
 pub mod search;
 pub mod templates;
 pub mod validate;

@@ -409,6 +409,10 @@ pub struct ArchiveData {
     pub secrecy: Secrecy,
     #[serde(default = "default_retention")]
     pub retention_class: RetentionClass,
+    /// A custom retention period in years (自定义保管期限), replacing the class's years; not for
+    /// permanent archives (`retention::check_custom_years`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_years: Option<u16>,
 }
 
 fn default_status() -> ArchiveStatus {
@@ -447,6 +451,7 @@ impl ArchiveData {
             tier: default_tier(),
             secrecy: default_secrecy(),
             retention_class: default_retention(),
+            retention_years: None,
         }
     }
 
@@ -534,6 +539,10 @@ pub struct Archive {
     /// its number resolves to the survivor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<ArchiveId>,
+    /// Set when the archive was destroyed (销毁): only its number, dates and the register entry
+    /// remain (`retention.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroyed_at: Option<DateTime<Utc>>,
 }
 
 /// One row of an archive list: enough for the table without loading the whole document.

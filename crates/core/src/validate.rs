@@ -248,6 +248,7 @@ const FIELD_LABELS: &[(&str, &str, &str, &str)] = &[
     ("tier", "管理级别", "管理級別", "Management tier"),
     ("secrecy", "密级", "密級", "Secrecy level"),
     ("retention_class", "保管期限", "保管期限", "Retention period"),
+    ("retention_years", "自定义保管年限（1–100 年，永久保管除外）", "自訂保管年限（1–100 年，永久保管除外）", "Custom retention years (1–100, not for permanent)"),
     ("person.gender", "性别", "性別", "Gender"),
     ("person.birth_date", "出生日期", "出生日期", "Date of birth"),
     ("person.id_type", "证件类型", "證件類型", "ID type"),
@@ -865,6 +866,9 @@ fn check_contact_channels(errs: &mut Vec<FieldError>, prefix: &str, mobile: &Opt
 pub fn validate_archive(a: &ArchiveData) -> Vec<FieldError> {
     let mut errs = Vec::new();
     check_text(&mut errs, "name", &a.name, MAX_NAME);
+    if crate::retention::check_custom_years(a.retention_class, a.retention_years).is_err() {
+        errs.push(FieldError::new("retention_years", ErrorCode::Number));
+    }
     check_contact_channels(&mut errs, "", &a.mobile, &a.landline, &a.email);
     if let Some(p) = present(&a.postal_code) {
         if let Err(code) = check_postal_code(p) {

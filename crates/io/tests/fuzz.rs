@@ -97,7 +97,7 @@ fn package_reader_never_panics_on_damaged_packages() {
         .archives(0..3)
         .enumerate()
         .map(|(i, d)| dangan_io::package::PackageArchive {
-            archive: Archive { id: i as i64, archive_no: format!("N{i}"), data: d.data, version: 1, created_by: 1, created_at: t, updated_by: 1, updated_at: t, merged_into: None },
+            archive: Archive { id: i as i64, archive_no: format!("N{i}"), data: d.data, version: 1, created_by: 1, created_at: t, updated_by: 1, updated_at: t, merged_into: None, destroyed_at: None },
             contacts: vec![],
             timeline: vec![],
             attachments: vec![],

@@ -175,7 +175,7 @@ fn package_archives() -> Vec<PackageArchive> {
         .enumerate()
         .map(|(i, d)| {
             let id = i as i64 + 1;
-            let archive = Archive { id, archive_no: format!("KH-2026-{id:05}"), data: d.data, version: 3, created_by: 3, created_at: t, updated_by: 4, updated_at: t + chrono::Duration::hours(id), merged_into: None };
+            let archive = Archive { id, archive_no: format!("KH-2026-{id:05}"), data: d.data, version: 3, created_by: 3, created_at: t, updated_by: 4, updated_at: t + chrono::Duration::hours(id), merged_into: None, destroyed_at: None };
             let contacts = d.contacts.into_iter().enumerate().map(|(k, data)| Contact { id: id * 10 + k as i64, archive_id: id, data }).collect();
             let timeline = d
                 .entries

@@ -177,6 +177,7 @@ fn card_input() -> CardInput {
             updated_by: 1,
             updated_at: t(2026, 11, 2, 6),
             merged_into: None,
+            destroyed_at: None,
         },
         contacts: vec![contact("赵建国", "总经理", "13900001111", true), contact("钱丽", "采购经理", "13900002222", false), contact("孫志偉", "財務", "13900003333", false)],
         owner_name: Some("李明".into()),
@@ -243,7 +244,7 @@ fn person_card_prints_person_fields() {
         employer: Some("杭州市第二中学".into()),
     });
     let input = CardInput {
-        archive: Archive { id: 1, archive_no: "GR-2026-0001".into(), data, version: 1, created_by: 1, created_at: t(2026, 1, 1, 0), updated_by: 1, updated_at: t(2026, 1, 1, 0), merged_into: None },
+        archive: Archive { id: 1, archive_no: "GR-2026-0001".into(), data, version: 1, created_by: 1, created_at: t(2026, 1, 1, 0), updated_by: 1, updated_at: t(2026, 1, 1, 0), merged_into: None, destroyed_at: None },
         contacts: vec![],
         owner_name: None,
         department_name: None,

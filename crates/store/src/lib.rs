@@ -28,12 +28,14 @@ use serde::{Deserialize, Serialize};
 pub mod checklists;
 pub mod imports;
 pub mod postgres;
+pub mod retention;
 pub mod sqlite;
 mod sql;
 pub mod testing;
 
 pub mod lifecycle;
 pub use checklists::NewMark;
+pub use retention::{Consent, DestructionDecision, DestructionItem, DestructionOutcome, DestructionRequest, DueArchive, DueCursor, LegalHold, NewDestruction, NewPiplRequest, PiplClose, PiplRequest, RetentionInfo};
 pub use imports::{ArrivingArchive, BatchCounts, Fingerprint, ImportCounts, ImportJob, ImportRow, ImportStatus, ImportedRow, NewImport};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -854,6 +856,52 @@ pub trait Store: Send + Sync + 'static {
     /// The active user a calendar-feed token belongs to.
     async fn calendar_user(&self, token_hash: &str) -> Result<Option<User>>;
     async fn has_calendar_token(&self, user_id: UserId) -> Result<bool>;
+    // --- retention, destruction, personal-information requests (保管期限、销毁、个人信息) ---
+    /// An archive's closing date, disposal due date, legal hold and destruction.
+    async fn retention_info(&self, archive_id: ArchiveId) -> Result<RetentionInfo>;
+    /// Archives due for disposal on `today` (closed, past their retention, not permanent, not
+    /// held, not destroyed or merged), earliest due first, after `after`.
+    async fn disposal_due(&self, today: NaiveDate, after: Option<DueCursor>, limit: u32) -> Result<Vec<DueArchive>>;
+    /// Sets (`Some(reason)`) or clears a legal hold; `audit` appended in the same transaction.
+    async fn set_legal_hold(&self, archive_id: ArchiveId, reason: Option<&str>, audit: &AuditEvent) -> Result<RetentionInfo>;
+    /// Records the day a closed archive was actually closed (结档日期, e.g. a paper file closed
+    /// before it was entered) and recomputes its due date; `Conflict` unless closed and not
+    /// destroyed.
+    async fn set_closed_on(&self, archive_id: ArchiveId, closed_at: DateTime<Utc>, audit: &AuditEvent) -> Result<RetentionInfo>;
+    /// Files a destruction request for archives that exist, are not destroyed, merged, held or
+    /// in another open request (`Conflict` otherwise); a deletion request it carries out moves to
+    /// `deleting`.
+    async fn create_destruction(&self, r: &NewDestruction, audit: &AuditEvent) -> Result<DestructionRequest>;
+    async fn get_destruction(&self, id: i64) -> Result<Option<DestructionRequest>>;
+    /// Newest first; `status` filters.
+    async fn list_destructions(&self, status: Option<dangan_core::retention::DestructionStatus>, limit: u32) -> Result<Vec<DestructionRequest>>;
+    /// Records the decision on step `step` and what follows (`dangan_core::retention::transition`);
+    /// `Conflict` when the request is no longer pending at that step.
+    async fn decide_destruction(&self, id: i64, step: i64, approver_id: UserId, approved: bool, comment: &str, audit: &AuditEvent) -> Result<DestructionRequest>;
+    /// Withdraws an open request (a deletion request it carried goes back to open).
+    async fn cancel_destruction(&self, id: i64, audit: &AuditEvent) -> Result<DestructionRequest>;
+    /// The witness's confirmation carries the destruction out, in one transaction: for every
+    /// archive (and tombstones merged into it) the document, versions, contacts, timeline,
+    /// attachment rows, search index rows, duplicate keys and consents are deleted; the archives
+    /// row stays as a tombstone (number, dates, `destruction_id`) with name, phone, credit code and
+    /// ID hash blanked; the register number is assigned; `audit` (destruction.execute) and one
+    /// `archive.destroy` per archive are appended. `Conflict` unless approved, named witness, and
+    /// no archive held or already destroyed. Returns attachment files no row references any more.
+    async fn execute_destruction(&self, id: i64, witness_id: UserId, audit: &AuditEvent) -> Result<DestructionOutcome>;
+    /// Does any attachment row reference this content?
+    async fn attachment_referenced(&self, sha256: &str) -> Result<bool>;
+    async fn add_consent(&self, archive_id: ArchiveId, c: &dangan_core::retention::ConsentData, recorded_by: UserId, audit: &AuditEvent) -> Result<Consent>;
+    /// Marks a consent withdrawn on `on`; `Conflict` when it already was.
+    async fn withdraw_consent(&self, id: i64, on: NaiveDate, by: UserId, audit: &AuditEvent) -> Result<Consent>;
+    async fn list_consents(&self, archive_id: ArchiveId) -> Result<Vec<Consent>>;
+    async fn get_consent(&self, id: i64) -> Result<Option<Consent>>;
+    async fn create_pipl_request(&self, r: &NewPiplRequest, audit: &AuditEvent) -> Result<PiplRequest>;
+    async fn get_pipl_request(&self, id: i64) -> Result<Option<PiplRequest>>;
+    /// Soonest due first; `open_only` for open and deleting ones.
+    async fn list_pipl_requests(&self, open_only: bool, archive_id: Option<ArchiveId>, limit: u32) -> Result<Vec<PiplRequest>>;
+    /// Closes an open request (done, or kept with a legal basis); `Conflict` when not open.
+    async fn close_pipl_request(&self, id: i64, close: &PiplClose, audit: &AuditEvent) -> Result<PiplRequest>;
+
     // --- policy settings (策略设置) ---
     /// The stored settings document and its version; `None` until the first change (defaults).
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>>;

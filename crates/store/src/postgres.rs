@@ -22,6 +22,7 @@ use crate::sql::{self, Param};
 use crate::*;
 
 mod dates;
+mod retention;
 
 // One line per migration (so that branches adding migrations merge without conflicts).
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -38,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../migrations/postgres/0012_imports.sql")),
     (13, include_str!("../migrations/postgres/0013_lifecycle.sql")),
     (14, include_str!("../migrations/postgres/0014_audit_cost.sql")),
+    (15, include_str!("../migrations/postgres/0015_retention.sql")),
     (16, include_str!("../migrations/postgres/0016_checklists.sql")),
 ];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
@@ -116,7 +118,7 @@ fn refs(b: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
-const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at, a.merged_into";
+const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at, a.merged_into, a.destroyed_at";
 const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
 const ATTACHMENT_COLUMNS: &str = "id, archive_id, sha256, filename, content_type, size, created_by, created_at";
 
@@ -176,6 +178,7 @@ fn archive_from_row(r: &Row) -> Archive {
         updated_by: r.get(6),
         updated_at: r.get(7),
         merged_into: r.get(8),
+        destroyed_at: r.get(9),
     }
 }
 
@@ -284,7 +287,7 @@ async fn index_archive(c: &impl GenericClient, archive_id: i64, terms: &str) -> 
 /// ID hash, contacts) and writes them. A tombstone (merged) has neither.
 async fn reindex_archive(c: &impl GenericClient, archive_id: i64) -> Result<()> {
     let row = c
-        .query_one("SELECT d.data, a.id_hash, a.merged_into FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = $1", &[&archive_id])
+        .query_one("SELECT d.data, a.id_hash, COALESCE(a.merged_into, a.destruction_id) FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = $1", &[&archive_id])
         .await?;
     if row.get::<_, Option<i64>>(2).is_some() {
         index_archive(c, archive_id, "").await?;
@@ -604,6 +607,9 @@ impl Store for PgStore {
                 let done: bool = tx.query_one("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = $1)", &[version]).await?.get(0);
                 if !done {
                     tx.batch_execute(script).await?;
+                    if *version == 15 {
+                        retention::backfill_retention(&tx).await?;
+                    }
                     tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &[version]).await?;
                 }
                 tx.commit().await?;
@@ -772,6 +778,7 @@ impl Store for PgStore {
         let seq = reserve_numbers(&tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code), 1).await?;
         let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
         let id = insert_archive(&tx, &no, data, audit.actor_id(), audit.at).await?;
+        retention::refresh_retention(&tx, id, audit.at).await?;
         index_archive(&tx, id, &dangan_core::search::archive_terms(data, &[])).await?;
         insert_keys(&tx, &[id], &[dangan_core::dedup::archive_keys(data, ArchiveColumns::of(data).id_hash, &[])]).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
@@ -799,6 +806,7 @@ impl Store for PgStore {
             return Err(StoreError::Conflict { current });
         }
         write_version(&tx, id, current, data, reason, actor, now).await?;
+        retention::refresh_retention(&tx, id, now).await?;
         reindex_archive(&tx, id).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &id).await?.ok_or(StoreError::NotFound)?;
         append_chained(&tx, vec![audit.clone().with_archive(id, &archive.archive_no)]).await?;
@@ -911,6 +919,7 @@ impl Store for PgStore {
             .await?;
         let entry_id: i64 = row.get(0);
         dates::refresh_dates(&tx, archive_id).await?;
+        retention::refresh_retention(&tx, archive_id, now).await?;
         append_chained(&tx, vec![audit.clone().with_archive(archive_id, &no).with_detail(serde_json::json!({ "entry_id": entry_id, "supersedes": entry.supersedes }))]).await?;
         tx.commit().await?;
         Ok(TimelineEntry { id: row.get(0), archive_id, data: entry.clone(), superseded_by: None, created_by: actor, created_at: row.get(1) })
@@ -1221,7 +1230,7 @@ impl Store for PgStore {
             let rows = tx
                 .query(
                     "SELECT a.id, a.updated_at, d.data,
-                        COALESCE((SELECT jsonb_agg(c.data ORDER BY c.id) FROM contacts c WHERE c.archive_id = a.id), '[]'::jsonb), a.id_hash, a.merged_into
+                        COALESCE((SELECT jsonb_agg(c.data ORDER BY c.id) FROM contacts c WHERE c.archive_id = a.id), '[]'::jsonb), a.id_hash, COALESCE(a.merged_into, a.destruction_id)
                      FROM archives a JOIN archive_documents d ON d.archive_id = a.id
                      WHERE (a.updated_at, a.id) > ($1, $2) ORDER BY a.updated_at, a.id LIMIT 5000",
                     &[&t, &i],
@@ -1324,6 +1333,7 @@ impl Store for PgStore {
         }
         reindex_archive(&tx, m.merged_id).await?;
         reindex_archive(&tx, m.survivor_id).await?;
+        retention::refresh_retention(&tx, m.survivor_id, now).await?;
         let archive = get_archive_where(&tx, "a.id = $1", &m.survivor_id).await?.ok_or(StoreError::NotFound)?;
         let mut detail: serde_json::Value = serde_json::from_str(&audit.detail).unwrap_or_else(|_| serde_json::json!({}));
         detail["merged_id"] = m.merged_id.into();
@@ -1570,6 +1580,64 @@ impl Store for PgStore {
     }
     async fn has_calendar_token(&self, user_id: UserId) -> Result<bool> {
         dates::has_calendar_token(self, user_id).await
+    }
+
+    async fn retention_info(&self, archive_id: ArchiveId) -> Result<RetentionInfo> {
+        self.r_retention_info(archive_id).await
+    }
+    async fn disposal_due(&self, today: NaiveDate, after: Option<DueCursor>, limit: u32) -> Result<Vec<DueArchive>> {
+        self.r_disposal_due(today, after, limit).await
+    }
+    async fn set_legal_hold(&self, archive_id: ArchiveId, reason: Option<&str>, audit: &AuditEvent) -> Result<RetentionInfo> {
+        self.r_set_legal_hold(archive_id, reason, audit).await
+    }
+    async fn create_destruction(&self, r: &NewDestruction, audit: &AuditEvent) -> Result<DestructionRequest> {
+        self.r_create_destruction(r, audit).await
+    }
+    async fn set_closed_on(&self, archive_id: ArchiveId, closed_at: DateTime<Utc>, audit: &AuditEvent) -> Result<RetentionInfo> {
+        self.r_set_closed_on(archive_id, closed_at, audit).await
+    }
+    async fn get_destruction(&self, id: i64) -> Result<Option<DestructionRequest>> {
+        self.r_get_destruction(id).await
+    }
+    async fn list_destructions(&self, status: Option<dangan_core::retention::DestructionStatus>, limit: u32) -> Result<Vec<DestructionRequest>> {
+        self.r_list_destructions(status, limit).await
+    }
+    async fn decide_destruction(&self, id: i64, step: i64, approver_id: UserId, approved: bool, comment: &str, audit: &AuditEvent) -> Result<DestructionRequest> {
+        self.r_decide_destruction(id, step, approver_id, approved, comment, audit).await
+    }
+    async fn cancel_destruction(&self, id: i64, audit: &AuditEvent) -> Result<DestructionRequest> {
+        self.r_cancel_destruction(id, audit).await
+    }
+    async fn execute_destruction(&self, id: i64, witness_id: UserId, audit: &AuditEvent) -> Result<DestructionOutcome> {
+        self.r_execute_destruction(id, witness_id, audit).await
+    }
+    async fn attachment_referenced(&self, sha256: &str) -> Result<bool> {
+        self.r_attachment_referenced(sha256).await
+    }
+    async fn add_consent(&self, archive_id: ArchiveId, c: &dangan_core::retention::ConsentData, recorded_by: UserId, audit: &AuditEvent) -> Result<Consent> {
+        self.r_add_consent(archive_id, c, recorded_by, audit).await
+    }
+    async fn withdraw_consent(&self, id: i64, on: NaiveDate, by: UserId, audit: &AuditEvent) -> Result<Consent> {
+        self.r_withdraw_consent(id, on, by, audit).await
+    }
+    async fn list_consents(&self, archive_id: ArchiveId) -> Result<Vec<Consent>> {
+        self.r_list_consents(archive_id).await
+    }
+    async fn get_consent(&self, id: i64) -> Result<Option<Consent>> {
+        self.r_get_consent(id).await
+    }
+    async fn create_pipl_request(&self, r: &NewPiplRequest, audit: &AuditEvent) -> Result<PiplRequest> {
+        self.r_create_pipl_request(r, audit).await
+    }
+    async fn get_pipl_request(&self, id: i64) -> Result<Option<PiplRequest>> {
+        self.r_get_pipl_request(id).await
+    }
+    async fn list_pipl_requests(&self, open_only: bool, archive_id: Option<ArchiveId>, limit: u32) -> Result<Vec<PiplRequest>> {
+        self.r_list_pipl_requests(open_only, archive_id, limit).await
+    }
+    async fn close_pipl_request(&self, id: i64, close: &PiplClose, audit: &AuditEvent) -> Result<PiplRequest> {
+        self.r_close_pipl_request(id, close, audit).await
     }
 
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {

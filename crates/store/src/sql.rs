@@ -35,6 +35,8 @@ pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: V
     let mut conds = extra;
     // Merged archives are tombstones: their number resolves to the survivor, lists skip them.
     conds.push("merged_into IS NULL".to_string());
+    // Destroyed archives are tombstones too (number and dates only).
+    conds.push("destroyed_at IS NULL".to_string());
     let mut eq = |col: &str, p: Param, params: &mut Vec<Param>| {
         params.push(p);
         conds.push(format!("{col} = ${}", params.len()));

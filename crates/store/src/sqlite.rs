@@ -21,6 +21,7 @@ use crate::sql::{self, Param};
 use crate::*;
 
 mod dates;
+mod retention;
 
 // One line per migration (so that branches adding migrations merge without conflicts).
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -37,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../migrations/sqlite/0012_imports.sql")),
     (13, include_str!("../migrations/sqlite/0013_lifecycle.sql")),
     (14, include_str!("../migrations/sqlite/0014_audit_cost.sql")),
+    (15, include_str!("../migrations/sqlite/0015_retention.sql")),
     (16, include_str!("../migrations/sqlite/0016_checklists.sql")),
 ];
 
@@ -170,7 +172,7 @@ fn user_from_row(r: &Row) -> rusqlite::Result<User> {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
-const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at, a.merged_into";
+const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at, a.merged_into, a.destroyed_at";
 const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
 
 fn archive_from_row(r: &Row) -> Result<Archive> {
@@ -185,6 +187,7 @@ fn archive_from_row(r: &Row) -> Result<Archive> {
         updated_by: r.get(6)?,
         updated_at: from_micros(r.get(7)?),
         merged_into: r.get(8)?,
+        destroyed_at: r.get::<_, Option<i64>>(9)?.map(from_micros),
     })
 }
 
@@ -457,7 +460,7 @@ fn insert_search_doc(tx: &Connection, archive_id: i64, terms: &str) -> Result<()
 /// ID hash, contacts) and writes them. A tombstone (merged) has neither.
 fn reindex_archive(tx: &Connection, archive_id: i64) -> Result<()> {
     let (data, id_hash, merged): (String, Option<String>, Option<i64>) = tx
-        .prepare_cached("SELECT d.data, a.id_hash, a.merged_into FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = ?1")?
+        .prepare_cached("SELECT d.data, a.id_hash, COALESCE(a.merged_into, a.destruction_id) FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.id = ?1")?
         .query_row([archive_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     if merged.is_some() {
         index_archive(tx, archive_id, "")?;
@@ -604,6 +607,9 @@ impl Store for SqliteStore {
                 let done: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))?;
                 if !done {
                     tx.execute_batch(script)?;
+                    if *version == 15 {
+                        retention::backfill_retention(&tx)?;
+                    }
                     tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, micros(Utc::now())])?;
                 }
                 tx.commit()?;
@@ -782,6 +788,7 @@ impl Store for SqliteStore {
                 let seq = next_number(tx, &numbering.scheme.period_key(numbering.date, &numbering.dept_code))?;
                 let no = numbering.scheme.render(numbering.date, &numbering.dept_code, seq);
                 let id = insert_archive(tx, &no, &data, audit.actor_id(), micros(audit.at))?;
+                retention::refresh_retention(tx, id, micros(audit.at))?;
                 index_archive(tx, id, &dangan_core::search::archive_terms(&data, &[]))?;
                 insert_keys(tx, id, &dangan_core::dedup::archive_keys(&data, ArchiveColumns::of(&data).id_hash, &[]))?;
                 append_chained(tx, vec![audit.with_archive(id, &no)])?;
@@ -810,6 +817,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::Conflict { current });
             }
             write_version(tx, id, current, &data, reason.as_deref(), actor, micros(now))?;
+            retention::refresh_retention(tx, id, micros(now))?;
             reindex_archive(tx, id)?;
             let archive = get_archive_where(tx, "a.id = ?1", &id)?.ok_or(StoreError::NotFound)?;
             append_chained(tx, vec![audit.with_archive(id, &archive.archive_no)])?;
@@ -917,6 +925,7 @@ impl Store for SqliteStore {
             let no = touch_archive(tx, archive_id, actor, micros(now))?;
             let id = insert_entry(tx, archive_id, &entry, &serde_json::to_string(&entry)?, actor, micros(now))?;
             dates::refresh_dates(tx, archive_id)?;
+            retention::refresh_retention(tx, archive_id, micros(now))?;
             append_chained(tx, vec![audit.with_archive(archive_id, &no).with_detail(serde_json::json!({ "entry_id": id, "supersedes": entry.supersedes }))])?;
             Ok(TimelineEntry { id, archive_id, data: entry, superseded_by: None, created_by: actor, created_at: from_micros(micros(now)) })
         })
@@ -1196,7 +1205,7 @@ impl Store for SqliteStore {
                     c.execute_batch("BEGIN")?;
                     let result = (|| -> Result<()> {
                         let mut st = c.prepare(
-                            "SELECT a.id, d.data, a.id_hash FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.merged_into IS NULL ORDER BY a.updated_at, a.id",
+                            "SELECT a.id, d.data, a.id_hash FROM archives a JOIN archive_documents d ON d.archive_id = a.id WHERE a.merged_into IS NULL AND a.destroyed_at IS NULL ORDER BY a.updated_at, a.id",
                         )?;
                         let mut rows = st.query([])?;
                         let mut batch = Vec::with_capacity(1000);
@@ -1319,6 +1328,7 @@ impl Store for SqliteStore {
             }
             reindex_archive(tx, m.merged_id)?;
             reindex_archive(tx, m.survivor_id)?;
+            retention::refresh_retention(tx, m.survivor_id, at)?;
             let archive = get_archive_where(tx, "a.id = ?1", &m.survivor_id)?.ok_or(StoreError::NotFound)?;
             let mut detail: serde_json::Value = serde_json::from_str(&audit.detail).unwrap_or_else(|_| serde_json::json!({}));
             detail["merged_id"] = m.merged_id.into();
@@ -1594,6 +1604,64 @@ impl Store for SqliteStore {
     }
     async fn has_calendar_token(&self, user_id: UserId) -> Result<bool> {
         dates::has_calendar_token(self, user_id).await
+    }
+
+    async fn retention_info(&self, archive_id: ArchiveId) -> Result<RetentionInfo> {
+        self.r_retention_info(archive_id).await
+    }
+    async fn disposal_due(&self, today: NaiveDate, after: Option<DueCursor>, limit: u32) -> Result<Vec<DueArchive>> {
+        self.r_disposal_due(today, after, limit).await
+    }
+    async fn set_legal_hold(&self, archive_id: ArchiveId, reason: Option<&str>, audit: &AuditEvent) -> Result<RetentionInfo> {
+        self.r_set_legal_hold(archive_id, reason, audit).await
+    }
+    async fn create_destruction(&self, r: &NewDestruction, audit: &AuditEvent) -> Result<DestructionRequest> {
+        self.r_create_destruction(r, audit).await
+    }
+    async fn set_closed_on(&self, archive_id: ArchiveId, closed_at: DateTime<Utc>, audit: &AuditEvent) -> Result<RetentionInfo> {
+        self.r_set_closed_on(archive_id, closed_at, audit).await
+    }
+    async fn get_destruction(&self, id: i64) -> Result<Option<DestructionRequest>> {
+        self.r_get_destruction(id).await
+    }
+    async fn list_destructions(&self, status: Option<dangan_core::retention::DestructionStatus>, limit: u32) -> Result<Vec<DestructionRequest>> {
+        self.r_list_destructions(status, limit).await
+    }
+    async fn decide_destruction(&self, id: i64, step: i64, approver_id: UserId, approved: bool, comment: &str, audit: &AuditEvent) -> Result<DestructionRequest> {
+        self.r_decide_destruction(id, step, approver_id, approved, comment, audit).await
+    }
+    async fn cancel_destruction(&self, id: i64, audit: &AuditEvent) -> Result<DestructionRequest> {
+        self.r_cancel_destruction(id, audit).await
+    }
+    async fn execute_destruction(&self, id: i64, witness_id: UserId, audit: &AuditEvent) -> Result<DestructionOutcome> {
+        self.r_execute_destruction(id, witness_id, audit).await
+    }
+    async fn attachment_referenced(&self, sha256: &str) -> Result<bool> {
+        self.r_attachment_referenced(sha256).await
+    }
+    async fn add_consent(&self, archive_id: ArchiveId, c: &dangan_core::retention::ConsentData, recorded_by: UserId, audit: &AuditEvent) -> Result<Consent> {
+        self.r_add_consent(archive_id, c, recorded_by, audit).await
+    }
+    async fn withdraw_consent(&self, id: i64, on: NaiveDate, by: UserId, audit: &AuditEvent) -> Result<Consent> {
+        self.r_withdraw_consent(id, on, by, audit).await
+    }
+    async fn list_consents(&self, archive_id: ArchiveId) -> Result<Vec<Consent>> {
+        self.r_list_consents(archive_id).await
+    }
+    async fn get_consent(&self, id: i64) -> Result<Option<Consent>> {
+        self.r_get_consent(id).await
+    }
+    async fn create_pipl_request(&self, r: &NewPiplRequest, audit: &AuditEvent) -> Result<PiplRequest> {
+        self.r_create_pipl_request(r, audit).await
+    }
+    async fn get_pipl_request(&self, id: i64) -> Result<Option<PiplRequest>> {
+        self.r_get_pipl_request(id).await
+    }
+    async fn list_pipl_requests(&self, open_only: bool, archive_id: Option<ArchiveId>, limit: u32) -> Result<Vec<PiplRequest>> {
+        self.r_list_pipl_requests(open_only, archive_id, limit).await
+    }
+    async fn close_pipl_request(&self, id: i64, close: &PiplClose, audit: &AuditEvent) -> Result<PiplRequest> {
+        self.r_close_pipl_request(id, close, audit).await
     }
 
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {

@@ -83,6 +83,7 @@ contract!(
     policy_settings,
     lifecycle_dates_and_transfers,
     checklists,
+    retention_and_destruction,
 );
 
 // =============================================================================================
@@ -1172,8 +1173,7 @@ async fn policy_settings(store: Arc<dyn Store>) {
 }
 
 // ======================================================================================// Keeping archives alive: indexed dates, reviews, the pool's query, transfers (all or nothing)
-// =============================================================================================
-
+// ======================================================================================
 async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
     use dangan_core::lifecycle::DateKind;
     use dangan_store::lifecycle::{ArchiveChange, DueDatesQuery, Transfer};
@@ -1339,4 +1339,190 @@ async fn checklists(store: Arc<dyn Store>) {
     assert!(store.checklist_archives(Some(&ListScope::nothing()), at(0), 100).await.unwrap().is_empty());
     let full = store.checklist_archives(Some(&own), at(0), 100).await.unwrap();
     assert_eq!(full[0], store.get_archive(a.id).await.unwrap().unwrap(), "whole archives, as get_archive reads them");
+}
+
+/// Retention and destruction (issue 7): closing records the trigger and the due date (contract
+/// end pushes it), the due list, legal hold, one open request per archive, the state machine's
+/// steps with stale steps refused, execution purging every part and keeping the tombstone, the
+/// files no other row uses, a merged tombstone purged with its survivor, consents and personal-
+/// information requests.
+async fn retention_and_destruction(store: Arc<dyn Store>) {
+    use dangan_core::retention::{ConsentData, DestructionStatus, DestructionStep, PiplKind, PiplStatus};
+    use dangan_store::{NewDestruction, NewPiplRequest, PiplClose};
+    let da = store.create_department("档案室", "DA", None, &ev0()).await.unwrap();
+    let user = |name: &str, role: Role| NewUser { username: name.into(), display_name: name.into(), password_hash: None, dept_id: Some(da.id), roles: vec![role] };
+    let archivist = store.create_user(&user("dangan", Role::Archivist), &ev0()).await.unwrap();
+    let gm = store.create_user(&user("gm", Role::GeneralManager), &ev0()).await.unwrap();
+    let witness = store.create_user(&user("kefu", Role::ServiceStaff), &ev0()).await.unwrap();
+
+    let mut d = rich_person();
+    d.retention_class = RetentionClass::Y10;
+    let a = store.create_archive(&d, &numbering(day(2015, 1, 5)), &ev(archivist.id, at(0))).await.unwrap();
+    let info = store.retention_info(a.id).await.unwrap();
+    assert_eq!((info.closed_at, info.due_on, info.legal_hold.is_none(), info.destroyed_at), (None, None, true, None), "open: no trigger");
+    // A contract ending after the closing pushes the due date.
+    let mut contract = entry(EntryKind::Contract, day(2015, 6, 1), "年度合同");
+    contract.details.end_date = Some(day(2016, 5, 31));
+    store.add_entry(a.id, &contract, &ev(archivist.id, at(1))).await.unwrap();
+    store.add_contact(a.id, &contact("联系人", Some("13900001111"), true), &ev(archivist.id, at(1))).await.unwrap();
+    let att = |archive_id: i64, sha: &str| NewAttachment { archive_id, sha256: sha.into(), filename: "a.pdf".into(), content_type: "application/pdf".into(), size: 10, created_by: archivist.id, created_at: at(2) };
+    let sha_own = "aa".repeat(32);
+    let sha_shared = "bb".repeat(32);
+    store.add_attachment(&att(a.id, &sha_own), &ev(archivist.id, at(2))).await.unwrap();
+    store.add_attachment(&att(a.id, &sha_shared), &ev(archivist.id, at(2))).await.unwrap();
+    d.status = ArchiveStatus::Closed;
+    let a = store.update_archive(a.id, 1, &d, None, &ev(archivist.id, at(3))).await.unwrap();
+    let info = store.retention_info(a.id).await.unwrap();
+    assert_eq!(info.closed_at, Some(at(3)), "closing is the trigger");
+    assert_eq!(info.due_on, Some(day(2036, 3, 2)), "10 years after closing (later than the contract end)");
+    let info = store.set_closed_on(a.id, at(0) - Duration::days(365 * 12), &ev(archivist.id, at(4))).await.unwrap();
+    assert_eq!(info.due_on, Some(day(2026, 5, 31)), "closed in 2014: the contract end (2016-05-31) is the later trigger");
+
+    // Another archive sharing a file, a merged tombstone of A, and a permanent one.
+    let mut other = rich_organization();
+    other.status = ArchiveStatus::Closed;
+    other.retention_class = RetentionClass::Y30;
+    let b = store.create_archive(&other, &numbering(day(2015, 1, 5)), &ev(archivist.id, at(5))).await.unwrap();
+    store.add_attachment(&att(b.id, &sha_shared), &ev(archivist.id, at(5))).await.unwrap();
+    assert!(store.retention_info(b.id).await.unwrap().due_on.is_some(), "created closed: due from its creation");
+    let mut twin = rich_person();
+    twin.name = "张三丰（重复）".into();
+    let t = store.create_archive(&twin, &numbering(day(2015, 1, 5)), &ev(archivist.id, at(6))).await.unwrap();
+    store.add_contact(t.id, &contact("重复联系人", Some("13900002222"), false), &ev(archivist.id, at(6))).await.unwrap();
+    let merged = store
+        .merge_archives(&dangan_store::MergeRequest { survivor_id: a.id, survivor_version: a.version, merged_id: t.id, merged_version: t.version, data: d.clone(), reason: "重复".into() }, &ev(archivist.id, at(7)))
+        .await
+        .unwrap();
+    let mut perm = rich_person();
+    perm.name = "永久保管".into();
+    perm.status = ArchiveStatus::Closed;
+    perm.retention_class = RetentionClass::Permanent;
+    let p = store.create_archive(&perm, &numbering(day(2015, 1, 5)), &ev(archivist.id, at(8))).await.unwrap();
+    assert_eq!(store.retention_info(p.id).await.unwrap().due_on, None, "permanent: never due");
+
+    let due = |today: NaiveDate| {
+        let store = store.clone();
+        async move { store.disposal_due(today, None, 100).await.unwrap().into_iter().map(|x| x.archive.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(due(day(2026, 5, 30)).await, Vec::<i64>::new(), "not due the day before");
+    assert_eq!(due(day(2026, 5, 31)).await, vec![a.id]);
+    assert!(due(day(2060, 1, 1)).await.contains(&b.id) && !due(day(2060, 1, 1)).await.contains(&p.id));
+    let page = store.disposal_due(day(2060, 1, 1), Some((day(2026, 5, 31), a.id)), 100).await.unwrap();
+    assert!(page.iter().all(|x| x.archive.id != a.id), "keyset: after A");
+
+    // Legal hold: off the list, filing refused.
+    let held = store.set_legal_hold(a.id, Some("诉讼保全"), &ev(archivist.id, at(9))).await.unwrap();
+    assert_eq!(held.legal_hold.as_ref().map(|h| (h.reason.as_str(), h.by, h.at)), Some(("诉讼保全", archivist.id, at(9))));
+    assert_eq!(due(day(2030, 1, 1)).await, Vec::<i64>::new(), "held: off the list");
+    let new = |ids: Vec<i64>| NewDestruction {
+        requester_id: archivist.id,
+        reason: "保管期限已满".into(),
+        appraisal: "无保存价值".into(),
+        method: "电子数据删除".into(),
+        witness_id: witness.id,
+        chain: vec![DestructionStep::GeneralManager],
+        archive_ids: ids,
+        pipl_request_id: None,
+    };
+    assert!(matches!(store.create_destruction(&new(vec![a.id]), &ev(archivist.id, at(10))).await, Err(StoreError::Conflict { .. })), "held");
+    store.set_legal_hold(a.id, None, &ev(archivist.id, at(11))).await.unwrap();
+
+    // Concurrent filings for the same archive (two archivists, two servers): exactly one wins.
+    let mut race = rich_person();
+    race.name = "并发测试".into();
+    race.status = ArchiveStatus::Closed;
+    let q = store.create_archive(&race, &numbering(day(2015, 1, 5)), &ev(archivist.id, at(11))).await.unwrap();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, n) = (store.clone(), new(vec![q.id]));
+            tokio::spawn(async move { store.create_destruction(&n, &ev(1, at(11))).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => won.push(r.id),
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one open request per archive: {won:?}");
+    store.cancel_destruction(won[0], &ev(archivist.id, at(11))).await.unwrap();
+
+    let r = store.create_destruction(&new(vec![a.id]), &ev(archivist.id, at(12))).await.unwrap();
+    assert_eq!((r.status, r.step, r.items.len(), r.items[0].name.as_str()), (DestructionStatus::Pending, 0, 1, d.name.as_str()));
+    assert_eq!(r.items[0].due_on, Some(day(2026, 5, 31)));
+    assert_eq!(store.retention_info(a.id).await.unwrap().open_destruction_id, Some(r.id));
+    assert!(matches!(store.create_destruction(&new(vec![a.id]), &ev(archivist.id, at(12))).await, Err(StoreError::Conflict { .. })), "one open request per archive");
+    assert!(matches!(store.execute_destruction(r.id, witness.id, &ev(witness.id, at(13))).await, Err(StoreError::Conflict { .. })), "not approved yet");
+    let r = store.decide_destruction(r.id, 0, gm.id, true, "同意", &ev(gm.id, at(14))).await.unwrap();
+    assert_eq!(r.status, DestructionStatus::Approved);
+    assert_eq!(r.decisions.len(), 1);
+    assert!(matches!(store.decide_destruction(r.id, 0, gm.id, true, "", &ev(gm.id, at(15))).await, Err(StoreError::Conflict { .. })), "decided already");
+    assert!(matches!(store.execute_destruction(r.id, gm.id, &ev(gm.id, at(16))).await, Err(StoreError::Conflict { .. })), "not the witness");
+    store.set_legal_hold(a.id, Some("稽查"), &ev(archivist.id, at(16))).await.unwrap();
+    assert!(matches!(store.execute_destruction(r.id, witness.id, &ev(witness.id, at(17))).await, Err(StoreError::Conflict { .. })), "held meanwhile");
+    store.set_legal_hold(a.id, None, &ev(archivist.id, at(17))).await.unwrap();
+    let seq_before = store.audit_head().await.unwrap().unwrap().seq;
+    let out = store.execute_destruction(r.id, witness.id, &ev(witness.id, at(18))).await.unwrap();
+    assert_eq!(out.request.status, DestructionStatus::Destroyed);
+    assert_eq!(out.request.register_no.as_deref(), Some(format!("XH-2026-{:05}", r.id).as_str()));
+    assert_eq!(out.request.items[0].name, "", "the register line keeps no name");
+    assert_eq!(out.orphaned_files, vec![sha_own.clone()], "the shared file is still used by B");
+    assert_eq!(store.audit_head().await.unwrap().unwrap().seq, seq_before + 2, "execute + one archive.destroy, in the same transaction");
+    for id in [a.id, t.id] {
+        assert!(store.list_contacts(id).await.unwrap().is_empty(), "contacts of {id}");
+        assert!(store.list_entries(id).await.unwrap().is_empty(), "entries of {id}");
+        assert!(store.list_attachments(id).await.unwrap().is_empty(), "attachments of {id}");
+        assert!(store.dedup_keys(id).await.unwrap().is_empty(), "keys of {id}");
+        let v = store.list_versions(id).await.unwrap();
+        assert_eq!(v.len(), 1, "only the tombstone document of {id}");
+        assert_eq!(v[0].data.name, "");
+        let tomb = store.get_archive(id).await.unwrap().unwrap();
+        assert!(tomb.destroyed_at.is_some() && tomb.data.name.is_empty() && tomb.data.person.is_none(), "{tomb:?}");
+    }
+    assert!(merged.moved_contacts >= 1);
+    assert!(store.attachment_referenced(&sha_shared).await.unwrap() && !store.attachment_referenced(&sha_own).await.unwrap());
+    let info = store.retention_info(a.id).await.unwrap();
+    assert_eq!((info.destruction_id, info.register_no.clone(), info.due_on), (Some(r.id), out.request.register_no.clone(), None));
+    let q = ArchiveQuery { filter: ArchiveFilter::default(), sort: SortOrder::CreatedDesc, after: None, limit: 100 };
+    assert!(store.list_archives(&q).await.unwrap().iter().all(|s| s.id != a.id), "out of lists");
+    let text = dangan_store::SearchRequest { matcher: dangan_store::SearchMatch::Text(store.render_search(&match dangan_core::search::parse_query(&d.name) {
+        dangan_core::search::ParsedQuery::Text(t) => t.fragment,
+        _ => unreachable!("a name is text"),
+    })), filter: ArchiveFilter::default(), created_from: None, created_to: None, after: None, limit: 10 };
+    assert!(store.search(&text).await.unwrap().iter().all(|h| h.summary.id != a.id), "out of the search index");
+    assert!(matches!(store.set_legal_hold(a.id, Some("x"), &ev(archivist.id, at(19))).await, Err(StoreError::Conflict { .. })), "nothing to hold");
+    assert_eq!(store.list_destructions(Some(DestructionStatus::Destroyed), 10).await.unwrap().len(), 1);
+    store.reindex().await.unwrap();
+    assert!(store.dedup_keys(a.id).await.unwrap().is_empty(), "a rebuild leaves the tombstone out");
+
+    // Consents and personal-information requests; a deletion carried out by a destruction.
+    let consent = ConsentData { subject_name: "小明".into(), purpose: "课程".into(), scope: "姓名".into(), subject_birth_date: Some(day(2018, 1, 1)), guardian_name: Some("王芳".into()), guardian_relation: Some("母亲".into()), sensitive: false, explicit: false, given_on: day(2026, 3, 1) };
+    let c = store.add_consent(b.id, &consent, archivist.id, &ev(archivist.id, at(20))).await.unwrap();
+    assert_eq!(c.data, consent);
+    let c = store.withdraw_consent(c.id, day(2026, 3, 5), archivist.id, &ev(archivist.id, at(21))).await.unwrap();
+    assert_eq!((c.withdrawn_on, c.withdrawn_by), (Some(day(2026, 3, 5)), Some(archivist.id)));
+    assert!(matches!(store.withdraw_consent(c.id, day(2026, 3, 6), archivist.id, &ev(archivist.id, at(22))).await, Err(StoreError::Conflict { .. })));
+    let pr = |kind| NewPiplRequest { archive_id: b.id, kind, subject_name: "王芳".into(), detail: "".into(), received_on: day(2026, 3, 1), due_on: day(2026, 3, 31), recorded_by: witness.id };
+    let copy = store.create_pipl_request(&pr(PiplKind::Copy), &ev(witness.id, at(23))).await.unwrap();
+    let del = store.create_pipl_request(&pr(PiplKind::Delete), &ev(witness.id, at(23))).await.unwrap();
+    assert_eq!(store.list_pipl_requests(true, None, 10).await.unwrap().len(), 2);
+    let closed = store.close_pipl_request(copy.id, &PiplClose { status: PiplStatus::Done, resolution: "已交付".into(), legal_basis: "".into(), closed_by: witness.id }, &ev(witness.id, at(24))).await.unwrap();
+    assert_eq!((closed.status, closed.closed_by), (PiplStatus::Done, Some(witness.id)));
+    assert!(matches!(store.close_pipl_request(copy.id, &PiplClose { status: PiplStatus::Done, resolution: "x".into(), legal_basis: "".into(), closed_by: witness.id }, &ev(witness.id, at(25))).await, Err(StoreError::Conflict { .. })));
+    let mut nd = new(vec![b.id]);
+    nd.pipl_request_id = Some(del.id);
+    let r2 = store.create_destruction(&nd, &ev(witness.id, at(26))).await.unwrap();
+    assert_eq!(store.get_pipl_request(del.id).await.unwrap().unwrap().status, PiplStatus::Deleting);
+    let r2c = store.cancel_destruction(r2.id, &ev(archivist.id, at(27))).await.unwrap();
+    assert_eq!(r2c.status, DestructionStatus::Cancelled);
+    assert_eq!(store.get_pipl_request(del.id).await.unwrap().unwrap().status, PiplStatus::Open, "withdrawn: the deletion is open again");
+    let r3 = store.create_destruction(&nd, &ev(witness.id, at(28))).await.unwrap();
+    store.decide_destruction(r3.id, 0, gm.id, true, "", &ev(gm.id, at(29))).await.unwrap();
+    let out = store.execute_destruction(r3.id, witness.id, &ev(witness.id, at(30))).await.unwrap();
+    assert_eq!(out.orphaned_files, vec![sha_shared.clone()], "its last user is gone");
+    let done = store.get_pipl_request(del.id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.subject_name.as_str()), (PiplStatus::Done, ""), "closed by the destruction, name blanked");
+    assert!(store.list_consents(b.id).await.unwrap().is_empty(), "consents purged");
 }

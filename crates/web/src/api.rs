@@ -100,6 +100,7 @@ async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
         doc.merge(crate::lifecycle_ui::LifecycleDoc::openapi());
         doc.merge(crate::backup_ui::BackupApiDoc::openapi());
         doc.merge(crate::checklist_api::ChecklistDoc::openapi());
+        doc.merge(crate::retention_api::RetentionApiDoc::openapi());
         doc.to_json().expect("OpenAPI document serializes")
     });
     ([(header::CONTENT_TYPE, "application/json")], doc.as_str())

@@ -631,7 +631,7 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
 
 fn table() -> &'static HashMap<&'static str, [&'static str; 3]> {
     static T: OnceLock<HashMap<&'static str, [&'static str; 3]>> = OnceLock::new();
-    T.get_or_init(|| STRINGS.iter().map(|(k, a, b, c)| (*k, [*a, *b, *c])).collect())
+    T.get_or_init(|| STRINGS.iter().chain(crate::retention_ui::STRINGS).map(|(k, a, b, c)| (*k, [*a, *b, *c])).collect())
 }
 
 /// The string for `key` in `lang`; the key itself when missing (visible, never a panic).

@@ -31,6 +31,8 @@ pub mod loans_ui;
 pub mod policy_api;
 pub mod policy_ui;
 pub mod problem;
+pub mod retention_api;
+pub mod retention_ui;
 pub mod search_ui;
 pub mod ui;
 
@@ -67,6 +69,8 @@ pub fn router(app: App) -> Router {
         .merge(lifecycle_ui::routes())
         .merge(checklist_api::routes())
         .merge(checklist_ui::routes())
+        .merge(retention_api::routes())
+        .merge(retention_ui::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024));
     Router::new()
         .merge(rest)

@@ -130,6 +130,7 @@ pub fn from_app_error(e: AppError, lang: &str) -> Response {
         AppError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, "bad-request", t("err.bad_request")).detail(d),
         AppError::Invalid { zh, en } => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", t("err.bad_request")).detail(if lang.starts_with("en") { en } else { zh }),
         AppError::Duplicate(d) => Problem::new(StatusCode::CONFLICT, "duplicate", t("err.duplicate")).detail(d),
+        AppError::Refused { code, zh, en } => Problem::new(StatusCode::CONFLICT, code, t("err.refused")).detail(if lang.starts_with("en") { en } else { zh }),
         AppError::TooLarge { max } => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", t("err.too_large")).detail(format!("max {max} bytes")),
         AppError::UnsupportedType => Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-type", t("err.unsupported_type")),
         AppError::Internal(d) => {

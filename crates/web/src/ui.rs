@@ -130,6 +130,8 @@ pub struct Chrome {
     pub can_view_policy: bool,
     /// May hand over a leaving employee's archives or file the lists (离职交接).
     pub can_handover: bool,
+    /// The menu shows 保管与销毁 (register readers, personal-information request handlers).
+    pub can_retention: bool,
 }
 
 impl Chrome {
@@ -152,6 +154,7 @@ impl Chrome {
             can_dedup: u.user.active && u.user.roles.iter().any(|r| dangan_app::dedup::SCAN_ROLES.contains(r)),
             can_view_policy: dangan_app::policy::may_view(&u.user),
             can_handover: u.user.active && u.user.roles.iter().any(|r| dangan_app::lifecycle::HANDOVER_ROLES.contains(r)),
+            can_retention: u.user.active && crate::retention_ui::may_see_menu(&u.user.roles),
         }
     }
     pub fn path_enc(&self) -> String {
@@ -178,6 +181,7 @@ pub(crate) fn error_page(tr: Tr, e: AppError) -> Response {
         AppError::BadRequest(_) | AppError::Validation(_) | AppError::Invalid { .. } => (StatusCode::BAD_REQUEST, "err.bad_request"),
         AppError::Conflict { .. } | AppError::Duplicate(_) => (StatusCode::CONFLICT, "err.conflict"),
         AppError::Duplicates(_) => (StatusCode::CONFLICT, "dedup.err"),
+        AppError::Refused { .. } => (StatusCode::CONFLICT, "err.refused"),
         AppError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "err.locked"),
         AppError::Internal(d) => {
             tracing::error!("internal error: {d}");
@@ -188,7 +192,7 @@ pub(crate) fn error_page(tr: Tr, e: AppError) -> Response {
     if let AppError::BadRequest(d) = &e {
         message = format!("{message}：{d}");
     }
-    if let AppError::Invalid { zh, en } = &e {
+    if let AppError::Invalid { zh, en } | AppError::Refused { zh, en, .. } = &e {
         message = format!("{message}：{}", if tr.lang == "en" { en } else { zh });
     }
     (status, render(&ErrorPage { tr, status: status.as_u16(), message })).into_response()
@@ -665,6 +669,7 @@ fn data_from_form(m: &FormMap) -> (ArchiveData, Vec<FieldError>) {
     if let Some(t) = opt_parse(&opt_text(m, "retention_class")) {
         d.retention_class = t;
     }
+    d.retention_years = opt_parse(&opt_text(m, "retention_years"));
     d.owner_id = opt_parse(&opt_text(m, "owner_id"));
     d.dept_id = opt_parse(&opt_text(m, "dept_id"));
     (d, errors)
@@ -743,6 +748,7 @@ fn form_from_data(d: &ArchiveData) -> FormMap {
     put("tier", d.tier.as_str().into());
     put("secrecy", d.secrecy.as_str().into());
     put("retention_class", d.retention_class.as_str().into());
+    put("retention_years", d.retention_years.map(|v| v.to_string()).unwrap_or_default());
     put("owner_id", d.owner_id.map(|v| v.to_string()).unwrap_or_default());
     put("dept_id", d.dept_id.map(|v| v.to_string()).unwrap_or_default());
     m
@@ -895,6 +901,7 @@ fn form_sections(tr: Tr, values: &FormMap, errors: &HashMap<String, String>, not
                 b.enum_select("tier", "f.tier", Tier::ALL, Tier::as_str, |v| v.label(lang), false),
                 b.enum_select("secrecy", "f.secrecy", Secrecy::ALL, Secrecy::as_str, |v| v.label(lang), false),
                 b.enum_select("retention_class", "f.retention", RetentionClass::ALL, RetentionClass::as_str, |v| v.label(lang), false),
+                b.text("retention_years", "f.retention_years"),
             ],
         ),
     ]
@@ -1120,6 +1127,8 @@ struct ViewPage {
     can_export: bool,
     /// Export and unmask: the archive package (档案包) carries clear values.
     can_package: bool,
+    /// Closing, due date, legal hold (the 保管与个人信息 block).
+    retention: Option<dangan_app::store::RetentionInfo>,
     current_version: i64,
     /// Who consulted the archive (查阅记录), for those who may read the audit trail.
     consultations: Option<Vec<crate::audit_ui::AuditRow>>,
@@ -1174,8 +1183,11 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         Ok(v) => v,
         // Not readable without approval: the number, the reason and the request form (查阅申请).
         Err(AppError::NeedsApproval { archive_id, archive_no }) => return crate::access_ui::restricted_page(&s, &u, archive_id, archive_no).await,
+        // A destroyed archive: its tombstone (number, dates, register entry).
+        Err(AppError::Refused { code: "destroyed", .. }) => return Redirect::to(&format!("/archives/{id}/retention")).into_response(),
         Err(e) => return error_page(u.tr, e),
     };
+    let retention = s.app.retention_info(&u.user, id).await.ok();
     // A merged archive is a tombstone: its page is the survivor's, saying so.
     if let Some(survivor) = v.archive.merged_into {
         return Redirect::to(&format!("/archives/{survivor}?merged_from={}", urlencoding::encode(&v.archive.archive_no))).into_response();
@@ -1373,6 +1385,7 @@ async fn view_page(State(s): State<AppState>, u: UiUser, Path(id): Path<i64>, Qu
         can_print,
         can_export,
         can_package,
+        retention,
         current_version: v.archive.version,
         consultations,
         entry_kinds: choices(EntryKind::ALL, Some("visit"), EntryKind::as_str, |v| v.label(lang)),
