@@ -33,6 +33,27 @@ pub enum ReminderScope {
     Department,
 }
 
+/// The most reminders one page shows (the default is `DEFAULT_PAGE`).
+pub const MAX_PAGE: usize = 5_000;
+pub const DEFAULT_PAGE: usize = 300;
+
+/// A page of reminders: the soonest first, how many there are in all, and per kind.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReminderPage {
+    pub items: Vec<Reminder>,
+    /// Reminders of the asked kind (or of all kinds) in all, of which `items` are the first.
+    pub total: usize,
+    /// Reminders per kind, of all kinds.
+    pub counts: Vec<KindCount>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KindCount {
+    #[schema(value_type = String)]
+    pub kind: ReminderKind,
+    pub count: usize,
+}
+
 /// One reminder (提醒): what, when, about which archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Reminder {
@@ -104,11 +125,24 @@ impl App {
     /// Reminders at `now`, soonest first: review due, stale archives, expired or expiring credit,
     /// birthdays to the end of next month, renewals, memberships and contracts ending, low
     /// remaining sessions, planned visits, and (for one's own list) overdue loans.
-    pub async fn reminders(&self, p: &Principal, scope: ReminderScope, now: DateTime<Utc>) -> Result<Vec<Reminder>> {
-        let out = self.collect_reminders(p, scope, now).await?;
-        let detail = serde_json::json!({ "scope": scope, "rows": out.len() });
+    /// One page of them: of `kind` only if given, the first `limit` (soonest first), with the
+    /// total and the count per kind of everything found.
+    pub async fn reminders(&self, p: &Principal, scope: ReminderScope, now: DateTime<Utc>, kind: Option<ReminderKind>, limit: usize) -> Result<ReminderPage> {
+        let all = self.collect_reminders(p, scope, now).await?;
+        let mut counts: Vec<KindCount> = Vec::new();
+        for r in &all {
+            match counts.iter_mut().find(|c| c.kind == r.kind) {
+                Some(c) => c.count += 1,
+                None => counts.push(KindCount { kind: r.kind, count: 1 }),
+            }
+        }
+        counts.sort_by_key(|c| c.kind);
+        let mut items: Vec<Reminder> = all.into_iter().filter(|r| kind.is_none_or(|k| r.kind == k)).collect();
+        let total = items.len();
+        items.truncate(limit.clamp(1, MAX_PAGE));
+        let detail = serde_json::json!({ "scope": scope, "kind": kind, "rows": items.len(), "total": total });
         self.record(self.event(p, AuditAction::ReminderList).with_detail(detail)).await?;
-        Ok(out)
+        Ok(ReminderPage { items, total, counts })
     }
 
     async fn collect_reminders(&self, p: &Principal, scope: ReminderScope, now: DateTime<Utc>) -> Result<Vec<Reminder>> {
@@ -201,7 +235,8 @@ impl App {
     pub async fn calendar_feed(&self, token: &str, client: crate::audit::ClientInfo, now: DateTime<Utc>) -> Result<String> {
         let user = self.store.calendar_user(&crate::auth::token_hash(token)).await?.ok_or(AppError::NotFound)?;
         let p = Principal::new(user, false).with_client(client);
-        let reminders = self.collect_reminders(&p, ReminderScope::Mine, now).await?;
+        // Events on a day: review-due and stale archives are lists to work through, not dates.
+        let reminders: Vec<Reminder> = self.collect_reminders(&p, ReminderScope::Mine, now).await?.into_iter().filter(|r| !matches!(r.kind, ReminderKind::ReviewDue | ReminderKind::Stale)).collect();
         self.record(self.event(&p, AuditAction::CalendarFeed).with_detail(serde_json::json!({ "rows": reminders.len() }))).await?;
         Ok(ics(&reminders, &p.user.display_name, now))
     }

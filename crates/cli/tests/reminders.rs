@@ -54,9 +54,13 @@ impl<'a> W<'a> {
         r.json["id"].as_i64().unwrap()
     }
     async fn reminders(&self, who: &str, scope: &str) -> Vec<Value> {
-        let r = self.get(who, &format!("/api/v1/reminders?scope={scope}")).await;
+        let r = self.get(who, &format!("/api/v1/reminders?scope={scope}&limit=5000")).await;
         assert_eq!(r.status, 200, "[{}] {who} reminders: {}", self.e(), r.text());
-        r.json.as_array().unwrap().clone()
+        let items = r.json["items"].as_array().unwrap().clone();
+        assert_eq!(r.json["total"].as_u64(), Some(items.len() as u64), "[{}] all of them fit", self.e());
+        let counted: u64 = r.json["counts"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
+        assert_eq!(counted, items.len() as u64, "[{}] counts per kind add up", self.e());
+        items
     }
     async fn audit_count(&self, action: &str) -> usize {
         let r = self.get("shenji1", &format!("/api/v1/audit?action={action}&limit=500")).await;
@@ -132,6 +136,12 @@ async fn reminders_reviews_and_the_calendar_feed() {
         assert_eq!(bday["due_on"], next_month_15th().to_string(), "[{e}] this year's birthday: {bday}");
         let dues: Vec<&str> = mine.iter().map(|r| r["due_on"].as_str().unwrap()).collect();
         assert!(dues.windows(2).all(|p| p[0] <= p[1]), "[{e}] soonest first: {dues:?}");
+        // One kind, and a short page with the total.
+        let r = w.get("xiaoshou1", "/api/v1/reminders?kind=birthday").await;
+        assert!(r.json["items"].as_array().unwrap().iter().all(|x| x["kind"] == "birthday"), "[{e}] {}", r.text());
+        let r = w.get("xiaoshou1", "/api/v1/reminders?limit=2").await;
+        assert_eq!((r.json["items"].as_array().unwrap().len(), r.json["total"].as_u64()), (2, Some(mine.len() as u64)), "[{e}] a page of 2 of all");
+        assert_eq!(w.get("xiaoshou1", "/api/v1/reminders?kind=nonsense").await.status, 400, "[{e}]");
 
         // The demo archives are old (created in the past, never reviewed): the owner's list has
         // review-due and stale ones, only their own.
@@ -175,7 +185,8 @@ async fn reminders_reviews_and_the_calendar_feed() {
         let mut parser = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
         let cal = parser.next().expect("one calendar").expect("the feed parses");
         let now_list = w.reminders("xiaoshou1", "mine").await;
-        assert_eq!(cal.events.len(), now_list.len(), "[{e}] one event per reminder");
+        let dated = now_list.iter().filter(|r| r["kind"] != "review_due" && r["kind"] != "stale").count();
+        assert_eq!(cal.events.len(), dated, "[{e}] one event per dated reminder (review-due and stale lists are not events)");
         let prop = |ev: &ical::parser::ical::component::IcalEvent, name: &str| ev.properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone()).unwrap_or_default();
         let planned = cal.events.iter().find(|ev| prop(ev, "SUMMARY").contains("欧阳娜娜") && prop(ev, "SUMMARY").contains("计划回访")).expect("the planned visit event");
         assert_eq!(prop(planned, "DTSTART"), (t + Duration::days(3)).format("%Y%m%d").to_string(), "[{e}] all-day on the planned day");

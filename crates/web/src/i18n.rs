@@ -168,6 +168,8 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("rem.kind", "事项", "事項", "What"),
     ("rem.detail", "说明", "說明", "Details"),
     ("rem.overdue", "已过期", "已過期", "overdue"),
+    ("rem.all", "全部", "全部", "All"),
+    ("rem.cut", "共 {n} 条，显示最早到期的 {m} 条；点击上方类别查看某一类。", "共 {n} 筆，顯示最早到期的 {m} 筆；點擊上方類別查看某一類。", "{n} in all; the {m} due first are shown — pick a kind above to see one kind."),
     ("rem.sessions_left", "卡号/剩余次数", "卡號/剩餘次數", "Card / sessions left"),
     ("rem.none", "暂无提醒。到期、生日、续保、回访计划等会自动出现在这里。", "暫無提醒。到期、生日、續保、回訪計劃等會自動出現在這裡。", "No reminders. Expiries, birthdays, renewals and planned visits appear here by themselves."),
     ("rem.rules", "规则（可在 系统设置 → 策略设置 中修改）：A 级客户每月、B 级每季度、C/D 级每年审查一次；30 天未更新的档案标为久未更新；下月生日、30 天内到期的信用评估、续保、会员与合同；剩余次数少于 12 次。", "規則（可在 系統設定 → 策略設定 中修改）：A 級客戶每月、B 級每季、C/D 級每年審查一次；30 天未更新的檔案標為久未更新；下月生日、30 天內到期的信用評估、續保、會員與合約；剩餘次數少於 12 次。", "Rules (System settings → Access policy): grade A reviewed monthly, B quarterly, C/D yearly; archives not updated for 30 days are stale; birthdays up to the end of next month; credit, renewals, memberships and contracts ending within 30 days; fewer than 12 sessions left."),

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::Utc;
-use dangan_app::lifecycle::{Reminder, ReminderScope, SweepResult};
+use dangan_app::lifecycle::{KindCount, Reminder, ReminderPage, ReminderScope, SweepResult, DEFAULT_PAGE};
+use dangan_core::lifecycle::ReminderKind;
 use dangan_app::AppError;
 use dangan_core::ArchiveSummary;
 use dangan_store::lifecycle::{HandoverItem, HandoverRecord};
@@ -46,7 +47,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(api_reminders, api_review, api_calendar_token, api_pool, api_claim, api_sweep, api_handover, api_handovers, api_get_handover, api_handover_pdf),
-    components(schemas(Reminder, ReminderScope, CalendarToken, HandoverRequest, HandoverRecord, HandoverItem, SweepResult, PoolPage))
+    components(schemas(Reminder, ReminderPage, KindCount, ReminderScope, CalendarToken, HandoverRequest, HandoverRecord, HandoverItem, SweepResult, PoolPage))
 )]
 pub struct LifecycleDoc;
 
@@ -54,14 +55,26 @@ pub struct LifecycleDoc;
 pub struct RemindersQuery {
     /// `mine` (default): the user's own archives and loans; `department`: the departments the user manages.
     pub scope: Option<ReminderScope>,
+    /// Only this kind (`birthday`, `review_due`, `stale`, …).
+    pub kind: Option<String>,
+    /// The first N (default 300, at most 5,000).
+    pub limit: Option<usize>,
 }
 
 /// The reminders (提醒) of the user or of the departments they manage, soonest first: review
 /// due, stale, credit expired/expiring, birthdays to the end of next month, renewals, memberships
 /// and contracts ending, low remaining sessions, planned visits, overdue loans. Audited (`reminder.list`).
-#[utoipa::path(get, path = "/api/v1/reminders", params(RemindersQuery), responses((status = 200, body = Vec<Reminder>), (status = 403, body = Problem, description = "department scope for a non-manager")))]
-async fn api_reminders(State(s): State<AppState>, u: ApiUser, Query(q): Query<RemindersQuery>) -> Result<Json<Vec<Reminder>>, Response> {
-    s.app.reminders(&u.user, q.scope.unwrap_or(ReminderScope::Mine), Utc::now()).await.map(Json).map_err(|e| from_app_error(e, u.lang))
+#[utoipa::path(get, path = "/api/v1/reminders", params(RemindersQuery), responses((status = 200, body = ReminderPage), (status = 403, body = Problem, description = "department scope for a non-manager")))]
+async fn api_reminders(State(s): State<AppState>, u: ApiUser, Query(q): Query<RemindersQuery>) -> Result<Json<ReminderPage>, Response> {
+    let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => Some(k.parse::<ReminderKind>().map_err(|_| from_app_error(AppError::BadRequest(format!("unknown reminder kind {k:?} / 未知的提醒类型")), u.lang))?),
+        None => None,
+    };
+    s.app
+        .reminders(&u.user, q.scope.unwrap_or(ReminderScope::Mine), Utc::now(), kind, q.limit.unwrap_or(DEFAULT_PAGE))
+        .await
+        .map(Json)
+        .map_err(|e| from_app_error(e, u.lang))
 }
 
 /// Records a periodic review (定期审查) of the archive: the review cycle starts again. Whoever may edit it.
@@ -188,7 +201,11 @@ struct RemindersPage {
     scope: &'static str,
     is_manager: bool,
     rows: Vec<ReminderRow>,
-    counts: Vec<(&'static str, usize)>,
+    /// (kind code, label, count, the current filter)
+    counts: Vec<(&'static str, &'static str, usize, bool)>,
+    kind: String,
+    total: usize,
+    shown: usize,
     calendar: Option<String>,
     has_calendar: bool,
 }
@@ -203,19 +220,15 @@ async fn reminders_page(State(s): State<AppState>, u: UiUser, Query(q): Query<Ha
     let tr = u.tr;
     let is_manager = s.app.actor(&u.user).await.map(|a| !a.managed_depts.is_empty()).unwrap_or(false);
     let scope = if q.get("scope").map(String::as_str) == Some("department") && is_manager { ReminderScope::Department } else { ReminderScope::Mine };
-    let list = match s.app.reminders(&u.user, scope, Utc::now()).await {
+    let kind = q.get("kind").and_then(|k| k.parse::<ReminderKind>().ok());
+    let page = match s.app.reminders(&u.user, scope, Utc::now(), kind, DEFAULT_PAGE).await {
         Ok(l) => l,
         Err(e) => return error_page(tr, e),
     };
     let today = dangan_app::lifecycle::today_in_china(Utc::now());
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    for r in &list {
-        let label = r.kind.label(tr.lang);
-        match counts.iter_mut().find(|(k, _)| *k == label) {
-            Some(c) => c.1 += 1,
-            None => counts.push((label, 1)),
-        }
-    }
+    let counts: Vec<(&'static str, &'static str, usize, bool)> = page.counts.iter().map(|c| (c.kind.as_str(), c.kind.label(tr.lang), c.count, Some(c.kind) == kind)).collect();
+    let (total, shown) = (page.total, page.items.len());
+    let list = page.items;
     let rows = list
         .into_iter()
         .map(|r| ReminderRow {
@@ -237,7 +250,18 @@ async fn reminders_page(State(s): State<AppState>, u: UiUser, Query(q): Query<Ha
     let has_calendar = s.app.has_calendar_token(&u.user).await.unwrap_or(false);
     let c = chrome(&s, &u, "reminders").await;
     let calendar = q.get("calendar").cloned();
-    render(&RemindersPage { c, scope: if scope == ReminderScope::Department { "department" } else { "mine" }, is_manager, rows, counts, calendar, has_calendar }).into_response()
+    render(&RemindersPage {
+        c,
+        scope: if scope == ReminderScope::Department { "department" } else { "mine" },
+        is_manager,
+        rows,
+        counts,
+        kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+        total,
+        shown,
+        calendar,
+        has_calendar,
+    }).into_response()
 }
 
 async fn calendar_form(State(s): State<AppState>, u: UiUser, headers: axum::http::HeaderMap, Form(f): Form<HashMap<String, String>>) -> Response {
