@@ -591,6 +591,46 @@ fn audit_from_row(r: &Row) -> Result<AuditRecord> {
     })
 }
 
+/// Settings an administrator changes are one versioned JSON row (`id = 1`) in their own table
+/// (`policy_settings`, `checklist_settings`): read it, or replace it based on a version.
+impl PgStore {
+    async fn settings_row(&self, table: &'static str) -> Result<Option<StoredPolicy>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(&format!("SELECT version, data, updated_at, updated_by FROM {table} WHERE id = 1")).await?;
+        Ok(c.query_opt(&st, &[]).await?.map(|r| StoredPolicy { version: r.get(0), data: r.get(1), updated_at: r.get(2), updated_by: r.get(3) }))
+    }
+
+    async fn put_settings_row(&self, table: &'static str, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // Two servers saving at once: the row lock (or, before the first save, the primary key)
+        // serializes them, and the second finds the version moved on.
+        let current: i64 = tx.query_opt(&format!("SELECT version FROM {table} WHERE id = 1 FOR UPDATE"), &[]).await?.map_or(0, |r| r.get(0));
+        if current != expected_version {
+            return Err(StoreError::Conflict { current });
+        }
+        let version = current + 1;
+        let n = tx
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (id, version, data, updated_at, updated_by) VALUES (1, $1, $2, $3, $4)
+                     ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+                     WHERE {table}.version = $5"
+                ),
+                &[&version, &data, &audit.at, &updated_by, &current],
+            )
+            .await?;
+        if n != 1 {
+            // Another server inserted the first row meanwhile.
+            let now: i64 = tx.query_one(&format!("SELECT version FROM {table} WHERE id = 1"), &[]).await?.get(0);
+            return Err(StoreError::Conflict { current: now });
+        }
+        append_chained(&tx, vec![audit.clone()]).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+}
+
 #[async_trait]
 impl Store for PgStore {
     fn engine(&self) -> Engine {
@@ -1641,9 +1681,7 @@ impl Store for PgStore {
     }
 
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached("SELECT version, data, updated_at, updated_by FROM policy_settings WHERE id = 1").await?;
-        Ok(c.query_opt(&st, &[]).await?.map(|r| StoredPolicy { version: r.get(0), data: r.get(1), updated_at: r.get(2), updated_by: r.get(3) }))
+        self.settings_row("policy_settings").await
     }
 
     async fn policy_version(&self) -> Result<i64> {
@@ -1653,62 +1691,15 @@ impl Store for PgStore {
     }
 
     async fn put_policy_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
-        let mut c = self.pool.get().await?;
-        let tx = c.transaction().await?;
-        // Two servers saving at once: the row lock (or, before the first save, the primary key)
-        // serializes them, and the second finds the version moved on.
-        let current: i64 = tx.query_opt("SELECT version FROM policy_settings WHERE id = 1 FOR UPDATE", &[]).await?.map_or(0, |r| r.get(0));
-        if current != expected_version {
-            return Err(StoreError::Conflict { current });
-        }
-        let version = current + 1;
-        let n = tx
-            .execute(
-                "INSERT INTO policy_settings (id, version, data, updated_at, updated_by) VALUES (1, $1, $2, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
-                 WHERE policy_settings.version = $5",
-                &[&version, &data, &audit.at, &updated_by, &current],
-            )
-            .await?;
-        if n != 1 {
-            // Another server inserted the first row meanwhile.
-            let now: i64 = tx.query_one("SELECT version FROM policy_settings WHERE id = 1", &[]).await?.get(0);
-            return Err(StoreError::Conflict { current: now });
-        }
-        append_chained(&tx, vec![audit.clone()]).await?;
-        tx.commit().await?;
-        Ok(version)
+        self.put_settings_row("policy_settings", expected_version, data, updated_by, audit).await
     }
 
     async fn checklist_settings(&self) -> Result<Option<StoredPolicy>> {
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached("SELECT version, data, updated_at, updated_by FROM checklist_settings WHERE id = 1").await?;
-        Ok(c.query_opt(&st, &[]).await?.map(|r| StoredPolicy { version: r.get(0), data: r.get(1), updated_at: r.get(2), updated_by: r.get(3) }))
+        self.settings_row("checklist_settings").await
     }
 
     async fn put_checklist_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
-        let mut c = self.pool.get().await?;
-        let tx = c.transaction().await?;
-        let current: i64 = tx.query_opt("SELECT version FROM checklist_settings WHERE id = 1 FOR UPDATE", &[]).await?.map_or(0, |r| r.get(0));
-        if current != expected_version {
-            return Err(StoreError::Conflict { current });
-        }
-        let version = current + 1;
-        let n = tx
-            .execute(
-                "INSERT INTO checklist_settings (id, version, data, updated_at, updated_by) VALUES (1, $1, $2, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
-                 WHERE checklist_settings.version = $5",
-                &[&version, &data, &audit.at, &updated_by, &current],
-            )
-            .await?;
-        if n != 1 {
-            let now: i64 = tx.query_one("SELECT version FROM checklist_settings WHERE id = 1", &[]).await?.get(0);
-            return Err(StoreError::Conflict { current: now });
-        }
-        append_chained(&tx, vec![audit.clone()]).await?;
-        tx.commit().await?;
-        Ok(version)
+        self.put_settings_row("checklist_settings", expected_version, data, updated_by, audit).await
     }
 
     async fn add_checklist_mark(&self, m: &NewMark, audit: &AuditEvent) -> Result<dangan_core::checklist::Mark> {

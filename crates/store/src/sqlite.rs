@@ -593,6 +593,31 @@ fn audit_from_row(r: &Row) -> Result<AuditRecord> {
     })
 }
 
+/// Settings an administrator changes are one versioned JSON row (`id = 1`) in their own table
+/// (`policy_settings`, `checklist_settings`): read it, or replace it based on a version.
+fn settings_row(c: &Connection, table: &'static str) -> Result<Option<StoredPolicy>> {
+    Ok(c.prepare_cached(&format!("SELECT version, data, updated_at, updated_by FROM {table} WHERE id = 1"))?
+        .query_row([], |r| Ok(StoredPolicy { version: r.get(0)?, data: r.get(1)?, updated_at: from_micros(r.get(2)?), updated_by: r.get(3)? }))
+        .optional()?)
+}
+
+fn put_settings_row(tx: &Transaction, table: &'static str, expected_version: i64, data: &str, updated_by: UserId, audit: AuditEvent) -> Result<i64> {
+    let current: i64 = tx.query_row(&format!("SELECT version FROM {table} WHERE id = 1"), [], |r| r.get(0)).optional()?.unwrap_or(0);
+    if current != expected_version {
+        return Err(StoreError::Conflict { current });
+    }
+    let version = current + 1;
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} (id, version, data, updated_at, updated_by) VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data, updated_at = excluded.updated_at, updated_by = excluded.updated_by"
+        ),
+        params![version, data, micros(audit.at), updated_by],
+    )?;
+    append_chained(tx, vec![audit])?;
+    Ok(version)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn engine(&self) -> Engine {
@@ -1665,12 +1690,7 @@ impl Store for SqliteStore {
     }
 
     async fn policy_settings(&self) -> Result<Option<StoredPolicy>> {
-        self.read(|c| {
-            Ok(c.prepare_cached("SELECT version, data, updated_at, updated_by FROM policy_settings WHERE id = 1")?
-                .query_row([], |r| Ok(StoredPolicy { version: r.get(0)?, data: r.get(1)?, updated_at: from_micros(r.get(2)?), updated_by: r.get(3)? }))
-                .optional()?)
-        })
-        .await
+        self.read(|c| settings_row(c, "policy_settings")).await
     }
 
     async fn policy_version(&self) -> Result<i64> {
@@ -1679,49 +1699,16 @@ impl Store for SqliteStore {
 
     async fn put_policy_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
         let (data, audit) = (data.to_string(), audit.clone());
-        self.write(move |tx| {
-            let current: i64 = tx.query_row("SELECT version FROM policy_settings WHERE id = 1", [], |r| r.get(0)).optional()?.unwrap_or(0);
-            if current != expected_version {
-                return Err(StoreError::Conflict { current });
-            }
-            let version = current + 1;
-            tx.execute(
-                "INSERT INTO policy_settings (id, version, data, updated_at, updated_by) VALUES (1, ?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                params![version, data, micros(audit.at), updated_by],
-            )?;
-            append_chained(tx, vec![audit])?;
-            Ok(version)
-        })
-        .await
+        self.write(move |tx| put_settings_row(tx, "policy_settings", expected_version, &data, updated_by, audit)).await
     }
 
     async fn checklist_settings(&self) -> Result<Option<StoredPolicy>> {
-        self.read(|c| {
-            Ok(c.prepare_cached("SELECT version, data, updated_at, updated_by FROM checklist_settings WHERE id = 1")?
-                .query_row([], |r| Ok(StoredPolicy { version: r.get(0)?, data: r.get(1)?, updated_at: from_micros(r.get(2)?), updated_by: r.get(3)? }))
-                .optional()?)
-        })
-        .await
+        self.read(|c| settings_row(c, "checklist_settings")).await
     }
 
     async fn put_checklist_settings(&self, expected_version: i64, data: &str, updated_by: UserId, audit: &AuditEvent) -> Result<i64> {
         let (data, audit) = (data.to_string(), audit.clone());
-        self.write(move |tx| {
-            let current: i64 = tx.query_row("SELECT version FROM checklist_settings WHERE id = 1", [], |r| r.get(0)).optional()?.unwrap_or(0);
-            if current != expected_version {
-                return Err(StoreError::Conflict { current });
-            }
-            let version = current + 1;
-            tx.execute(
-                "INSERT INTO checklist_settings (id, version, data, updated_at, updated_by) VALUES (1, ?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                params![version, data, micros(audit.at), updated_by],
-            )?;
-            append_chained(tx, vec![audit])?;
-            Ok(version)
-        })
-        .await
+        self.write(move |tx| put_settings_row(tx, "checklist_settings", expected_version, &data, updated_by, audit)).await
     }
 
     async fn add_checklist_mark(&self, m: &NewMark, audit: &AuditEvent) -> Result<dangan_core::checklist::Mark> {
