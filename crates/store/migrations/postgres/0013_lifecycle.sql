@@ -20,7 +20,9 @@ CREATE INDEX archive_dates_archive ON archive_dates(archive_id);
 -- customer pool's clock). NULL: never; the creation time counts instead.
 ALTER TABLE archives ADD COLUMN reviewed_at TIMESTAMPTZ;
 ALTER TABLE archives ADD COLUMN last_follow_up DATE;
-CREATE INDEX archives_follow_up ON archives(owner_id, last_follow_up);
+-- For the pool sweep only; it must not start with owner_id, or the planners take it for the
+-- owner's list (which wants archives_owner(owner_id, id) to read in id order and stop).
+CREATE INDEX archives_follow_up ON archives(last_follow_up) WHERE tier = 'personal' AND owner_id IS NOT NULL;
 
 -- Derived tables that a newer binary fills from the stored documents once (see `backfill`).
 CREATE TABLE derived_state (
@@ -43,3 +45,8 @@ CREATE TABLE handovers (
     note       TEXT NOT NULL DEFAULT '',
     items      TEXT NOT NULL      -- JSON: [{kind, id, archive_no, name, to_user}]
 );
+
+-- New columns have no statistics until the next ANALYZE, and the planner then guesses 0.5% for
+-- "IS NULL" (every list filters destroyed_at IS NULL): it would sort a whole owner's archives
+-- instead of reading the owner index in order (measured: 36 ms instead of 1 ms per list page).
+ANALYZE archives;

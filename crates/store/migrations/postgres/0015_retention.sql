@@ -80,3 +80,8 @@ CREATE TABLE pipl_requests (
     closed_at      TIMESTAMPTZ
 );
 CREATE INDEX pipl_requests_status ON pipl_requests(status, due_on);
+
+-- New columns have no statistics until the next ANALYZE, and the planner then guesses 0.5% for
+-- "IS NULL" (every list filters destroyed_at IS NULL): it would sort a whole owner's archives
+-- instead of reading the owner index in order (measured: 36 ms instead of 1 ms per list page).
+ANALYZE archives;

@@ -20,7 +20,9 @@ CREATE INDEX archive_dates_archive ON archive_dates(archive_id);
 -- customer pool's clock). NULL: never; the creation time counts instead.
 ALTER TABLE archives ADD COLUMN reviewed_at INTEGER;
 ALTER TABLE archives ADD COLUMN last_follow_up TEXT;
-CREATE INDEX archives_follow_up ON archives(owner_id, last_follow_up);
+-- For the pool sweep only; it must not start with owner_id, or the planners take it for the
+-- owner's list (which wants archives_owner(owner_id, id) to read in id order and stop).
+CREATE INDEX archives_follow_up ON archives(last_follow_up) WHERE tier = 'personal' AND owner_id IS NOT NULL;
 
 -- Derived tables that a newer binary fills from the stored documents once (see `backfill`).
 CREATE TABLE derived_state (
