@@ -675,6 +675,8 @@ impl Store for PgStore {
             let tx = c.transaction().await?;
             let n = dates::rebuild_dates(&tx).await?;
             tx.commit().await?;
+            // Statistics for the planner now, not at autovacuum's convenience (it may be off).
+            c.batch_execute("ANALYZE archive_dates").await?;
             tracing::info!("derived the reminder dates of {n} archives");
         } else {
             c.execute("INSERT INTO derived_state (name) VALUES ('archive_dates') ON CONFLICT DO NOTHING", &[]).await?;
