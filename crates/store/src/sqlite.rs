@@ -618,6 +618,22 @@ fn put_settings_row(tx: &Transaction, table: &'static str, expected_version: i64
     Ok(version)
 }
 
+impl SqliteStore {
+    /// Runs a query built in `sql.rs` (`$N` placeholders) on a reader and maps every row.
+    async fn query_rows<T: Send + 'static>(&self, text: String, params: Vec<Param>, map: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
+            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(map(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn engine(&self) -> Engine {
@@ -853,16 +869,7 @@ impl Store for SqliteStore {
 
     async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>> {
         let (text, params) = sql::list_query(query);
-        self.read(move |c| {
-            let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
-            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(summary_from_row(r)?);
-            }
-            Ok(out)
-        })
-        .await
+        self.query_rows(text, params, summary_from_row).await
     }
 
     async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64> {
@@ -1764,16 +1771,7 @@ impl Store for SqliteStore {
 
     async fn checklist_archives(&self, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> Result<Vec<Archive>> {
         let (text, params) = crate::checklists::candidates_query(ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
-        self.read(move |c| {
-            let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
-            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(archive_from_row(r)?);
-            }
-            Ok(out)
-        })
-        .await
+        self.query_rows(text, params, archive_from_row).await
     }
 
     async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>> {

@@ -86,30 +86,12 @@ fn date_from_row(r: &Row, first: usize) -> Result<ArchiveDate> {
 
 pub(super) async fn due_dates(s: &SqliteStore, q: &DueDatesQuery) -> Result<Vec<DueDate>> {
     let (text, params) = sql::due_dates_query(q);
-    s.read(move |c| {
-        let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
-        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(DueDate { archive: summary_from_row(r)?, date: date_from_row(r, 17)? });
-        }
-        Ok(out)
-    })
-    .await
+    s.query_rows(text, params, |r| Ok(DueDate { archive: summary_from_row(r)?, date: date_from_row(r, 17)? })).await
 }
 
 pub(super) async fn review_due(s: &SqliteStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32) -> Result<Vec<ReviewDue>> {
     let (text, params) = sql::review_due_query(filter, cutoffs, limit);
-    s.read(move |c| {
-        let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
-        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(ReviewDue { archive: summary_from_row(r)?, since: from_micros(r.get(17)?) });
-        }
-        Ok(out)
-    })
-    .await
+    s.query_rows(text, params, |r| Ok(ReviewDue { archive: summary_from_row(r)?, since: from_micros(r.get(17)?) })).await
 }
 
 pub(super) async fn mark_reviewed(s: &SqliteStore, id: ArchiveId, audit: &AuditEvent) -> Result<()> {
