@@ -207,9 +207,12 @@ pub fn read_xlsx<R: Read + Seek + Send + 'static>(input: R, sheet: Option<&str>)
 }
 
 /// Reads a worksheet of a legacy `.xls` workbook.
-pub fn read_xls<R: Read + Seek>(input: R, sheet: Option<&str>) -> Result<SheetRows, ReadError> {
+pub fn read_xls<R: Read + Seek>(mut input: R, sheet: Option<&str>) -> Result<SheetRows, ReadError> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes)?;
+    check_xls_extent(&bytes)?;
     let res = catch_unwind(AssertUnwindSafe(|| -> Result<SheetRows, ReadError> {
-        let mut wb: Xls<R> = Xls::new(input)?;
+        let mut wb = Xls::new(std::io::Cursor::new(bytes))?;
         let name = pick_sheet(&wb.sheet_names(), sheet)?;
         let range = wb.worksheet_range(&name)?;
         let (r0, c0) = range.start().unwrap_or((0, 0));
@@ -229,4 +232,57 @@ pub fn read_xls<R: Read + Seek>(input: R, sheet: Option<&str>) -> Result<SheetRo
         Ok(SheetRows { inner: Inner::Buffered(rows.into_iter()), sheet: name })
     }));
     res.map_err(|p| ReadError::Excel(panic_message(p)))?
+}
+
+/// The most rows and columns a BIFF8 worksheet holds.
+const XLS_MAX_ROWS: u32 = 65_536;
+const XLS_MAX_COLUMNS: u32 = 256;
+
+/// Refuses a legacy workbook whose records place cells beyond what the format holds.
+///
+/// calamine reserves room for a sheet's declared dimensions (DIMENSIONS record) and lays the
+/// cells out densely between the extreme positions it meets, so one damaged record (rows up to
+/// 4 billion, a column of 60,000, a last row before the first) makes it ask for hundreds of
+/// gigabytes; the allocator then aborts the whole process, which no `catch_unwind` can stop.
+/// So the workbook stream is walked once before calamine sees it: DIMENSIONS must stay within
+/// 65,536 × 256 with its ends in order, and every cell record's column below 256.
+fn check_xls_extent(bytes: &[u8]) -> Result<(), ReadError> {
+    let damaged = |why: &str| ReadError::Excel(format!("damaged .xls workbook: {why}"));
+    let mut file = cfb::CompoundFile::open(std::io::Cursor::new(bytes)).map_err(|e| damaged(&e.to_string()))?;
+    let name = ["/Workbook", "/Book"].into_iter().find(|n| file.is_stream(n)).ok_or_else(|| damaged("no workbook stream"))?;
+    let mut stream = Vec::new();
+    // A stream can't hold more than the file does; `take` keeps a damaged length from mattering.
+    file.open_stream(name).map_err(|e| damaged(&e.to_string()))?.take(bytes.len() as u64).read_to_end(&mut stream).map_err(|e| damaged(&e.to_string()))?;
+    let u16_at = |d: &[u8], i: usize| d.get(i..i + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as u32);
+    let u32_at = |d: &[u8], i: usize| d.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let mut at = 0;
+    while let (Some(typ), Some(len)) = (u16_at(&stream, at), u16_at(&stream, at + 2)) {
+        let start = at + 4;
+        let data = &stream[start.min(stream.len())..(start + len as usize).min(stream.len())];
+        at = start + len as usize;
+        match typ {
+            // DIMENSIONS (MS-XLS 2.4.90): first row, last row + 1, first column, last column + 1.
+            0x0200 => {
+                let (first_row, end_row, end_col) = match data.len() {
+                    10 => (u16_at(data, 0), u16_at(data, 2), u16_at(data, 6)),
+                    14 | 16 => (u32_at(data, 0), u32_at(data, 4), u16_at(data, 10)),
+                    _ => continue, // calamine refuses these itself
+                };
+                let (Some(first_row), Some(end_row), Some(end_col)) = (first_row, end_row, end_col) else { continue };
+                if end_row > XLS_MAX_ROWS || end_col > XLS_MAX_COLUMNS || (end_row >= 1 && end_row - 1 < first_row) {
+                    return Err(damaged("sheet dimensions out of range"));
+                }
+            }
+            // Cell records that start with (row, column): NUMBER, LABEL, RSTRING, LABELSST, RK,
+            // BOOLERR, FORMULA, BLANK, MULBLANK; MULRK also ends with its last column.
+            0x0203 | 0x0204 | 0x00D6 | 0x00FD | 0x027E | 0x0205 | 0x0006 | 0x0201 | 0x00BE | 0x00BD => {
+                let last_col = if typ == 0x00BD || typ == 0x00BE { data.len().checked_sub(2).and_then(|i| u16_at(data, i)) } else { None };
+                if [u16_at(data, 2), last_col].into_iter().flatten().any(|c| c >= XLS_MAX_COLUMNS) {
+                    return Err(damaged("cell beyond column IV"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -37,6 +37,32 @@ fn mutate(mut base: Vec<u8>, edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u
     base
 }
 
+/// Byte offset of the first record of type `typ` and length `len` in a workbook file.
+fn record_at(bytes: &[u8], typ: u16, len: u16) -> usize {
+    let head = [typ.to_le_bytes(), len.to_le_bytes()].concat();
+    bytes.windows(4).position(|w| w == head.as_slice()).expect("record in the fixture")
+}
+
+/// Found by the fuzzer below (CI, 2026-11): a DIMENSIONS record damaged into billions of rows made
+/// calamine reserve hundreds of gigabytes, and the failed allocation aborted the test process.
+/// Such workbooks are refused with a clear error instead.
+#[test]
+fn xls_with_absurd_dimensions_is_refused_not_aborted() {
+    let good = fixture("legacy.xls");
+    let at = record_at(&good, 0x0200, 14) + 4;
+    for (offset, value) in [(4usize, 0xFFFF_FFF0u32), (0, 0x0000_FFFF)] {
+        let mut bad = good.clone();
+        bad[at + offset..at + offset + 4].copy_from_slice(&value.to_le_bytes());
+        let err = open_table(Cursor::new(bad), FileKind::Xls, &ReadOptions::default()).expect_err("a damaged workbook");
+        assert!(err.message_zh().contains("Excel文件无法读取"), "{}", err.message_zh());
+    }
+    let mut bad = good.clone();
+    let cell = record_at(&good, 0x00FD, 10) + 4;
+    bad[cell + 2..cell + 4].copy_from_slice(&60_000u16.to_le_bytes());
+    assert!(open_table(Cursor::new(bad), FileKind::Xls, &ReadOptions::default()).is_err(), "a cell beyond column IV");
+    assert!(open_table(Cursor::new(good), FileKind::Xls, &ReadOptions::default()).is_ok(), "the undamaged workbook still reads");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
