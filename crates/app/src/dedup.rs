@@ -204,6 +204,11 @@ impl App {
         }
         let survivor = self.archive_for(p, survivor_id, Action::Edit).await?;
         let merged = self.archive_for(p, merged_id, Action::Edit).await?;
+        for (a, merged_away) in [(&survivor, false), (&merged, true)] {
+            let info = self.store.retention_info(a.id).await?;
+            dangan_core::retention::check_merge(&a.archive_no, merged_away, info.open_destruction_id, info.legal_hold.is_some())
+                .map_err(|r| AppError::Refused { code: r.code, zh: r.zh, en: r.en })?;
+        }
         if survivor.data.kind != merged.data.kind {
             return Err(AppError::BadRequest("a person and an organization cannot be merged / 个人档案与单位档案不能合并".into()));
         }

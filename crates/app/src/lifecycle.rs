@@ -14,13 +14,13 @@ use dangan_core::audit::AuditAction;
 use dangan_core::lifecycle::{self, DateKind, LifecycleSettings, ReminderKind};
 use dangan_core::policy::Action;
 use dangan_core::{ArchiveId, ArchiveSummary, Role, Tier, UserId};
-use dangan_store::lifecycle::{ArchiveChange, DueDatesQuery, HandoverRecord, LoanHandover, Transfer};
+use dangan_store::lifecycle::{ArchiveChange, DueDatesQuery, DueOrder, HandoverRecord, LoanHandover, Transfer};
 use dangan_store::{ArchiveFilter, LoanKind, LoanQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::{redact_top_secret, App, AppError, Principal, Result};
 
-/// The most reminders of one kind of source a list shows.
+/// The most overdue loans a reminder list shows (a person has a handful).
 const LIST_LIMIT: u32 = 500;
 /// Archives the pool sweep moves per transaction.
 const SWEEP_BATCH: usize = 200;
@@ -33,8 +33,9 @@ pub enum ReminderScope {
     Department,
 }
 
-/// The most reminders one page shows (the default is `DEFAULT_PAGE`).
-pub const MAX_PAGE: usize = 5_000;
+/// The most reminders one page shows (the default is `DEFAULT_PAGE`); also the calendar feed's
+/// most events (the soonest). An archive list page holds at most 1,000, which bounds the stale part.
+pub const MAX_PAGE: usize = 1_000;
 pub const DEFAULT_PAGE: usize = 300;
 
 /// A page of reminders: the soonest first, how many there are in all, and per kind.
@@ -70,6 +71,12 @@ pub struct Reminder {
     pub detail: String,
     /// A stable identifier (the calendar feed's UID).
     pub uid: String,
+}
+
+/// What `collect_reminders` found: a page and the counts per kind.
+struct Collected {
+    items: Vec<Reminder>,
+    counts: Vec<KindCount>,
 }
 
 fn reminder(kind: ReminderKind, due_on: NaiveDate, a: &ArchiveSummary, detail: String) -> Reminder {
@@ -126,26 +133,26 @@ impl App {
     /// birthdays to the end of next month, renewals, memberships and contracts ending, low
     /// remaining sessions, planned visits, and (for one's own list) overdue loans.
     /// One page of them: of `kind` only if given, the first `limit` (soonest first), with the
-    /// total and the count per kind of everything found.
+    /// total and the count per kind of everything there is.
     pub async fn reminders(&self, p: &Principal, scope: ReminderScope, now: DateTime<Utc>, kind: Option<ReminderKind>, limit: usize) -> Result<ReminderPage> {
-        let all = self.collect_reminders(p, scope, now).await?;
-        let mut counts: Vec<KindCount> = Vec::new();
-        for r in &all {
-            match counts.iter_mut().find(|c| c.kind == r.kind) {
-                Some(c) => c.count += 1,
-                None => counts.push(KindCount { kind: r.kind, count: 1 }),
-            }
-        }
-        counts.sort_by_key(|c| c.kind);
-        let mut items: Vec<Reminder> = all.into_iter().filter(|r| kind.is_none_or(|k| r.kind == k)).collect();
-        let total = items.len();
-        items.truncate(limit.clamp(1, MAX_PAGE));
+        let page = limit.clamp(1, MAX_PAGE);
+        let found = self.collect_reminders(p, scope, now, &|k| kind.is_none_or(|x| x == k), page, true).await?;
+        let total = match kind {
+            Some(k) => found.counts.iter().find(|c| c.kind == k).map_or(0, |c| c.count),
+            None => found.counts.iter().map(|c| c.count).sum(),
+        };
+        let items = found.items;
         let detail = serde_json::json!({ "scope": scope, "kind": kind, "rows": items.len(), "total": total });
         self.record(self.event(p, AuditAction::ReminderList).with_detail(detail)).await?;
-        Ok(ReminderPage { items, total, counts })
+        Ok(ReminderPage { items, total, counts: found.counts })
     }
 
-    async fn collect_reminders(&self, p: &Principal, scope: ReminderScope, now: DateTime<Utc>) -> Result<Vec<Reminder>> {
+    /// The first `page` reminders of the kinds `wants`, soonest first, and (`with_counts`) how
+    /// many there are of every kind. Each source is asked for its own first `page` in the
+    /// reminders' order (dates by day, birthdays by next anniversary, reviews per grade by the
+    /// last review, stale archives by the last change), so their merge holds the first `page`
+    /// overall however many archives the reader has; the database counts the rest.
+    async fn collect_reminders(&self, p: &Principal, scope: ReminderScope, now: DateTime<Utc>, wants: &(dyn Fn(ReminderKind) -> bool + Sync), page: usize, with_counts: bool) -> Result<Collected> {
         if !p.user.active {
             return Err(AppError::Forbidden);
         }
@@ -153,59 +160,116 @@ impl App {
         let today = today_in_china(now);
         let w = lifecycle::windows(&settings, today);
         let filter = self.reminder_filter(p, scope).await?;
+        let limit = page.clamp(1, MAX_PAGE) as u32;
         let mut out = Vec::new();
+        let mut counts: HashMap<ReminderKind, usize> = HashMap::new();
 
-        let q = DueDatesQuery {
-            filter: filter.clone(),
-            date_ranges: vec![
-                (DateKind::CreditValidUntil, None, w.expiry_until),
-                (DateKind::Renewal, Some(today), w.expiry_until),
-                (DateKind::MembershipExpiry, Some(today), w.expiry_until),
-                (DateKind::ContractEnd, Some(today), w.expiry_until),
-                (DateKind::PlannedVisit, None, w.visit_until),
-            ],
-            month_day_ranges: w.birthday_ranges.iter().flat_map(|&(a, b)| [(DateKind::Birthday, a, b), (DateKind::ContactBirthday, a, b)]).collect(),
-            num_below: vec![(DateKind::RemainingSessions, settings.low_sessions_below)],
-            limit: LIST_LIMIT * 4,
+        // Indexed dates. Credit: expired (before today) and expiring are two kinds of one date.
+        let yesterday = today.pred_opt().unwrap_or(today);
+        let credit = match (wants(ReminderKind::CreditExpired), wants(ReminderKind::CreditExpiring)) {
+            (true, true) => Some((DateKind::CreditValidUntil, None, w.expiry_until)),
+            (true, false) => Some((DateKind::CreditValidUntil, None, yesterday)),
+            (false, true) => Some((DateKind::CreditValidUntil, Some(today), w.expiry_until)),
+            (false, false) => None,
         };
-        for mut d in self.store.due_dates(&q).await? {
-            redact_top_secret(&mut d.archive);
-            if let Some((kind, due_on)) = lifecycle::reminder_for(&d.date, &settings, &w) {
-                let detail = match d.date.kind {
-                    DateKind::RemainingSessions => format!("{} {}", d.date.label, d.date.num.unwrap_or_default()).trim().to_string(),
-                    _ => d.date.label.clone(),
-                };
-                out.push(reminder(kind, due_on, &d.archive, detail));
+        let dated = [
+            (DateKind::Renewal, Some(today), w.expiry_until),
+            (DateKind::MembershipExpiry, Some(today), w.expiry_until),
+            (DateKind::ContractEnd, Some(today), w.expiry_until),
+            (DateKind::PlannedVisit, None, w.visit_until),
+        ];
+        let birthdays: Vec<(DateKind, i64, i64)> = w.birthday_ranges.iter().flat_map(|&(a, b)| [(DateKind::Birthday, a, b), (DateKind::ContactBirthday, a, b)]).collect();
+        let sessions = vec![(DateKind::RemainingSessions, settings.low_sessions_below)];
+        let none = DueDatesQuery { filter: filter.clone(), limit, ..Default::default() };
+        if with_counts {
+            let all = DueDatesQuery {
+                date_ranges: std::iter::once((DateKind::CreditValidUntil, None, w.expiry_until)).chain(dated).collect(),
+                month_day_ranges: birthdays.clone(),
+                num_below: sessions.clone(),
+                ..none.clone()
+            };
+            for c in self.store.count_due_dates(&all, today).await? {
+                *counts.entry(lifecycle::reminder_kind_of(c.kind, c.before_day)).or_default() += c.count as usize;
+            }
+        }
+        let mut queries = Vec::new();
+        let date_ranges: Vec<_> = credit.into_iter().chain(dated.into_iter().filter(|(k, ..)| wants(lifecycle::reminder_kind_of(*k, false)))).collect();
+        if !date_ranges.is_empty() {
+            queries.push(DueDatesQuery { date_ranges, ..none.clone() });
+        }
+        if wants(ReminderKind::Birthday) {
+            let from_today = w.birthday_ranges.first().map_or(0, |r| r.0);
+            queries.push(DueDatesQuery { month_day_ranges: birthdays, order: DueOrder::NextAnniversaryFrom(from_today), ..none.clone() });
+        }
+        if wants(ReminderKind::LowSessions) {
+            queries.push(DueDatesQuery { num_below: sessions, ..none.clone() });
+        }
+        for q in &queries {
+            for mut d in self.store.due_dates(q).await? {
+                redact_top_secret(&mut d.archive);
+                if let Some((kind, due_on)) = lifecycle::reminder_for(&d.date, &settings, &w).filter(|(k, _)| wants(*k)) {
+                    let detail = match d.date.kind {
+                        DateKind::RemainingSessions => format!("{} {}", d.date.label, d.date.num.unwrap_or_default()).trim().to_string(),
+                        _ => d.date.label.clone(),
+                    };
+                    out.push(reminder(kind, due_on, &d.archive, detail));
+                }
             }
         }
 
-        let cutoffs = settings.review_days.all().iter().map(|(g, days)| (*g, now - Duration::days(*days))).collect();
-        for mut r in self.store.review_due(&filter, &cutoffs, LIST_LIMIT).await? {
-            redact_top_secret(&mut r.archive);
-            let days = settings.review_days.get(r.archive.grade);
-            let due = today_in_china(r.since + Duration::days(days));
-            out.push(reminder(ReminderKind::ReviewDue, due, &r.archive, String::new()));
+        // Periodic reviews: due = last review (or creation) + the grade's cycle, so the soonest
+        // of each grade come by its oldest review; all grades in one query when they fit a page.
+        let cutoffs: dangan_store::lifecycle::GradeCutoffs = settings.review_days.all().iter().map(|(g, days)| (*g, now - Duration::days(*days))).collect();
+        if with_counts {
+            counts.insert(ReminderKind::ReviewDue, self.store.count_review_due(&filter, &cutoffs).await? as usize);
+        }
+        if wants(ReminderKind::ReviewDue) {
+            let mut rows = self.store.review_due(&filter, &cutoffs, limit).await?;
+            if rows.len() as u32 >= limit && cutoffs.len() > 1 {
+                rows.clear();
+                for c in &cutoffs {
+                    rows.extend(self.store.review_due(&filter, &vec![*c], limit).await?);
+                }
+            }
+            for mut r in rows {
+                redact_top_secret(&mut r.archive);
+                let days = settings.review_days.get(r.archive.grade);
+                let due = today_in_china(r.since + Duration::days(days));
+                out.push(reminder(ReminderKind::ReviewDue, due, &r.archive, String::new()));
+            }
         }
 
+        // Stale archives: longest unchanged first.
         let stale = ArchiveFilter { updated_to: Some(now - Duration::days(settings.stale_days)), ..filter.clone() };
-        let query = dangan_store::ArchiveQuery { filter: stale, sort: dangan_store::SortOrder::CreatedAsc, after: None, limit: LIST_LIMIT };
-        for mut a in self.store.list_archives(&query).await? {
-            redact_top_secret(&mut a);
-            let since = today_in_china(a.updated_at);
-            out.push(reminder(ReminderKind::Stale, since + Duration::days(settings.stale_days), &a, since.to_string()));
+        if with_counts {
+            counts.insert(ReminderKind::Stale, self.store.count_archives(&stale).await? as usize);
+        }
+        if wants(ReminderKind::Stale) {
+            let query = dangan_store::ArchiveQuery { filter: stale, sort: dangan_store::SortOrder::UpdatedAsc, after: None, limit };
+            for mut a in self.store.list_archives(&query).await? {
+                redact_top_secret(&mut a);
+                let since = today_in_china(a.updated_at);
+                out.push(reminder(ReminderKind::Stale, since + Duration::days(settings.stale_days), &a, since.to_string()));
+            }
         }
 
         if scope == ReminderScope::Mine {
             let loans = self.store.list_loans(&LoanQuery { borrower_id: Some(p.user.id), open_only: true, overdue_at: Some(now), limit: LIST_LIMIT }).await?;
-            for loan in loans {
-                let archive = self.store.get_archive(loan.archive_id).await?.ok_or(AppError::NotFound)?;
-                let mut s = summary_of(&archive);
-                redact_top_secret(&mut s);
-                out.push(reminder(ReminderKind::LoanOverdue, today_in_china(loan.due_at), &s, format!("JY-{:06}", loan.id)));
+            counts.insert(ReminderKind::LoanOverdue, loans.len());
+            if wants(ReminderKind::LoanOverdue) {
+                for loan in loans {
+                    let archive = self.store.get_archive(loan.archive_id).await?.ok_or(AppError::NotFound)?;
+                    let mut s = summary_of(&archive);
+                    redact_top_secret(&mut s);
+                    out.push(reminder(ReminderKind::LoanOverdue, today_in_china(loan.due_at), &s, format!("JY-{:06}", loan.id)));
+                }
             }
         }
         out.sort_by(|a, b| a.due_on.cmp(&b.due_on).then(a.archive_id.cmp(&b.archive_id)).then(a.kind.cmp(&b.kind)));
-        Ok(out)
+        out.truncate(page);
+        let mut counts: Vec<KindCount> = counts.into_iter().filter(|(_, n)| *n > 0).map(|(kind, count)| KindCount { kind, count }).collect();
+        counts.sort_by_key(|c| c.kind);
+        Ok(Collected { items: out, counts })
     }
 
     /// Records a periodic review (定期审查) of an archive: whoever may edit it.
@@ -236,7 +300,8 @@ impl App {
         let user = self.store.calendar_user(&crate::auth::token_hash(token)).await?.ok_or(AppError::NotFound)?;
         let p = Principal::new(user, false).with_client(client);
         // Events on a day: review-due and stale archives are lists to work through, not dates.
-        let reminders: Vec<Reminder> = self.collect_reminders(&p, ReminderScope::Mine, now).await?.into_iter().filter(|r| !matches!(r.kind, ReminderKind::ReviewDue | ReminderKind::Stale)).collect();
+        let dated = |k: ReminderKind| !matches!(k, ReminderKind::ReviewDue | ReminderKind::Stale);
+        let reminders = self.collect_reminders(&p, ReminderScope::Mine, now, &dated, MAX_PAGE, false).await?.items;
         self.record(self.event(&p, AuditAction::CalendarFeed).with_detail(serde_json::json!({ "rows": reminders.len() }))).await?;
         Ok(ics(&reminders, &p.user.display_name, now))
     }

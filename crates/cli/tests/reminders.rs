@@ -141,6 +141,21 @@ async fn reminders_reviews_and_the_calendar_feed() {
         assert!(r.json["items"].as_array().unwrap().iter().all(|x| x["kind"] == "birthday"), "[{e}] {}", r.text());
         let r = w.get("xiaoshou1", "/api/v1/reminders?limit=2").await;
         assert_eq!((r.json["items"].as_array().unwrap().len(), r.json["total"].as_u64()), (2, Some(mine.len() as u64)), "[{e}] a page of 2 of all");
+        // Every page is the head of the whole list (each source is asked for its own soonest),
+        // of all kinds and of each kind, and the totals are the whole list's.
+        let key = |r: &Value| (r["due_on"].as_str().unwrap().to_string(), r["archive_id"].as_i64().unwrap(), r["kind"].as_str().unwrap().to_string());
+        let kinds: std::collections::BTreeSet<String> = mine.iter().map(|r| r["kind"].as_str().unwrap().to_string()).collect();
+        assert!(kinds.len() >= 4, "[{e}] several kinds to page through: {kinds:?}");
+        for kind in std::iter::once(None).chain(kinds.iter().map(Some)) {
+            let whole: Vec<_> = mine.iter().filter(|r| kind.is_none_or(|k| r["kind"] == k.as_str())).map(key).collect();
+            for limit in [1, 2, 3, 7] {
+                let url = format!("/api/v1/reminders?limit={limit}{}", kind.map(|k| format!("&kind={k}")).unwrap_or_default());
+                let r = w.get("xiaoshou1", &url).await;
+                let got: Vec<_> = r.json["items"].as_array().unwrap().iter().map(key).collect();
+                assert_eq!(got, whole[..limit.min(whole.len())].to_vec(), "[{e}] {url}: the head of the list");
+                assert_eq!(r.json["total"].as_u64(), Some(whole.len() as u64), "[{e}] {url}: the total");
+            }
+        }
         assert_eq!(w.get("xiaoshou1", "/api/v1/reminders?kind=nonsense").await.status, 400, "[{e}]");
 
         // The demo archives are old (created in the past, never reviewed): the owner's list has

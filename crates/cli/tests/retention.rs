@@ -168,6 +168,16 @@ async fn retention_hold_destruction_and_pipl() {
         assert_eq!(req["chain"], json!(["general_manager"]), "[{e}] the archivist's own step goes up: {req}");
         assert_eq!(req["items"][0]["name"], "销毁测试甲");
         w.refused("dangan1", "/api/v1/destructions", json!({"archive_ids": [a], "reason": "期满", "appraisal": "无价值", "witness_id": kefu}), 409, "in-request").await;
+        // A merge would change what the approvers appraised: refused either way while the request is open.
+        let (m, _) = w.closed_person("合并测试丁", "13911110005").await;
+        w.refused("xiaoshou1", &format!("/api/v1/archives/{a}/merge"), json!({"merged_id": m, "reason": "同一客户"}), 409, "destruction-pending").await;
+        w.refused("xiaoshou1", &format!("/api/v1/archives/{m}/merge"), json!({"merged_id": a, "reason": "同一客户"}), 409, "destruction-pending").await;
+        // A held archive is not merged away (its content would leave it).
+        w.ok("dangan1", &format!("/api/v1/archives/{m}/legal-hold"), json!({"hold": true, "reason": "诉讼"})).await;
+        w.refused("xiaoshou1", &format!("/api/v1/archives/{b}/merge"), json!({"merged_id": m, "reason": "同一客户"}), 409, "legal-hold").await;
+        // Checklist marks of A (a tick with a note, a tagged scan): purged with A below.
+        let r = w.post("dangan1", &format!("/api/v1/archives/{a}/checklists/person_basic/items/id_copy/marks"), json!({"action": "received", "note": "销毁测试甲 身份证原件"})).await;
+        assert!(r.status == 200 || r.status == 201, "[{e}] mark: {}", r.text());
         let due = w.get("dangan1", "/api/v1/retention/due").await.json;
         let row = due["items"].as_array().unwrap().iter().find(|i| i["archive"]["id"] == a).unwrap().clone();
         assert_eq!(row["open_destruction_id"], rid, "[{e}] the list names the open request");
@@ -200,6 +210,7 @@ async fn retention_hold_destruction_and_pipl() {
         assert!(st.list_entries(a).await.unwrap().is_empty(), "[{e}] timeline purged");
         assert!(st.list_attachments(a).await.unwrap().is_empty(), "[{e}] attachment rows purged");
         assert!(st.dedup_keys(a).await.unwrap().is_empty(), "[{e}] duplicate keys purged");
+        assert!(st.checklist_marks(&[a]).await.unwrap().is_empty(), "[{e}] checklist marks purged");
         let versions = st.list_versions(a).await.unwrap();
         assert_eq!(versions.len(), 1, "[{e}] only the tombstone document remains");
         let tomb = st.get_archive(a).await.unwrap().unwrap();

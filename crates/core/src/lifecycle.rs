@@ -282,6 +282,21 @@ pub fn next_anniversary(date: NaiveDate, today: NaiveDate) -> NaiveDate {
 }
 
 /// The reminder an indexed date gives at `today` (inside the windows), if any, with its due day.
+/// The kind of reminder a date in the windows becomes; `before_today`: the date is before today
+/// (only a credit assessment's valid-until tells expired from expiring by it).
+pub fn reminder_kind_of(kind: DateKind, before_today: bool) -> ReminderKind {
+    match kind {
+        DateKind::Birthday | DateKind::ContactBirthday => ReminderKind::Birthday,
+        DateKind::CreditValidUntil if before_today => ReminderKind::CreditExpired,
+        DateKind::CreditValidUntil => ReminderKind::CreditExpiring,
+        DateKind::Renewal => ReminderKind::Renewal,
+        DateKind::MembershipExpiry => ReminderKind::MembershipExpiry,
+        DateKind::ContractEnd => ReminderKind::ContractEnd,
+        DateKind::PlannedVisit => ReminderKind::PlannedVisit,
+        DateKind::RemainingSessions => ReminderKind::LowSessions,
+    }
+}
+
 pub fn reminder_for(date: &ArchiveDate, settings: &LifecycleSettings, w: &Windows) -> Option<(ReminderKind, NaiveDate)> {
     let within = |d: NaiveDate, until: NaiveDate| d >= w.today && d <= until;
     match date.kind {

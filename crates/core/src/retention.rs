@@ -252,6 +252,27 @@ pub fn check_witness(requester: UserId, witness: UserId) -> Result<(), Refusal> 
     Ok(())
 }
 
+/// May an archive take part in a merge (查重合并)? Not while a destruction request names it (the
+/// approvers appraised what it held, not what a merge would add or take away), and the merged
+/// one not under a legal hold (its content would move and leave only a tombstone behind).
+pub fn check_merge(archive_no: &str, merged_away: bool, open_destruction: Option<i64>, legal_hold: bool) -> Result<(), Refusal> {
+    if let Some(id) = open_destruction {
+        return Err(Refusal::new(
+            "destruction-pending",
+            format!("档案 {archive_no} 正在销毁审批中（销毁申请 #{id}），不能合并；请先撤销该申请"),
+            format!("archive {archive_no} is named in destruction request #{id}; cancel it before merging"),
+        ));
+    }
+    if merged_away && legal_hold {
+        return Err(Refusal::new(
+            "legal-hold",
+            format!("档案 {archive_no} 处于法律冻结中，不能被合并到其他档案"),
+            format!("archive {archive_no} is under a legal hold and cannot be merged into another"),
+        ));
+    }
+    Ok(())
+}
+
 /// The register number (销毁清册编号) of an executed request.
 pub fn register_no(year: i32, request_id: i64) -> String {
     format!("XH-{year}-{request_id:05}")
@@ -406,6 +427,15 @@ pub fn check_consent(c: &ConsentData) -> Result<(), Refusal> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn merge_refused_while_destruction_is_open_or_the_merged_archive_is_held() {
+        assert!(check_merge("KH-1", false, None, true).is_ok(), "a held survivor only gains content");
+        assert!(check_merge("KH-1", true, None, false).is_ok());
+        assert_eq!(check_merge("KH-1", false, Some(7), false).unwrap_err().code, "destruction-pending");
+        assert_eq!(check_merge("KH-1", true, None, true).unwrap_err().code, "legal-hold");
+        assert!(check_merge("KH-1", true, Some(7), true).unwrap_err().zh.contains("#7"));
+    }
+
     use super::*;
     use crate::model::CustomerKind;
 

@@ -146,6 +146,8 @@ pub enum SortOrder {
     CreatedAsc,
     /// Most recently changed first.
     UpdatedDesc,
+    /// Longest unchanged first (stale archives).
+    UpdatedAsc,
 }
 
 /// Position after the last row of a page. Opaque to clients (`encode`/`decode`).
@@ -173,7 +175,7 @@ impl Cursor {
     }
     pub fn after(row: &ArchiveSummary, sort: SortOrder) -> Cursor {
         match sort {
-            SortOrder::UpdatedDesc => Cursor { id: row.id, updated_micros: Some(row.updated_at.timestamp_micros()) },
+            SortOrder::UpdatedDesc | SortOrder::UpdatedAsc => Cursor { id: row.id, updated_micros: Some(row.updated_at.timestamp_micros()) },
             _ => Cursor { id: row.id, updated_micros: None },
         }
     }
@@ -838,9 +840,13 @@ pub trait Store: Send + Sync + 'static {
     /// Indexed archive dates in the query's windows, within the filter (and its scope), ordered
     /// by date; at most `limit`.
     async fn due_dates(&self, q: &lifecycle::DueDatesQuery) -> Result<Vec<lifecycle::DueDate>>;
+    /// How many dates `due_dates` would return without a limit, per kind and whether before `day`.
+    async fn count_due_dates(&self, q: &lifecycle::DueDatesQuery, day: NaiveDate) -> Result<Vec<lifecycle::DueCount>>;
     /// Archives in the filter whose last review (or creation) is before their grade's cutoff,
     /// oldest first.
     async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<lifecycle::ReviewDue>>;
+    /// How many archives `review_due` would return without a limit.
+    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs) -> Result<i64>;
     /// Records a periodic review (定期审查) of an archive.
     async fn mark_reviewed(&self, id: ArchiveId, audit: &AuditEvent) -> Result<()>;
     /// Personal archives with an owner, open (not closed, lost or merged), whose last follow-up

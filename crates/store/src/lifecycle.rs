@@ -20,7 +20,30 @@ pub struct DueDatesQuery {
     pub month_day_ranges: Vec<(DateKind, i64, i64)>,
     /// (kind, below): `num < below` (remaining sessions).
     pub num_below: Vec<(DateKind, i64)>,
+    /// Which rows come first when there are more than `limit`.
+    pub order: DueOrder,
     pub limit: u32,
+}
+
+/// The order of `due_dates`: it is the order of the reminders the dates become, so that the
+/// first `limit` rows are the soonest reminders.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DueOrder {
+    /// By `on_date` (expiries, renewals, planned visits: the date is the reminder's day).
+    #[default]
+    OnDate,
+    /// By the next anniversary of `md` counted from this month-day (birthdays: today's first,
+    /// then the rest of the year, then from January).
+    NextAnniversaryFrom(i64),
+}
+
+/// How many dates of a kind the windows of a `DueDatesQuery` hold, split at a day (credit
+/// assessments expired before it, and valid from it on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueCount {
+    pub kind: DateKind,
+    pub before_day: bool,
+    pub count: i64,
 }
 
 #[derive(Debug, Clone)]

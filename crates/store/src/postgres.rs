@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/postgres/0014_audit_cost.sql")),
     (15, include_str!("../migrations/postgres/0015_retention.sql")),
     (16, include_str!("../migrations/postgres/0016_checklists.sql")),
+    (17, include_str!("../migrations/postgres/0017_destruction_purge.sql")),
 ];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
@@ -503,6 +504,11 @@ async fn copy_bulk(tx: &deadpool_postgres::Transaction<'_>, batch: &[&BulkArchiv
     dates::insert_dates(tx, &ids, &dates).await?;
     let follow_ups: Vec<Option<NaiveDate>> = batch.iter().map(|a| a.json.last_follow_up).collect();
     dates::set_follow_ups(tx, &ids, &follow_ups).await?;
+    // Closed when they arrive: their retention period counts from their creation here (the
+    // archivist can record the paper file's real closing date).
+    for (i, a) in batch.iter().enumerate().filter(|(_, a)| a.data.status == dangan_core::ArchiveStatus::Closed) {
+        retention::refresh_retention(tx, ids[i], a.created_at).await?;
+    }
     let sink = tx.copy_in("COPY dedup_keys (key, archive_id) FROM STDIN BINARY").await?;
     let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::INT8]);
     pin_mut!(w);
@@ -1595,6 +1601,12 @@ impl Store for PgStore {
     // --- keeping archives alive ---
     async fn due_dates(&self, q: &crate::lifecycle::DueDatesQuery) -> Result<Vec<crate::lifecycle::DueDate>> {
         dates::due_dates(self, q).await
+    }
+    async fn count_due_dates(&self, q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> Result<Vec<crate::lifecycle::DueCount>> {
+        dates::count_due_dates(self, q, day).await
+    }
+    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> Result<i64> {
+        dates::count_review_due(self, filter, cutoffs).await
     }
     async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::ReviewDue>> {
         dates::review_due(self, filter, cutoffs, limit).await

@@ -120,6 +120,18 @@ pub struct DestructionOutcome {
     pub orphaned_files: Vec<String>,
 }
 
+/// A handover list's items (JSON) with the name of archive `archive_no` blanked, in the archive's
+/// own line and in the lines of its loans; everything else as it was.
+pub fn blank_names_of(items: &serde_json::Value, archive_no: &str) -> serde_json::Value {
+    let mut items = items.clone();
+    if let Some(list) = items.as_array_mut() {
+        for item in list.iter_mut().filter(|i| i.get("archive_no").and_then(|n| n.as_str()) == Some(archive_no)) {
+            item["name"] = serde_json::Value::String(String::new());
+        }
+    }
+    items
+}
+
 /// The tombstone document of a destroyed archive: kind, custody and protection only (who may see
 /// the register line), no content.
 pub fn tombstone_document(d: &ArchiveData) -> ArchiveData {

@@ -132,12 +132,20 @@ pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
                 params.push(Param::Int(c.id));
                 extra.push(format!("(updated_at < ${t} OR (updated_at = ${t} AND id < ${}))", params.len()));
             }
+            SortOrder::UpdatedAsc => {
+                let micros = c.updated_micros.unwrap_or(i64::MIN);
+                params.push(Param::Time(DateTime::from_timestamp_micros(micros).unwrap_or_default()));
+                let t = params.len();
+                params.push(Param::Int(c.id));
+                extra.push(format!("(updated_at > ${t} OR (updated_at = ${t} AND id > ${}))", params.len()));
+            }
         }
     }
     let order = match q.sort {
         SortOrder::CreatedDesc => "id DESC",
         SortOrder::CreatedAsc => "id ASC",
         SortOrder::UpdatedDesc => "updated_at DESC, id DESC",
+        SortOrder::UpdatedAsc => "updated_at, id",
     };
     let limit = q.limit.clamp(1, 1000);
     let branches = q.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
@@ -413,10 +421,10 @@ pub(crate) fn candidates_query(keys_cond: &str) -> String {
     )
 }
 
-/// Indexed dates in the windows, joined to the archives the filter admits. The filter's columns
-/// are the archives' (`archive_dates` shares no column name with `archives`).
-pub(crate) fn due_dates_query(q: &crate::lifecycle::DueDatesQuery) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+/// The FROM … WHERE part of the dates queries: indexed dates in the windows, joined to the
+/// archives the filter admits. The filter's columns are the archives' (`archive_dates` shares no
+/// column name with `archives`).
+fn due_dates_from(q: &crate::lifecycle::DueDatesQuery, params: &mut Vec<Param>) -> String {
     let mut windows = Vec::new();
     for (kind, from, to) in &q.date_ranges {
         params.push(Param::Text(kind.as_str().into()));
@@ -442,21 +450,39 @@ pub(crate) fn due_dates_query(q: &crate::lifecycle::DueDatesQuery) -> (String, V
     if windows.is_empty() {
         windows.push("1 = 0".into());
     }
-    let where_ = filter_clause(&q.filter, &mut params, vec![format!("({})", windows.join(" OR "))]);
-    let limit = q.limit.clamp(1, 10_000);
-    let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+    let where_ = filter_clause(&q.filter, params, vec![format!("({})", windows.join(" OR "))]);
     // A reminder list is someone's archives (an owner, a department subtree): walk those archives
     // through their index and look up each one's dates, rather than every date in the window over
     // the whole base and then the owner (SQLite keeps a CROSS JOIN's order; PostgreSQL plans it
     // as an inner join by its statistics). Without such a filter, start from the dates.
-    let join = if q.filter.owner_id.is_some() || !q.filter.dept_ids.is_empty() {
-        "archives a CROSS JOIN archive_dates"
+    if q.filter.owner_id.is_some() || !q.filter.dept_ids.is_empty() {
+        format!(" FROM archives a CROSS JOIN archive_dates{}", where_.replacen(" WHERE ", " WHERE archive_dates.archive_id = a.id AND ", 1))
     } else {
-        "archive_dates JOIN archives a ON a.id = archive_dates.archive_id"
+        format!(" FROM archive_dates JOIN archives a ON a.id = archive_dates.archive_id{where_}")
+    }
+}
+
+/// Indexed dates in the windows of archives the filter admits, in the reminders' order (`DueOrder`).
+pub(crate) fn due_dates_query(q: &crate::lifecycle::DueDatesQuery) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let from = due_dates_from(q, &mut params);
+    let limit = q.limit.clamp(1, 10_000);
+    let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+    let order = match q.order {
+        crate::lifecycle::DueOrder::OnDate => "on_date, md, a.id".to_string(),
+        // Month-days from today's on come first (this year), the ones before it after (next year).
+        crate::lifecycle::DueOrder::NextAnniversaryFrom(today) => format!("CASE WHEN md >= {today} THEN md ELSE md + 10000 END, a.id"),
     };
-    let on = if join.contains("CROSS") { "archive_dates.archive_id = a.id AND " } else { "" };
-    let where_ = where_.replacen(" WHERE ", &format!(" WHERE {on}"), 1);
-    (format!("SELECT {columns}, date_kind, on_date, num, label FROM {join}{where_} ORDER BY on_date, md, a.id LIMIT {limit}"), params)
+    (format!("SELECT {columns}, date_kind, on_date, num, label{from} ORDER BY {order} LIMIT {limit}"), params)
+}
+
+/// Counts of `due_dates_query`'s rows (without its limit) per kind and whether before `day`.
+pub(crate) fn due_counts_query(q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let from = due_dates_from(q, &mut params);
+    params.push(Param::Date(day));
+    let d = params.len();
+    (format!("SELECT date_kind, CASE WHEN on_date < ${d} THEN 1 ELSE 0 END AS before_day, COUNT(*){from} GROUP BY 1, 2"), params)
 }
 
 /// Archives whose last review (or creation) is before their grade's cutoff.
@@ -477,6 +503,13 @@ pub(crate) fn review_due_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycl
     let where_ = filter_clause(filter, &mut params, vec![format!("({})", per_grade.join(" OR ")), "status NOT IN ('closed', 'lost')".into()]);
     let limit = limit.clamp(1, 10_000);
     (format!("SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY 18, id LIMIT {limit}"), params)
+}
+
+/// Counts the rows of `review_due_query` (without its limit).
+pub(crate) fn review_due_count_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> (String, Vec<Param>) {
+    let (text, params) = review_due_query(filter, cutoffs, 1);
+    let from = &text[text.find(" FROM archives").expect("a FROM")..text.rfind(" ORDER BY").expect("an ORDER BY")];
+    (format!("SELECT COUNT(*){from}"), params)
 }
 
 /// Personal, owned, open archives whose last follow-up (or creation day) is before their grade's cutoff.

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/sqlite/0014_audit_cost.sql")),
     (15, include_str!("../migrations/sqlite/0015_retention.sql")),
     (16, include_str!("../migrations/sqlite/0016_checklists.sql")),
+    (17, include_str!("../migrations/sqlite/0017_destruction_purge.sql")),
 ];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
@@ -389,6 +390,11 @@ fn insert_bulk<'a>(tx: &Transaction, batch: impl Iterator<Item = &'a BulkArchive
         insert_search_doc(tx, id, &a.json.terms)?;
         insert_keys(tx, id, &a.json.keys)?;
         dates::insert_dates(tx, id, &a.json.dates, a.json.last_follow_up)?;
+        if a.data.status == dangan_core::ArchiveStatus::Closed {
+            // Closed when it arrives: its retention period counts from now (the archivist can
+            // record the paper file's real closing date).
+            retention::refresh_retention(tx, id, at)?;
+        }
         created.push((id, no));
     }
     for (period, last) in counters {
@@ -1609,6 +1615,12 @@ impl Store for SqliteStore {
     // --- keeping archives alive ---
     async fn due_dates(&self, q: &crate::lifecycle::DueDatesQuery) -> Result<Vec<crate::lifecycle::DueDate>> {
         dates::due_dates(self, q).await
+    }
+    async fn count_due_dates(&self, q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> Result<Vec<crate::lifecycle::DueCount>> {
+        dates::count_due_dates(self, q, day).await
+    }
+    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> Result<i64> {
+        dates::count_review_due(self, filter, cutoffs).await
     }
     async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::ReviewDue>> {
         dates::review_due(self, filter, cutoffs, limit).await

@@ -553,6 +553,7 @@ impl Model {
             SortOrder::CreatedDesc => rows.sort_by_key(|s| std::cmp::Reverse(s.id)),
             SortOrder::CreatedAsc => rows.sort_by_key(|s| s.id),
             SortOrder::UpdatedDesc => rows.sort_by_key(|s| std::cmp::Reverse((s.updated_at, s.id))),
+            SortOrder::UpdatedAsc => rows.sort_by_key(|s| (s.updated_at, s.id)),
         }
         rows
     }
@@ -677,7 +678,7 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
     filters.push(("combined, nothing", ArchiveFilter { grade: Some(Grade::A), status: Some(ArchiveStatus::Lost), kind: Some(CustomerKind::Organization), ..f() }));
 
     // The unfiltered walk in pages of 25 visits every archive once, in order, in every sort.
-    for sort in [SortOrder::CreatedDesc, SortOrder::CreatedAsc, SortOrder::UpdatedDesc] {
+    for sort in [SortOrder::CreatedDesc, SortOrder::CreatedAsc, SortOrder::UpdatedDesc, SortOrder::UpdatedAsc] {
         let got = walk(store.as_ref(), &ArchiveFilter::default(), sort, 25).await;
         assert_eq!(got.len(), N, "{sort:?}");
         assert_eq!(got.iter().map(|s| s.id).collect::<HashSet<_>>().len(), N, "{sort:?}: each archive once");
@@ -692,7 +693,7 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
 
     for (what, filter) in &filters {
         let count = store.count_archives(filter).await.unwrap_or_else(|e| panic!("{what} {filter:?}: {e}"));
-        for (sort, limit) in [(SortOrder::CreatedDesc, 25), (SortOrder::CreatedAsc, 7), (SortOrder::UpdatedDesc, 4)] {
+        for (sort, limit) in [(SortOrder::CreatedDesc, 25), (SortOrder::CreatedAsc, 7), (SortOrder::UpdatedDesc, 4), (SortOrder::UpdatedAsc, 5)] {
             let expected = model.expected(filter, sort);
             let got = walk(store.as_ref(), filter, sort, limit).await;
             assert_eq!(
@@ -1018,7 +1019,7 @@ async fn bulk_load(store: Arc<dyn Store>) {
 
     // Archives come back in load order, numbered by their creation year, gapless per year.
     let mut per_year: BTreeMap<i32, u64> = BTreeMap::new();
-    let (mut contacts, mut entries) = (0, 0);
+    let (mut contacts, mut entries, mut closed) = (0, 0, 0);
     for (i, (row, a)) in rows.iter().zip(&demo).enumerate() {
         let year = a.created_on.year();
         let seq = per_year.entry(year).or_default();
@@ -1041,7 +1042,15 @@ async fn bulk_load(store: Arc<dyn Store>) {
         }
         contacts += cs.len();
         entries += es.len();
+        // Closed when loaded: the retention clock starts at the archive's creation here.
+        if a.data.status == dangan_core::ArchiveStatus::Closed {
+            closed += 1;
+            let info = store.retention_info(row.id).await.unwrap();
+            assert_eq!(info.closed_at, Some(created_at(a.created_on)), "archive {i}: closed at its creation");
+            assert!(info.due_on.is_some() || a.data.retention_class == dangan_core::RetentionClass::Permanent, "archive {i}: {info:?}");
+        }
     }
+    assert!(closed > 0, "the demo has closed archives");
     assert_eq!(contacts, demo.iter().map(|a| a.contacts.len()).sum::<usize>());
     assert_eq!(entries, demo.iter().map(|a| a.entries.len()).sum::<usize>());
     assert!(per_year.len() >= 3, "the demo spreads over several years: {per_year:?}");
@@ -1176,7 +1185,7 @@ async fn policy_settings(store: Arc<dyn Store>) {
 // ======================================================================================
 async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
     use dangan_core::lifecycle::DateKind;
-    use dangan_store::lifecycle::{ArchiveChange, DueDatesQuery, Transfer};
+    use dangan_store::lifecycle::{ArchiveChange, DueDatesQuery, DueOrder, Transfer};
     let e = store.engine();
     let n = numbering(day(2026, 3, 2));
     let mut a = rich_person();
@@ -1202,6 +1211,7 @@ async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
         date_ranges: vec![(DateKind::CreditValidUntil, None, day(2026, 4, 1)), (DateKind::PlannedVisit, None, day(2026, 3, 9))],
         month_day_ranges: vec![(DateKind::Birthday, 401, 430), (DateKind::ContactBirthday, 401, 430)],
         num_below: vec![],
+        order: DueOrder::OnDate,
         limit: 100,
     };
     let due = store.due_dates(&q).await.unwrap();
@@ -1218,13 +1228,28 @@ async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
     // The scope applies: nothing for a scope that admits nothing.
     let none = DueDatesQuery { filter: ArchiveFilter { scope: Some(dangan_core::policy::ListScope::nothing()), ..Default::default() }, ..q.clone() };
     assert!(store.due_dates(&none).await.unwrap().is_empty(), "[{e:?}] scoped");
+    // The counts: per kind, credit split at the day (expired before it, valid from it).
+    let mut counts: Vec<(DateKind, bool, i64)> = store.count_due_dates(&q, day(2026, 4, 1)).await.unwrap().into_iter().map(|c| (c.kind, c.before_day, c.count)).collect();
+    counts.sort();
+    let mut expected = vec![(DateKind::Birthday, true, 1), (DateKind::ContactBirthday, true, 1), (DateKind::CreditValidUntil, true, 1), (DateKind::PlannedVisit, true, 1)];
+    expected.sort();
+    assert_eq!(counts, expected, "[{e:?}]");
+    assert!(store.count_due_dates(&none, day(2026, 4, 1)).await.unwrap().is_empty(), "[{e:?}] counts are scoped too");
+    // Birthdays in next-anniversary order from a month-day: 4-20 before 4-12 when counting from 4-15.
+    let birthdays = DueDatesQuery { date_ranges: vec![], order: DueOrder::NextAnniversaryFrom(415), limit: 1, ..q.clone() };
+    let first = store.due_dates(&birthdays).await.unwrap();
+    assert_eq!(first.iter().map(|d| d.date.kind).collect::<Vec<_>>(), vec![DateKind::ContactBirthday], "[{e:?}] the 20th comes first from the 15th");
+    let first = store.due_dates(&DueDatesQuery { order: DueOrder::NextAnniversaryFrom(401), ..birthdays.clone() }).await.unwrap();
+    assert_eq!(first.iter().map(|d| d.date.kind).collect::<Vec<_>>(), vec![DateKind::Birthday], "[{e:?}] the 12th comes first from the 1st");
 
     // Review: due before the review, not after it.
     let cutoffs = vec![(Some(Grade::D), at(100))];
     let ids = |v: Vec<dangan_store::lifecycle::ReviewDue>| v.into_iter().map(|r| r.archive.id).collect::<Vec<_>>();
     assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![x.id, y.id], "[{e:?}]");
+    assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs).await.unwrap(), 2, "[{e:?}]");
     store.mark_reviewed(x.id, &ev(5, at(200))).await.unwrap();
     assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![y.id], "[{e:?}] reviewed");
+    assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs).await.unwrap(), 1, "[{e:?}]");
 
     // The pool's query: x was followed up on 2026-01-05, y never (created 2026-03-02).
     let overdue = store.follow_up_overdue(&vec![(Some(Grade::D), day(2026, 2, 1))], 10).await.unwrap();
@@ -1348,7 +1373,9 @@ async fn checklists(store: Arc<dyn Store>) {
 /// information requests.
 async fn retention_and_destruction(store: Arc<dyn Store>) {
     use dangan_core::retention::{ConsentData, DestructionStatus, DestructionStep, PiplKind, PiplStatus};
-    use dangan_store::{NewDestruction, NewPiplRequest, PiplClose};
+    use dangan_core::checklist::MarkAction;
+    use dangan_store::lifecycle::{ArchiveChange, Transfer};
+    use dangan_store::{NewDestruction, NewMark, NewPiplRequest, PiplClose};
     let da = store.create_department("档案室", "DA", None, &ev0()).await.unwrap();
     let user = |name: &str, role: Role| NewUser { username: name.into(), display_name: name.into(), password_hash: None, dept_id: Some(da.id), roles: vec![role] };
     let archivist = store.create_user(&user("dangan", Role::Archivist), &ev0()).await.unwrap();
@@ -1463,8 +1490,25 @@ async fn retention_and_destruction(store: Arc<dyn Store>) {
     store.set_legal_hold(a.id, Some("稽查"), &ev(archivist.id, at(16))).await.unwrap();
     assert!(matches!(store.execute_destruction(r.id, witness.id, &ev(witness.id, at(17))).await, Err(StoreError::Conflict { .. })), "held meanwhile");
     store.set_legal_hold(a.id, None, &ev(archivist.id, at(17))).await.unwrap();
+    // Checklist marks (one naming a scan of A, one with a note) and a handover list naming A:
+    // the purge takes the marks (append-only until then) and the list keeps only A's number.
+    let scan = store.list_attachments(a.id).await.unwrap().iter().find(|x| x.sha256 == sha_own).unwrap().id;
+    for (action, attachment_id) in [(MarkAction::Attached, Some(scan)), (MarkAction::Received, None)] {
+        let m = NewMark { archive_id: a.id, checklist: "person_basic".into(), item: "info_card".into(), action, attachment_id, note: format!("{} 的原件", d.name), created_by: archivist.id, created_at: at(17) };
+        store.add_checklist_mark(&m, &ev(archivist.id, at(17))).await.unwrap();
+    }
+    let now_a = store.get_archive(a.id).await.unwrap().unwrap();
+    let mut handed = now_a.data.clone();
+    handed.owner_id = Some(archivist.id);
+    let change = ArchiveChange { id: a.id, expected_version: now_a.version, data: handed, reason: Some("离职交接".into()), audit: ev(archivist.id, at(17)) };
+    let handover = Transfer { changes: vec![change], handover: Some((witness.id, archivist.id, at(17), String::new())), ..Default::default() };
+    let handover_id = store.transfer(&handover).await.unwrap().handover_id.unwrap();
+    assert_eq!(store.get_handover(handover_id).await.unwrap().unwrap().items[0].name, d.name);
     let seq_before = store.audit_head().await.unwrap().unwrap().seq;
     let out = store.execute_destruction(r.id, witness.id, &ev(witness.id, at(18))).await.unwrap();
+    assert!(store.checklist_marks(&[a.id]).await.unwrap().is_empty(), "checklist marks purged");
+    let list = store.get_handover(handover_id).await.unwrap().unwrap();
+    assert_eq!((list.items[0].archive_no.as_str(), list.items[0].name.as_str()), (a.archive_no.as_str(), ""), "the handover list keeps the number only");
     assert_eq!(out.request.status, DestructionStatus::Destroyed);
     assert_eq!(out.request.register_no.as_deref(), Some(format!("XH-2026-{:05}", r.id).as_str()));
     assert_eq!(out.request.items[0].name, "", "the register line keeps no name");

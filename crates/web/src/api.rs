@@ -175,7 +175,7 @@ pub struct ListParams {
     pub number: Option<String>,
     /// Name fragment.
     pub q: Option<String>,
-    /// `created_desc` (default), `created_asc`, `updated_desc`.
+    /// `created_desc` (default), `created_asc`, `updated_desc`, `updated_asc` (longest unchanged first).
     pub sort: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -215,6 +215,7 @@ impl ListParams {
             "" | "created_desc" => Ok(SortOrder::CreatedDesc),
             "created_asc" => Ok(SortOrder::CreatedAsc),
             "updated_desc" => Ok(SortOrder::UpdatedDesc),
+            "updated_asc" => Ok(SortOrder::UpdatedAsc),
             other => Err(AppError::BadRequest(format!("unknown sort {other:?}"))),
         }
     }

@@ -323,6 +323,7 @@ const STRINGS: &[(&str, &str, &str, &str)] = &[
     ("sort.created_desc", "最新建档", "最新建檔", "Newest"),
     ("sort.created_asc", "最早建档", "最早建檔", "Oldest"),
     ("sort.updated_desc", "最近更新", "最近更新", "Recently updated"),
+    ("sort.updated_asc", "最久未更新", "最久未更新", "Longest unchanged"),
     ("f.archive_no", "档号", "檔號", "Archive no."),
     ("f.name", "客户名称", "客戶名稱", "Name"),
     ("f.kind", "客户类型", "客戶類型", "Type"),

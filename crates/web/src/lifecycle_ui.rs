@@ -57,7 +57,7 @@ pub struct RemindersQuery {
     pub scope: Option<ReminderScope>,
     /// Only this kind (`birthday`, `review_due`, `stale`, …).
     pub kind: Option<String>,
-    /// The first N (default 300, at most 5,000).
+    /// The first N (default 300, at most 1,000).
     pub limit: Option<usize>,
 }
 

@@ -466,7 +466,7 @@ async fn list_page(State(s): State<AppState>, u: UiUser, Query(raw): Query<RawLi
         credit_grades: choices(Grade::ALL, raw.credit_grade.as_deref(), Grade::as_str, |g| g.label(lang)),
         statuses: choices(ArchiveStatus::ALL, raw.status.as_deref(), ArchiveStatus::as_str, |v| v.label(lang)),
         kinds: choices(CustomerKind::ALL, raw.kind.as_deref(), CustomerKind::as_str, |v| v.label(lang)),
-        sorts: ["created_desc", "created_asc", "updated_desc"]
+        sorts: ["created_desc", "created_asc", "updated_desc", "updated_asc"]
             .iter()
             .map(|v| Choice { value: v.to_string(), label: tr.t(&format!("sort.{v}")).to_string(), selected: *v == sort_value })
             .collect(),

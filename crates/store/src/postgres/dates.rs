@@ -71,14 +71,51 @@ pub(super) async fn refresh_dates(c: &impl GenericClient, archive_id: i64) -> Re
     write_dates(c, archive_id, Some(&data), &contacts).await
 }
 
+/// Archives per round of `rebuild_dates`: three reads and two writes per round instead of five
+/// round trips per archive (100k archives: minutes → seconds on an upgrade).
+const REBUILD_CHUNK: i64 = 2_000;
+
 pub(super) async fn rebuild_dates(c: &impl GenericClient) -> Result<u64> {
     c.batch_execute("DELETE FROM archive_dates").await?;
-    let ids: Vec<i64> = c.query("SELECT id FROM archives WHERE merged_into IS NULL ORDER BY id", &[]).await?.iter().map(|r| r.get(0)).collect();
-    for id in &ids {
-        refresh_dates(c, *id).await?;
+    let (mut after, mut total) = (0i64, 0u64);
+    loop {
+        let docs = c
+            .query(
+                "SELECT a.id, d.data FROM archives a JOIN archive_documents d ON d.archive_id = a.id
+                 WHERE a.merged_into IS NULL AND a.id > $1 ORDER BY a.id LIMIT $2",
+                &[&after, &REBUILD_CHUNK],
+            )
+            .await?;
+        let (Some(first), Some(last)) = (docs.first(), docs.last()) else { break };
+        let (lo, hi): (i64, i64) = (first.get(0), last.get(0));
+        let mut contacts: HashMap<i64, Vec<ContactData>> = HashMap::new();
+        for r in c.query("SELECT archive_id, data FROM contacts WHERE archive_id BETWEEN $1 AND $2 ORDER BY archive_id, id", &[&lo, &hi]).await? {
+            contacts.entry(r.get(0)).or_default().push(r.get::<_, Json<ContactData>>(1).0);
+        }
+        let mut entries: HashMap<i64, (Vec<i64>, Vec<EntryData>)> = HashMap::new();
+        for r in c.query("SELECT archive_id, id, data FROM timeline_entries WHERE archive_id BETWEEN $1 AND $2 ORDER BY archive_id, id", &[&lo, &hi]).await? {
+            let e = entries.entry(r.get(0)).or_default();
+            e.0.push(r.get(1));
+            e.1.push(r.get::<_, Json<EntryData>>(2).0);
+        }
+        let (mut ids, mut all_dates, mut follow_ups) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &docs {
+            let id: i64 = r.get(0);
+            let data = r.get::<_, Json<ArchiveData>>(1).0;
+            let (entry_ids, list) = entries.remove(&id).unwrap_or_default();
+            let effective: Vec<&EntryData> = lifecycle::effective_entries(&list, &entry_ids).into_iter().map(|i| &list[i]).collect();
+            follow_ups.push(lifecycle::last_follow_up(&effective));
+            all_dates.push(lifecycle::archive_dates(&data, contacts.get(&id).map(Vec::as_slice).unwrap_or_default(), &effective));
+            ids.push(id);
+        }
+        let refs: Vec<&[ArchiveDate]> = all_dates.iter().map(Vec::as_slice).collect();
+        insert_dates(c, &ids, &refs).await?;
+        c.execute("UPDATE archives SET last_follow_up = u.d FROM unnest($1::bigint[], $2::date[]) AS u(id, d) WHERE archives.id = u.id", &[&ids, &follow_ups]).await?;
+        total += ids.len() as u64;
+        after = hi;
     }
     c.execute("INSERT INTO derived_state (name) VALUES ('archive_dates') ON CONFLICT DO NOTHING", &[]).await?;
-    Ok(ids.len() as u64)
+    Ok(total)
 }
 
 pub(super) async fn dates_built(c: &impl GenericClient) -> Result<bool> {
@@ -97,6 +134,28 @@ pub(super) async fn due_dates(s: &PgStore, q: &DueDatesQuery) -> Result<Vec<DueD
     let b = boxed(&params);
     let rows = c.query(&st, &refs(&b)).await?;
     rows.iter().map(|r| Ok(DueDate { archive: summary_from_row(r)?, date: date_from_row(r, 17)? })).collect()
+}
+
+pub(super) async fn count_due_dates(s: &PgStore, q: &DueDatesQuery, day: NaiveDate) -> Result<Vec<DueCount>> {
+    let (text, params) = sql::due_counts_query(q, day);
+    let c = s.pool.get().await?;
+    let st = c.prepare_cached(&text).await?;
+    let b = boxed(&params);
+    let rows = c.query(&st, &refs(&b)).await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.get(0);
+            Ok(DueCount { kind: kind.parse::<DateKind>().map_err(|e| StoreError::Db(e.to_string()))?, before_day: r.get::<_, i32>(1) == 1, count: r.get(2) })
+        })
+        .collect()
+}
+
+pub(super) async fn count_review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs) -> Result<i64> {
+    let (text, params) = sql::review_due_count_query(filter, cutoffs);
+    let c = s.pool.get().await?;
+    let st = c.prepare_cached(&text).await?;
+    let b = boxed(&params);
+    Ok(c.query_one(&st, &refs(&b)).await?.get(0))
 }
 
 pub(super) async fn review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32) -> Result<Vec<ReviewDue>> {

@@ -155,6 +155,18 @@ async fn pipl_by_id(c: &impl GenericClient, id: i64) -> Result<Option<PiplReques
     c.query_opt(&format!("SELECT {PIPL_COLUMNS} FROM pipl_requests WHERE id = $1"), &[&id]).await?.map(|r| pipl_from_row(&r)).transpose()
 }
 
+/// Blanks a destroyed archive's name in the handover lists that name it (see the SQLite twin).
+async fn purge_handover_names(tx: &impl GenericClient, archive_id: i64) -> Result<()> {
+    let no: String = tx.query_one("SELECT archive_no FROM archives WHERE id = $1", &[&archive_id]).await?.get(0);
+    let pattern = format!("%{}%", serde_json::to_string(&no)?);
+    for r in tx.query("SELECT id, items FROM handovers WHERE items LIKE $1", &[&pattern]).await? {
+        let (id, items): (i64, String) = (r.get(0), r.get(1));
+        let purged = crate::retention::blank_names_of(&serde_json::from_str(&items)?, &no);
+        tx.execute("UPDATE handovers SET items = $2 WHERE id = $1", &[&id, &serde_json::to_string(&purged)?]).await?;
+    }
+    Ok(())
+}
+
 fn conflict() -> StoreError {
     StoreError::Conflict { current: 0 }
 }
@@ -363,15 +375,7 @@ impl PgStore {
             events.push(e);
         }
         for aid in &all {
-            shas.extend(tx.query("SELECT sha256 FROM attachments WHERE archive_id = $1", &[aid]).await?.iter().map(|r| r.get::<_, String>(0)));
-            for table in ["archive_versions", "contacts", "attachments", "dedup_keys", "pipl_consents", "search_docs", "archive_dates"] {
-                tx.execute(&format!("DELETE FROM {table} WHERE archive_id = $1"), &[aid]).await?;
-            }
-            tx.execute("UPDATE timeline_entries SET supersedes = NULL WHERE archive_id = $1", &[aid]).await?;
-            tx.execute("DELETE FROM timeline_entries WHERE archive_id = $1", &[aid]).await?;
-            tx.execute("UPDATE pipl_requests SET subject_name = '', detail = '' WHERE archive_id = $1", &[aid]).await?;
-            let data = tx.query_one("SELECT data FROM archive_documents WHERE archive_id = $1", &[aid]).await?.get::<_, Json<ArchiveData>>(0).0;
-            tx.execute("UPDATE archive_documents SET data = $2 WHERE archive_id = $1", &[aid, &Json(tombstone_document(&data))]).await?;
+            // Marked destroyed first: from then on its checklist marks may be deleted (0017).
             tx.execute(
                 "UPDATE archives SET name = '', mobile = NULL, uscc = NULL, id_hash = NULL, grade = NULL, credit_grade = NULL, industry = NULL,
                     province = NULL, city = NULL, blacklisted = FALSE, status = 'closed', change_reason = NULL, retention_due = NULL,
@@ -379,7 +383,19 @@ impl PgStore {
                 &[aid, &at, &id, &witness_id],
             )
             .await?;
+            shas.extend(tx.query("SELECT sha256 FROM attachments WHERE archive_id = $1", &[aid]).await?.iter().map(|r| r.get::<_, String>(0)));
+            for table in ["checklist_marks", "archive_versions", "contacts", "attachments", "dedup_keys", "pipl_consents", "search_docs", "archive_dates"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE archive_id = $1"), &[aid]).await?;
+            }
+            tx.execute("UPDATE timeline_entries SET supersedes = NULL WHERE archive_id = $1", &[aid]).await?;
+            tx.execute("DELETE FROM timeline_entries WHERE archive_id = $1", &[aid]).await?;
+            tx.execute("UPDATE pipl_requests SET subject_name = '', detail = '' WHERE archive_id = $1", &[aid]).await?;
+            let data = tx.query_one("SELECT data FROM archive_documents WHERE archive_id = $1", &[aid]).await?.get::<_, Json<ArchiveData>>(0).0;
+            tx.execute("UPDATE archive_documents SET data = $2 WHERE archive_id = $1", &[aid, &Json(tombstone_document(&data))]).await?;
+            purge_handover_names(&tx, *aid).await?;
         }
+        // Import fingerprints (hashes of the imported rows) go too.
+        tx.execute("DELETE FROM import_rows WHERE archive_id = ANY($1)", &[&all]).await?;
         tx.execute("UPDATE destruction_items SET name = '' WHERE request_id = $1", &[&id]).await?;
         tx.execute("UPDATE destruction_requests SET status = 'destroyed', destroyed_at = $2, closed_at = $2, register_no = $3 WHERE id = $1", &[&id, &at, &register_no]).await?;
         if let Some(p) = req.pipl_request_id {

@@ -198,6 +198,20 @@ fn pipl_by_id(c: &Connection, id: i64) -> Result<Option<PiplRequest>> {
 /// destroyed_at, merged_into, document.
 type ItemSource = (String, String, i64, Option<String>, Option<String>, Option<i64>, Option<i64>, String);
 
+/// Blanks a destroyed archive's name in the handover lists that name it (the list keeps its
+/// number, like the register). A handover's items are a small JSON list; few lists name one archive.
+fn purge_handover_names(tx: &Connection, archive_id: i64) -> Result<()> {
+    let no: String = tx.query_row("SELECT archive_no FROM archives WHERE id = ?1", [archive_id], |r| r.get(0))?;
+    let pattern = format!("%{}%", serde_json::to_string(&no)?);
+    let lists: Vec<(i64, String)> =
+        tx.prepare_cached("SELECT id, items FROM handovers WHERE items LIKE ?1")?.query_map([&pattern], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    for (id, items) in lists {
+        let purged = crate::retention::blank_names_of(&serde_json::from_str(&items)?, &no);
+        tx.prepare_cached("UPDATE handovers SET items = ?2 WHERE id = ?1")?.execute(params![id, serde_json::to_string(&purged)?])?;
+    }
+    Ok(())
+}
+
 fn conflict() -> StoreError {
     StoreError::Conflict { current: 0 }
 }
@@ -380,6 +394,7 @@ impl SqliteStore {
             let mut shas: Vec<String> = Vec::new();
             let mut events = Vec::new();
             let mut purged_total = 0usize;
+            let mut purged_ids: Vec<i64> = Vec::new();
             for item in &req.items {
                 let (hold, destroyed): (Option<String>, Option<i64>) =
                     tx.query_row("SELECT legal_hold, destroyed_at FROM archives WHERE id = ?1", [item.archive_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -390,8 +405,15 @@ impl SqliteStore {
                 let mut ids = vec![item.archive_id];
                 ids.extend(tx.prepare_cached("SELECT id FROM archives WHERE merged_into = ?1")?.query_map([item.archive_id], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?);
                 for aid in &ids {
+                    // Marked destroyed first: from then on its checklist marks may be deleted (0017).
+                    tx.prepare_cached(
+                        "UPDATE archives SET name = '', mobile = NULL, uscc = NULL, id_hash = NULL, grade = NULL, credit_grade = NULL, industry = NULL,
+                            province = NULL, city = NULL, blacklisted = 0, status = 'closed', change_reason = NULL, retention_due = NULL,
+                            destroyed_at = ?2, destruction_id = ?3, updated_by = ?4, updated_at = ?2 WHERE id = ?1",
+                    )?
+                    .execute(params![aid, at, id, witness_id])?;
                     shas.extend(tx.prepare_cached("SELECT sha256 FROM attachments WHERE archive_id = ?1")?.query_map([aid], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?);
-                    for table in ["archive_versions", "contacts", "attachments", "dedup_keys", "pipl_consents", "archive_dates"] {
+                    for table in ["checklist_marks", "archive_versions", "contacts", "attachments", "dedup_keys", "pipl_consents", "archive_dates"] {
                         tx.prepare_cached(&format!("DELETE FROM {table} WHERE archive_id = ?1"))?.execute([aid])?;
                     }
                     // Corrections point at the entries they supersede: drop those links first.
@@ -402,18 +424,16 @@ impl SqliteStore {
                     let data: String = tx.query_row("SELECT data FROM archive_documents WHERE archive_id = ?1", [aid], |r| r.get(0))?;
                     let tomb = tombstone_document(&serde_json::from_str::<ArchiveData>(&data)?);
                     tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![aid, serde_json::to_string(&tomb)?])?;
-                    tx.prepare_cached(
-                        "UPDATE archives SET name = '', mobile = NULL, uscc = NULL, id_hash = NULL, grade = NULL, credit_grade = NULL, industry = NULL,
-                            province = NULL, city = NULL, blacklisted = 0, status = 'closed', change_reason = NULL, retention_due = NULL,
-                            destroyed_at = ?2, destruction_id = ?3, updated_by = ?4, updated_at = ?2 WHERE id = ?1",
-                    )?
-                    .execute(params![aid, at, id, witness_id])?;
+                    purge_handover_names(tx, *aid)?;
+                    purged_ids.push(*aid);
                     purged_total += 1;
                 }
                 let mut e = audit.clone().with_archive(item.archive_id, &item.archive_no).with_detail(serde_json::json!({ "destruction_id": id, "register_no": register_no, "purged_archives": ids }));
                 e.action = AuditAction::ArchiveDestroy;
                 events.push(e);
             }
+            // Import fingerprints (hashes of the imported rows) go too; one pass, no index needed.
+            tx.execute(&format!("DELETE FROM import_rows WHERE archive_id IN ({})", purged_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")), [])?;
             tx.execute("UPDATE destruction_items SET name = '' WHERE request_id = ?1", [id])?;
             tx.execute("UPDATE destruction_requests SET status = 'destroyed', destroyed_at = ?2, closed_at = ?2, register_no = ?3 WHERE id = ?1", params![id, at, register_no])?;
             if let Some(p) = req.pipl_request_id {

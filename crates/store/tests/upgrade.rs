@@ -1,0 +1,104 @@
+//! Upgrading a database from before the reminder dates (migration 0013 added `archive_dates` and
+//! `archives.last_follow_up`, empty for archives that already existed): the first start derives
+//! them once (`migrate`), in chunks, and what it derives equals what the write paths store with
+//! each archive. Both engines, on real files / a real server; the "old" database is made by
+//! loading archives with today's code and then removing what 0013's derivation would add.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use dangan_core::audit::{AuditAction, AuditEvent};
+use dangan_core::demo::DemoGenerator;
+use dangan_core::numbering::NumberScheme;
+use dangan_store::{BulkArchive, Store};
+
+/// More than one chunk of the PostgreSQL derivation (2,000 archives per round).
+const ARCHIVES: u64 = 2_300;
+
+/// One row of `archive_dates` or of the follow-up column, as text, for comparing two states.
+type Rows = Vec<String>;
+
+async fn load(store: &dyn Store) {
+    let gen = DemoGenerator::new(20261130, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(), Vec::new());
+    let batch: Vec<BulkArchive> = gen
+        .archives(0..ARCHIVES)
+        .map(|a| {
+            let created = Utc.from_utc_datetime(&a.created_on.and_hms_opt(2, 0, 0).unwrap());
+            BulkArchive::new(a.data, created, a.contacts, a.entries).unwrap()
+        })
+        .collect();
+    let audit = AuditEvent::new(AuditAction::ArchiveImport, Utc::now());
+    store.bulk_load(batch, &NumberScheme::default(), "", &audit).await.unwrap();
+}
+
+fn check(before: &(Rows, Rows), after: &(Rows, Rows), engine: &str) {
+    assert!(before.0.len() > ARCHIVES as usize, "[{engine}] the demo archives carry dates: {}", before.0.len());
+    assert!(before.1.iter().filter(|r| !r.ends_with('-')).count() > 100, "[{engine}] and follow-ups");
+    assert_eq!(after.0.len(), before.0.len(), "[{engine}] as many dates derived as written");
+    assert_eq!(after.0, before.0, "[{engine}] the same dates");
+    assert_eq!(after.1, before.1, "[{engine}] the same last follow-ups");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_derives_the_dates_of_an_older_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dangan.db");
+    let store = dangan_store::sqlite::SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    load(&store).await;
+    let read = |c: &rusqlite::Connection| -> (Rows, Rows) {
+        let rows = |sql: &str| -> Rows {
+            let mut st = c.prepare(sql).unwrap();
+            st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
+        };
+        (
+            rows("SELECT archive_id || '|' || date_kind || '|' || IFNULL(on_date, '-') || '|' || md || '|' || IFNULL(num, '-') || '|' || label FROM archive_dates ORDER BY 1"),
+            rows("SELECT id || '|' || IFNULL(last_follow_up, '-') FROM archives ORDER BY id"),
+        )
+    };
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let before = read(&c);
+    drop(store);
+    // What a database from before 0013 looks like: no dates, no follow-ups, nothing derived.
+    c.execute_batch("DELETE FROM archive_dates; DELETE FROM derived_state WHERE name = 'archive_dates'; UPDATE archives SET last_follow_up = NULL;").unwrap();
+    assert!(read(&c).0.is_empty());
+    // The next start.
+    let store = dangan_store::sqlite::SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    check(&before, &read(&c), "SQLite");
+    // Derived once: a later start leaves them alone.
+    c.execute_batch("DELETE FROM archive_dates WHERE rowid IN (SELECT rowid FROM archive_dates LIMIT 1)").unwrap();
+    let one_less = read(&c);
+    drop(store);
+    let store: Arc<dyn Store> = Arc::new(dangan_store::sqlite::SqliteStore::open(&path).unwrap());
+    store.migrate().await.unwrap();
+    assert_eq!(read(&c).0.len(), one_less.0.len(), "not derived again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_derives_the_dates_of_an_older_database() {
+    // Panics by itself where PostgreSQL is required; None means "skip" elsewhere.
+    let Some(db) = dangan_store::testing::TestDb::create().await else { return };
+    let store = dangan_store::open(&db.url, std::path::Path::new("unused.db")).await.unwrap();
+    store.migrate().await.unwrap();
+    load(store.as_ref()).await;
+    let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let read = async |c: &tokio_postgres::Client| -> (Rows, Rows) {
+        let rows = async |sql: &str| -> Rows { c.query(sql, &[]).await.unwrap().iter().map(|r| r.get::<_, String>(0)).collect() };
+        (
+            rows("SELECT archive_id || '|' || date_kind || '|' || COALESCE(on_date::text, '-') || '|' || md || '|' || COALESCE(num::text, '-') || '|' || label FROM archive_dates ORDER BY 1").await,
+            rows("SELECT id || '|' || COALESCE(last_follow_up::text, '-') FROM archives ORDER BY id").await,
+        )
+    };
+    let before = read(&c).await;
+    drop(store);
+    c.batch_execute("DELETE FROM archive_dates; DELETE FROM derived_state WHERE name = 'archive_dates'; UPDATE archives SET last_follow_up = NULL;").await.unwrap();
+    assert!(read(&c).await.0.is_empty());
+    let store = dangan_store::open(&db.url, std::path::Path::new("unused.db")).await.unwrap();
+    store.migrate().await.unwrap();
+    check(&before, &read(&c).await, "PostgreSQL");
+    drop(store);
+    drop(c);
+    drop(db);
+}
