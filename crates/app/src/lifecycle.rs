@@ -149,9 +149,9 @@ impl App {
 
     /// The first `page` reminders of the kinds `wants`, soonest first, and (`with_counts`) how
     /// many there are of every kind. Each source is asked for its own first `page` in the
-    /// reminders' order (dates by day, birthdays by next anniversary, reviews per grade by the
-    /// last review, stale archives by the last change), so their merge holds the first `page`
-    /// overall however many archives the reader has; the database counts the rest.
+    /// reminders' order (dates by day, birthdays by next anniversary, reviews by the last review
+    /// less the grade's cycle, stale archives by the last change), so their merge holds the first
+    /// `page` overall however many archives the reader has; the database counts the rest.
     async fn collect_reminders(&self, p: &Principal, scope: ReminderScope, now: DateTime<Utc>, wants: &(dyn Fn(ReminderKind) -> bool + Sync), page: usize, with_counts: bool) -> Result<Collected> {
         if !p.user.active {
             return Err(AppError::Forbidden);
@@ -181,76 +181,66 @@ impl App {
         let birthdays: Vec<(DateKind, i64, i64)> = w.birthday_ranges.iter().flat_map(|&(a, b)| [(DateKind::Birthday, a, b), (DateKind::ContactBirthday, a, b)]).collect();
         let sessions = vec![(DateKind::RemainingSessions, settings.low_sessions_below)];
         let none = DueDatesQuery { filter: filter.clone(), limit, ..Default::default() };
-        if with_counts {
-            let all = DueDatesQuery {
-                date_ranges: std::iter::once((DateKind::CreditValidUntil, None, w.expiry_until)).chain(dated).collect(),
-                month_day_ranges: birthdays.clone(),
-                num_below: sessions.clone(),
-                ..none.clone()
-            };
-            for c in self.store.count_due_dates(&all, today).await? {
-                *counts.entry(lifecycle::reminder_kind_of(c.kind, c.before_day)).or_default() += c.count as usize;
-            }
-        }
-        let mut queries = Vec::new();
+        let all_dates = DueDatesQuery {
+            date_ranges: std::iter::once((DateKind::CreditValidUntil, None, w.expiry_until)).chain(dated).collect(),
+            month_day_ranges: birthdays.clone(),
+            num_below: sessions.clone(),
+            ..none.clone()
+        };
         let date_ranges: Vec<_> = credit.into_iter().chain(dated.into_iter().filter(|(k, ..)| wants(lifecycle::reminder_kind_of(*k, false)))).collect();
-        if !date_ranges.is_empty() {
-            queries.push(DueDatesQuery { date_ranges, ..none.clone() });
-        }
-        if wants(ReminderKind::Birthday) {
-            let from_today = w.birthday_ranges.first().map_or(0, |r| r.0);
-            queries.push(DueDatesQuery { month_day_ranges: birthdays, order: DueOrder::NextAnniversaryFrom(from_today), ..none.clone() });
-        }
-        if wants(ReminderKind::LowSessions) {
-            queries.push(DueDatesQuery { num_below: sessions, ..none.clone() });
-        }
-        for q in &queries {
-            for mut d in self.store.due_dates(q).await? {
-                redact_top_secret(&mut d.archive);
-                if let Some((kind, due_on)) = lifecycle::reminder_for(&d.date, &settings, &w).filter(|(k, _)| wants(*k)) {
-                    let detail = match d.date.kind {
-                        DateKind::RemainingSessions => format!("{} {}", d.date.label, d.date.num.unwrap_or_default()).trim().to_string(),
-                        _ => d.date.label.clone(),
-                    };
-                    out.push(reminder(kind, due_on, &d.archive, detail));
-                }
-            }
-        }
-
-        // Periodic reviews: due = last review (or creation) + the grade's cycle, so the soonest
-        // of each grade come by its oldest review; all grades in one query when they fit a page.
+        let dated_q = (!date_ranges.is_empty()).then(|| DueDatesQuery { date_ranges, ..none.clone() });
+        let from_today = w.birthday_ranges.first().map_or(0, |r| r.0);
+        let birthday_q = wants(ReminderKind::Birthday).then(|| DueDatesQuery { month_day_ranges: birthdays, order: DueOrder::NextAnniversaryFrom(from_today), ..none.clone() });
+        let sessions_q = wants(ReminderKind::LowSessions).then(|| DueDatesQuery { num_below: sessions, ..none.clone() });
+        // Reviews: due = last review (or creation) + the grade's cycle (the query orders by it).
         let cutoffs: dangan_store::lifecycle::GradeCutoffs = settings.review_days.all().iter().map(|(g, days)| (*g, now - Duration::days(*days))).collect();
-        if with_counts {
-            counts.insert(ReminderKind::ReviewDue, self.store.count_review_due(&filter, &cutoffs).await? as usize);
-        }
-        if wants(ReminderKind::ReviewDue) {
-            let mut rows = self.store.review_due(&filter, &cutoffs, limit).await?;
-            if rows.len() as u32 >= limit && cutoffs.len() > 1 {
-                rows.clear();
-                for c in &cutoffs {
-                    rows.extend(self.store.review_due(&filter, &vec![*c], limit).await?);
-                }
-            }
-            for mut r in rows {
-                redact_top_secret(&mut r.archive);
-                let days = settings.review_days.get(r.archive.grade);
-                let due = today_in_china(r.since + Duration::days(days));
-                out.push(reminder(ReminderKind::ReviewDue, due, &r.archive, String::new()));
-            }
-        }
-
         // Stale archives: longest unchanged first.
         let stale = ArchiveFilter { updated_to: Some(now - Duration::days(settings.stale_days)), ..filter.clone() };
-        if with_counts {
-            counts.insert(ReminderKind::Stale, self.store.count_archives(&stale).await? as usize);
+        let stale_q = wants(ReminderKind::Stale).then(|| dangan_store::ArchiveQuery { filter: stale.clone(), sort: dangan_store::SortOrder::UpdatedAsc, after: None, limit });
+
+        // The sources and their counts are independent reads: one round of concurrent queries
+        // (separate pooled connections on PostgreSQL, the reader pool on SQLite).
+        let store = &self.store;
+        let dates_page = |q: Option<DueDatesQuery>| async move { Ok::<_, AppError>(match q { Some(q) => store.due_dates(&q).await?, None => Vec::new() }) };
+        let (date_counts, review_count, stale_count, dated_rows, birthday_rows, session_rows, review_rows, stale_rows) = tokio::try_join!(
+            async { Ok::<_, AppError>(if with_counts { store.count_due_dates(&all_dates, today).await? } else { Vec::new() }) },
+            async { Ok::<_, AppError>(if with_counts { Some(store.count_review_due(&filter, &cutoffs).await?) } else { None }) },
+            async { Ok::<_, AppError>(if with_counts { Some(store.count_archives(&stale).await?) } else { None }) },
+            dates_page(dated_q),
+            dates_page(birthday_q),
+            dates_page(sessions_q),
+            async { Ok::<_, AppError>(if wants(ReminderKind::ReviewDue) { store.review_due(&filter, &cutoffs, limit).await? } else { Vec::new() }) },
+            async { Ok::<_, AppError>(match &stale_q { Some(q) => store.list_archives(q).await?, None => Vec::new() }) },
+        )?;
+        for c in date_counts {
+            *counts.entry(lifecycle::reminder_kind_of(c.kind, c.before_day)).or_default() += c.count as usize;
         }
-        if wants(ReminderKind::Stale) {
-            let query = dangan_store::ArchiveQuery { filter: stale, sort: dangan_store::SortOrder::UpdatedAsc, after: None, limit };
-            for mut a in self.store.list_archives(&query).await? {
-                redact_top_secret(&mut a);
-                let since = today_in_china(a.updated_at);
-                out.push(reminder(ReminderKind::Stale, since + Duration::days(settings.stale_days), &a, since.to_string()));
+        if let Some(n) = review_count {
+            counts.insert(ReminderKind::ReviewDue, n as usize);
+        }
+        if let Some(n) = stale_count {
+            counts.insert(ReminderKind::Stale, n as usize);
+        }
+        for mut d in dated_rows.into_iter().chain(birthday_rows).chain(session_rows) {
+            redact_top_secret(&mut d.archive);
+            if let Some((kind, due_on)) = lifecycle::reminder_for(&d.date, &settings, &w).filter(|(k, _)| wants(*k)) {
+                let detail = match d.date.kind {
+                    DateKind::RemainingSessions => format!("{} {}", d.date.label, d.date.num.unwrap_or_default()).trim().to_string(),
+                    _ => d.date.label.clone(),
+                };
+                out.push(reminder(kind, due_on, &d.archive, detail));
             }
+        }
+        for mut r in review_rows {
+            redact_top_secret(&mut r.archive);
+            let days = settings.review_days.get(r.archive.grade);
+            let due = today_in_china(r.since + Duration::days(days));
+            out.push(reminder(ReminderKind::ReviewDue, due, &r.archive, String::new()));
+        }
+        for mut a in stale_rows {
+            redact_top_secret(&mut a);
+            let since = today_in_china(a.updated_at);
+            out.push(reminder(ReminderKind::Stale, since + Duration::days(settings.stale_days), &a, since.to_string()));
         }
 
         if scope == ReminderScope::Mine {

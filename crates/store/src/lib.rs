@@ -843,7 +843,7 @@ pub trait Store: Send + Sync + 'static {
     /// How many dates `due_dates` would return without a limit, per kind and whether before `day`.
     async fn count_due_dates(&self, q: &lifecycle::DueDatesQuery, day: NaiveDate) -> Result<Vec<lifecycle::DueCount>>;
     /// Archives in the filter whose last review (or creation) is before their grade's cutoff,
-    /// oldest first.
+    /// soonest due first (last review − the grade's cutoff).
     async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<lifecycle::ReviewDue>>;
     /// How many archives `review_due` would return without a limit.
     async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs) -> Result<i64>;

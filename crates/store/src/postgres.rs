@@ -1832,7 +1832,7 @@ impl Store for PgStore {
 
     async fn end_bulk_load(&self) -> Result<()> {
         let c = self.pool.get().await?;
-        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries; ANALYZE search_docs; ANALYZE dedup_keys").await?;
+        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries; ANALYZE search_docs; ANALYZE dedup_keys; ANALYZE archive_dates").await?;
         Ok(())
     }
 }

@@ -485,24 +485,35 @@ pub(crate) fn due_counts_query(q: &crate::lifecycle::DueDatesQuery, day: NaiveDa
     (format!("SELECT date_kind, CASE WHEN on_date < ${d} THEN 1 ELSE 0 END AS before_day, COUNT(*){from} GROUP BY 1, 2"), params)
 }
 
-/// Archives whose last review (or creation) is before their grade's cutoff.
+/// Archives whose last review (or creation) is before their grade's cutoff, soonest due first:
+/// due = last review + the grade's cycle, so the order is by (last review − the grade's cutoff).
 pub(crate) fn review_due_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> (String, Vec<Param>) {
     let mut params = Vec::new();
     let mut per_grade = Vec::new();
+    let mut cutoff_of = Vec::new();
     for (grade, cutoff) in cutoffs {
         params.push(Param::Time(*cutoff));
         let t = params.len();
-        match grade {
-            Some(g) => per_grade.push(format!("(grade = '{}' AND COALESCE(reviewed_at, created_at) < ${t})", g.as_str())),
-            None => per_grade.push(format!("(grade IS NULL AND COALESCE(reviewed_at, created_at) < ${t})")),
-        }
+        let g = match grade {
+            Some(g) => format!("grade = '{}'", g.as_str()),
+            None => "grade IS NULL".to_string(),
+        };
+        per_grade.push(format!("({g} AND COALESCE(reviewed_at, created_at) < ${t})"));
+        cutoff_of.push(format!("WHEN {g} THEN ${t}"));
     }
     if per_grade.is_empty() {
         per_grade.push("1 = 0".into());
+        cutoff_of.push("WHEN 1 = 0 THEN created_at".into());
     }
     let where_ = filter_clause(filter, &mut params, vec![format!("({})", per_grade.join(" OR ")), "status NOT IN ('closed', 'lost')".into()]);
     let limit = limit.clamp(1, 10_000);
-    (format!("SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY 18, id LIMIT {limit}"), params)
+    (
+        format!(
+            "SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY COALESCE(reviewed_at, created_at) - CASE {} END, id LIMIT {limit}",
+            cutoff_of.join(" ")
+        ),
+        params,
+    )
 }
 
 /// Counts the rows of `review_due_query` (without its limit).
