@@ -620,21 +620,32 @@ impl App {
             let now = Utc::now();
             let file = std::fs::File::open(&staged.path).map_err(|e| AppError::Internal(format!("cannot open {}: {e}", staged.path.display())))?;
             let mut sender = BatchSender { tx, rows: Vec::with_capacity(BATCH_ROWS), failed: 0, errors: Vec::new(), keep_errors: report };
+            // The converted row is kept only when a decision may merge it into an existing archive.
+            let may_merge = for_store && options.duplicates.iter().chain(options.decisions.values()).any(|d| matches!(d, RowDecision::Merge { .. }));
             let prepare = |rec: ImportRecord| -> Result<Prepared> {
                 let fp = fingerprint(&rec.archive, &rec.contacts);
-                let mut data = rec.archive.clone();
+                let record = may_merge.then(|| rec.clone());
+                let ImportRecord { row, archive: mut data, contacts } = rec;
                 if data.owner_id.is_none() {
                     data.owner_id = Some(p.id);
                 }
-                let keys = app.duplicate_keys(&data, &rec.contacts);
                 if data.dept_id.is_none() {
                     data.dept_id = p.dept_id;
                 }
                 data.normalize();
+                if !for_store {
+                    // Dry run: the keys only (nothing is encrypted or rendered for the store).
+                    let keys = app.duplicate_keys(&data, &contacts);
+                    return Ok(Prepared { row, name: data.name, fingerprint: fp, keys, bulk: None, record });
+                }
                 app.seal(&mut data);
-                let name = data.name.clone();
-                let bulk = if for_store { Some(BulkArchive::new(data, now, rec.contacts.clone(), Vec::new())?) } else { None };
-                Ok(Prepared { row: rec.row, name, fingerprint: fp, keys, bulk, record: for_store.then_some(rec) })
+                // The keys the store will keep for this archive are the keys it is checked by
+                // (computed once: `BulkArchive::new` derives them from the sealed document, with
+                // the ID number's keyed hash that `duplicate_keys` would compute).
+                let bulk = BulkArchive::new(data, now, contacts, Vec::new())?;
+                let keys = bulk.keys().to_vec();
+                let name = bulk.data.name.clone();
+                Ok(Prepared { row, name, fingerprint: fp, keys, bulk: Some(bulk), record })
             };
             if staged.kind == FileKind::VCard {
                 let mut bytes = Vec::new();
