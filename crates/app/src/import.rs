@@ -827,3 +827,31 @@ fn fill_empty(target: &mut ArchiveData, source: &ArchiveData) {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run checks each row by the keys `BulkArchive::new` derives for the store from the sealed
+    /// document; they must be the keys `duplicate_keys` gives for the row before sealing (ID
+    /// number by its keyed hash, contacts normalized), which the dry run and the 查重 form use.
+    #[tokio::test]
+    async fn a_sealed_rows_stored_keys_are_its_duplicate_keys() {
+        let dir = std::env::temp_dir().join(format!("dangan-import-keys-{}", std::process::id()));
+        let store = std::sync::Arc::new(dangan_store::sqlite::SqliteStore::open(&dir.join("t.db")).unwrap());
+        let app = App::new(store, crate::Settings::new(dir.clone()));
+        let gen = dangan_core::demo::DemoGenerator::new(3, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), vec![(1, 1)]);
+        let mut with_id = 0;
+        for d in gen.archives(0..2_000) {
+            let mut data = d.data.clone();
+            data.normalize();
+            let expected = app.duplicate_keys(&data, &d.contacts);
+            with_id += usize::from(expected.iter().any(|k| k.starts_with("i:")));
+            app.seal(&mut data);
+            let bulk = BulkArchive::new(data, Utc::now(), d.contacts.clone(), Vec::new()).unwrap();
+            assert_eq!(bulk.keys(), &expected[..], "{}", d.data.name);
+        }
+        assert!(with_id > 0, "some rows carry an ID number");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
