@@ -620,21 +620,32 @@ impl App {
             let now = Utc::now();
             let file = std::fs::File::open(&staged.path).map_err(|e| AppError::Internal(format!("cannot open {}: {e}", staged.path.display())))?;
             let mut sender = BatchSender { tx, rows: Vec::with_capacity(BATCH_ROWS), failed: 0, errors: Vec::new(), keep_errors: report };
+            // The converted row is kept only when a decision may merge it into an existing archive.
+            let may_merge = for_store && options.duplicates.iter().chain(options.decisions.values()).any(|d| matches!(d, RowDecision::Merge { .. }));
             let prepare = |rec: ImportRecord| -> Result<Prepared> {
                 let fp = fingerprint(&rec.archive, &rec.contacts);
-                let mut data = rec.archive.clone();
+                let record = may_merge.then(|| rec.clone());
+                let ImportRecord { row, archive: mut data, contacts } = rec;
                 if data.owner_id.is_none() {
                     data.owner_id = Some(p.id);
                 }
-                let keys = app.duplicate_keys(&data, &rec.contacts);
                 if data.dept_id.is_none() {
                     data.dept_id = p.dept_id;
                 }
                 data.normalize();
+                if !for_store {
+                    // Dry run: the keys only (nothing is encrypted or rendered for the store).
+                    let keys = app.duplicate_keys(&data, &contacts);
+                    return Ok(Prepared { row, name: data.name, fingerprint: fp, keys, bulk: None, record });
+                }
                 app.seal(&mut data);
-                let name = data.name.clone();
-                let bulk = if for_store { Some(BulkArchive::new(data, now, rec.contacts.clone(), Vec::new())?) } else { None };
-                Ok(Prepared { row: rec.row, name, fingerprint: fp, keys, bulk, record: for_store.then_some(rec) })
+                // The keys the store will keep for this archive are the keys it is checked by
+                // (computed once: `BulkArchive::new` derives them from the sealed document, with
+                // the ID number's keyed hash that `duplicate_keys` would compute).
+                let bulk = BulkArchive::new(data, now, contacts, Vec::new())?;
+                let keys = bulk.keys().to_vec();
+                let name = bulk.data.name.clone();
+                Ok(Prepared { row, name, fingerprint: fp, keys, bulk: Some(bulk), record })
             };
             if staged.kind == FileKind::VCard {
                 let mut bytes = Vec::new();
@@ -816,3 +827,31 @@ fn fill_empty(target: &mut ArchiveData, source: &ArchiveData) {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run checks each row by the keys `BulkArchive::new` derives for the store from the sealed
+    /// document; they must be the keys `duplicate_keys` gives for the row before sealing (ID
+    /// number by its keyed hash, contacts normalized), which the dry run and the 查重 form use.
+    #[tokio::test]
+    async fn a_sealed_rows_stored_keys_are_its_duplicate_keys() {
+        let dir = std::env::temp_dir().join(format!("dangan-import-keys-{}", std::process::id()));
+        let store = std::sync::Arc::new(dangan_store::sqlite::SqliteStore::open(&dir.join("t.db")).unwrap());
+        let app = App::new(store, crate::Settings::new(dir.clone()));
+        let gen = dangan_core::demo::DemoGenerator::new(3, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), vec![(1, 1)]);
+        let mut with_id = 0;
+        for d in gen.archives(0..2_000) {
+            let mut data = d.data.clone();
+            data.normalize();
+            let expected = app.duplicate_keys(&data, &d.contacts);
+            with_id += usize::from(expected.iter().any(|k| k.starts_with("i:")));
+            app.seal(&mut data);
+            let bulk = BulkArchive::new(data, Utc::now(), d.contacts.clone(), Vec::new()).unwrap();
+            assert_eq!(bulk.keys(), &expected[..], "{}", d.data.name);
+        }
+        assert!(with_id > 0, "some rows carry an ID number");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

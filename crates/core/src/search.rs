@@ -203,40 +203,61 @@ pub fn split_pinyin(s: &str) -> Option<Vec<String>> {
 /// Readings of a window: the most common reading of every character, then each other reading
 /// of each character in turn (the surname first) with the rest at their most common; at most
 /// `MAX_VARIANTS`. So every reading of every character is indexed, without the product of all.
-fn variants(choices: &[Vec<&str>]) -> Vec<String> {
-    let primary: String = choices.iter().map(|o| o[0]).collect();
-    let mut out = vec![primary];
-    'outer: for (i, opts) in choices.iter().enumerate() {
-        for alt in &opts[1..] {
-            if out.len() >= MAX_VARIANTS {
-                break 'outer;
-            }
-            let v: String = choices.iter().enumerate().map(|(j, o)| if j == i { *alt } else { o[0] }).collect();
-            if !out.contains(&v) {
-                out.push(v);
-            }
-        }
-    }
+fn variants<'a, S: AsRef<[&'a str]>>(choices: &[S]) -> Vec<String> {
+    let mut out = Vec::new();
+    variants_into(choices, "", |v| out.push(v.to_string()));
     out
 }
 
-fn han_choices(chars: &[char], initial: bool) -> Vec<Vec<&'static str>> {
-    chars
-        .iter()
-        .map(|c| {
-            let r = if initial { initials(*c) } else { readings(*c) };
-            if r.is_empty() {
-                vec![""]
-            } else {
-                r.to_vec()
+/// `variants`, each with `prefix` in front, handed to `emit` as a borrowed string (one buffer,
+/// no allocation per variant: the index terms of a name are many).
+fn variants_into<'a, S: AsRef<[&'a str]>>(choices: &[S], prefix: &str, mut emit: impl FnMut(&str)) {
+    let mut buf = String::with_capacity(64);
+    buf.push_str(prefix);
+    for o in choices {
+        buf.push_str(o.as_ref()[0]);
+    }
+    emit(&buf);
+    // Variants emitted so far (prefix included), to leave out repeats as `variants` always did.
+    let mut seen: Vec<String> = Vec::new();
+    let mut n = 1;
+    'outer: for (i, opts) in choices.iter().enumerate() {
+        for alt in &opts.as_ref()[1..] {
+            if n >= MAX_VARIANTS {
+                break 'outer;
             }
-        })
-        .collect()
+            let mut v = String::with_capacity(buf.len() + 8);
+            v.push_str(prefix);
+            for (j, o) in choices.iter().enumerate() {
+                v.push_str(if j == i { alt } else { o.as_ref()[0] });
+            }
+            if v != buf && !seen.contains(&v) {
+                emit(&v);
+                seen.push(v);
+                n += 1;
+            }
+        }
+    }
+}
+
+/// A character's readings (or initials); a character without any reads as "".
+fn han_choices(chars: &[char], initial: bool) -> Vec<&'static [&'static str]> {
+    chars.iter().map(|c| han_choice(*c, initial)).collect()
+}
+
+fn han_choice(c: char, initial: bool) -> &'static [&'static str] {
+    const NONE: &[&str] = &[""];
+    let r = if initial { initials(c) } else { readings(c) };
+    if r.is_empty() {
+        NONE
+    } else {
+        r
+    }
 }
 
 /// Adds the terms of one name (already normalized) to `out`; `anchored`: also the terms that
 /// rank "starts with" (the archive's own name; contacts rank as exact or fragment).
-fn name_terms(name: &str, anchored: bool, out: &mut BTreeSet<String>) {
+fn name_terms(name: &str, anchored: bool, out: &mut Vec<String>) {
     let chars: Vec<char> = name.chars().collect();
     let compact: String = chars.iter().filter(|c| is_han(**c) || is_word_char(**c)).collect();
     if compact.is_empty() {
@@ -251,22 +272,24 @@ fn name_terms(name: &str, anchored: bool, out: &mut BTreeSet<String>) {
                 i += 1;
             }
             let run = &chars[start..i];
+            let ini: Vec<&'static [&'static str]> = han_choices(run, true);
+            let full: Vec<&'static [&'static str]> = han_choices(run, false);
             for k in 0..run.len() {
-                out.insert(run[k].to_string());
+                out.push(run[k].to_string());
                 if k + 1 < run.len() {
-                    out.insert(run[k..k + 2].iter().collect());
+                    out.push(run[k..k + 2].iter().collect());
                 }
                 let end = (k + INITIALS_WINDOW).min(run.len());
-                out.extend(variants(&han_choices(&run[k..end], true)));
+                variants_into(&ini[k..end], "", |v| out.push(v.to_string()));
                 let end = (k + FULL_WINDOW).min(run.len());
-                out.extend(variants(&han_choices(&run[k..end], false)));
+                variants_into(&full[k..end], "", |v| out.push(v.to_string()));
             }
         } else if is_word_char(chars[i]) {
             let start = i;
             while i < chars.len() && is_word_char(chars[i]) {
                 i += 1;
             }
-            out.insert(chars[start..i].iter().collect());
+            out.push(chars[start..i].iter().collect());
         } else {
             i += 1;
         }
@@ -275,29 +298,24 @@ fn name_terms(name: &str, anchored: bool, out: &mut BTreeSet<String>) {
     let c: Vec<char> = compact.chars().collect();
     if anchored {
         for k in 1..=c.len().min(ANCHOR_CHARS) {
-            out.insert(format!("_p{}", c[..k].iter().collect::<String>()));
+            out.push(format!("_p{}", c[..k].iter().collect::<String>()));
         }
     }
     if c.len() <= MAX_EXACT_CHARS {
-        out.insert(format!("_e{compact}"));
+        out.push(format!("_e{compact}"));
     }
     let lead: Vec<char> = c.iter().copied().take_while(|x| is_han(*x)).collect();
     if !lead.is_empty() {
         // Initials from two letters: one letter alone would be in most names' terms.
         for k in (2..=lead.len().min(ANCHOR_CHARS)).filter(|_| anchored) {
-            for v in variants(&han_choices(&lead[..k], true)) {
-                out.insert(format!("_p{v}"));
-            }
+            variants_into(&han_choices(&lead[..k], true), "_p", |v| out.push(v.to_string()));
         }
         for k in (1..=lead.len().min(ANCHOR_SYLLABLES)).filter(|_| anchored) {
-            for v in variants(&han_choices(&lead[..k], false)) {
-                out.insert(format!("_p{v}"));
-            }
+            variants_into(&han_choices(&lead[..k], false), "_p", |v| out.push(v.to_string()));
         }
         if lead.len() == c.len() && c.len() <= EXACT_PINYIN_CHARS {
-            for v in variants(&han_choices(&c, true)).into_iter().chain(variants(&han_choices(&c, false))) {
-                out.insert(format!("_e{v}"));
-            }
+            variants_into(&han_choices(&c, true), "_e", |v| out.push(v.to_string()));
+            variants_into(&han_choices(&c, false), "_e", |v| out.push(v.to_string()));
         }
     }
 }
@@ -306,16 +324,16 @@ fn digits(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_digit()).collect()
 }
 
-fn phone_terms(phone: &str, out: &mut BTreeSet<String>) {
+fn phone_terms(phone: &str, out: &mut Vec<String>) {
     let d = digits(&normalize(phone));
     if d.len() < 4 {
         return;
     }
     let b = d.as_bytes();
     for w in b.windows(4) {
-        out.insert(String::from_utf8_lossy(w).into_owned());
+        out.push(String::from_utf8_lossy(w).into_owned());
     }
-    out.insert(format!("_e{d}"));
+    out.push(format!("_e{d}"));
 }
 
 fn compact_tag(tag: &str) -> String {
@@ -334,7 +352,8 @@ pub fn archive_terms<'a>(data: &ArchiveData, contacts: impl IntoIterator<Item = 
     if data.secrecy == Secrecy::TopSecret {
         return String::new();
     }
-    let mut out = BTreeSet::new();
+    // Collected, then sorted and deduplicated once (what a set would give, cheaper per term).
+    let mut out = Vec::with_capacity(256);
     name_terms(&normalize(&data.name), true, &mut out);
     if let Some(r) = data.organization.as_ref().and_then(|o| o.legal_representative.as_deref()) {
         name_terms(&normalize(r), false, &mut out);
@@ -350,10 +369,12 @@ pub fn archive_terms<'a>(data: &ArchiveData, contacts: impl IntoIterator<Item = 
     }
     for t in &data.classification.tags {
         if !compact_tag(t).is_empty() {
-            out.insert(tag_term(t));
+            out.push(tag_term(t));
         }
     }
-    out.into_iter().collect::<Vec<_>>().join(" ")
+    out.sort_unstable();
+    out.dedup();
+    out.join(" ")
 }
 
 /// A boolean expression over index terms; each engine renders it in its own syntax.
@@ -576,14 +597,14 @@ fn text_segment(u: &[Unit]) -> (Option<Expr>, Option<Expr>, Expr) {
     let full: Vec<Vec<&str>> = u
         .iter()
         .map(|x| match x {
-            Unit::Han(c) => han_choices(&[*c], false).remove(0),
+            Unit::Han(c) => han_choice(*c, false).to_vec(),
             Unit::Ascii(s) => vec![s.as_str()],
         })
         .collect();
     let ini: Vec<Vec<&str>> = u
         .iter()
         .map(|x| match x {
-            Unit::Han(c) => han_choices(&[*c], true).remove(0),
+            Unit::Han(c) => han_choice(*c, true).to_vec(),
             Unit::Ascii(s) => vec![s.as_str()],
         })
         .collect();

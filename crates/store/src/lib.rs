@@ -313,6 +313,11 @@ impl BulkArchive {
         };
         Ok(BulkArchive { data, created_at, contacts, entries, json })
     }
+
+    /// The duplicate-check keys the store will keep for this archive.
+    pub fn keys(&self) -> &[String] {
+        &self.json.keys
+    }
 }
 
 /// A stored archive that shares duplicate-check keys (`dangan_core::dedup`) with what was asked
