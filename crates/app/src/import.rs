@@ -200,6 +200,10 @@ pub fn fingerprint(archive: &ArchiveData, contacts: &[ContactData]) -> Fingerpri
     h.finalize().into()
 }
 
+/// From this many rows an import ends like a bulk load: the writer's page cache back to normal
+/// and fresh planner statistics.
+const LARGE_IMPORT_ROWS: i64 = 10_000;
+
 impl App {
     fn imports_dir(&self) -> PathBuf {
         self.settings.data_dir.join("imports")
@@ -444,6 +448,11 @@ impl App {
             event.outcome = dangan_core::audit::Outcome::Failed;
         }
         let finished = self.store.finish_import(id, status, &message, &event).await?;
+        if finished.counts.processed >= LARGE_IMPORT_ROWS {
+            // The batches ran with the bulk loader's large page cache; give it back, and refresh
+            // the planner's statistics after this many new rows (as after a demo load).
+            self.store.end_bulk_load().await?;
+        }
         outcome?;
         Ok(finished)
     }
