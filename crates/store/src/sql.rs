@@ -125,19 +125,12 @@ pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
                 params.push(Param::Int(c.id));
                 extra.push(format!("id > ${}", params.len()));
             }
-            SortOrder::UpdatedDesc => {
-                let micros = c.updated_micros.unwrap_or(i64::MAX);
-                params.push(Param::Time(DateTime::from_timestamp_micros(micros).unwrap_or_default()));
+            SortOrder::UpdatedDesc | SortOrder::UpdatedAsc => {
+                let (op, unknown) = if matches!(q.sort, SortOrder::UpdatedDesc) { ("<", i64::MAX) } else { (">", i64::MIN) };
+                params.push(Param::Time(DateTime::from_timestamp_micros(c.updated_micros.unwrap_or(unknown)).unwrap_or_default()));
                 let t = params.len();
                 params.push(Param::Int(c.id));
-                extra.push(format!("(updated_at < ${t} OR (updated_at = ${t} AND id < ${}))", params.len()));
-            }
-            SortOrder::UpdatedAsc => {
-                let micros = c.updated_micros.unwrap_or(i64::MIN);
-                params.push(Param::Time(DateTime::from_timestamp_micros(micros).unwrap_or_default()));
-                let t = params.len();
-                params.push(Param::Int(c.id));
-                extra.push(format!("(updated_at > ${t} OR (updated_at = ${t} AND id > ${}))", params.len()));
+                extra.push(format!("(updated_at {op} ${t} OR (updated_at = ${t} AND id {op} ${}))", params.len()));
             }
         }
     }
