@@ -506,8 +506,20 @@ async fn copy_bulk(tx: &deadpool_postgres::Transaction<'_>, batch: &[&BulkArchiv
     dates::set_follow_ups(tx, &ids, &follow_ups).await?;
     // Closed when they arrive: their retention period counts from their creation here (the
     // archivist can record the paper file's real closing date).
-    for (i, a) in batch.iter().enumerate().filter(|(_, a)| a.data.status == dangan_core::ArchiveStatus::Closed) {
-        retention::refresh_retention(tx, ids[i], a.created_at).await?;
+    let (mut closed_ids, mut closed_at, mut due_on) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, a) in batch.iter().enumerate() {
+        if let Some((closed, due)) = crate::retention::bulk_retention(a, a.created_at) {
+            closed_ids.push(ids[i]);
+            closed_at.push(closed);
+            due_on.push(due);
+        }
+    }
+    if !closed_ids.is_empty() {
+        tx.execute(
+            "UPDATE archives SET closed_at = u.c, retention_due = u.d FROM unnest($1::bigint[], $2::timestamptz[], $3::date[]) AS u(id, c, d) WHERE archives.id = u.id",
+            &[&closed_ids, &closed_at, &due_on],
+        )
+        .await?;
     }
     let sink = tx.copy_in("COPY dedup_keys (key, archive_id) FROM STDIN BINARY").await?;
     let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::INT8]);

@@ -215,6 +215,18 @@ pub(crate) fn latest_contract_end(entries: &[(i64, Option<i64>, NaiveDate, danga
     entries.iter().filter(|e| !superseded.contains(&e.0)).max_by_key(|e| (e.2, e.0)).and_then(|e| e.3.details.end_date)
 }
 
+/// The retention of an archive that arrives closed in a bulk load, from the batch alone (the
+/// loader defers the timeline's indexes, so reading entries back would scan the table): closed
+/// at `at`, due from that and its contract entries. `None` unless it is closed.
+pub(crate) fn bulk_retention(a: &crate::BulkArchive, at: DateTime<Utc>) -> Option<(DateTime<Utc>, Option<NaiveDate>)> {
+    if a.data.status != dangan_core::ArchiveStatus::Closed {
+        return None;
+    }
+    let contracts: Vec<_> =
+        a.entries.iter().enumerate().filter(|(_, e)| e.kind == dangan_core::EntryKind::Contract).map(|(i, e)| (i as i64, None, e.occurred_on, e.clone())).collect();
+    Some((at, dangan_core::retention::due_date(&a.data, Some(china_date(at)), latest_contract_end(&contracts))))
+}
+
 /// The calendar day in China (UTC+8) of an instant: closing dates and register dates are days
 /// there.
 pub fn china_date(t: DateTime<Utc>) -> NaiveDate {

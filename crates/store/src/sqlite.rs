@@ -390,10 +390,10 @@ fn insert_bulk<'a>(tx: &Transaction, batch: impl Iterator<Item = &'a BulkArchive
         insert_search_doc(tx, id, &a.json.terms)?;
         insert_keys(tx, id, &a.json.keys)?;
         dates::insert_dates(tx, id, &a.json.dates, a.json.last_follow_up)?;
-        if a.data.status == dangan_core::ArchiveStatus::Closed {
-            // Closed when it arrives: its retention period counts from now (the archivist can
-            // record the paper file's real closing date).
-            retention::refresh_retention(tx, id, at)?;
+        if let Some((closed, due)) = crate::retention::bulk_retention(a, a.created_at) {
+            // Closed when it arrives: its retention period counts from its creation here (the
+            // archivist can record the paper file's real closing date).
+            tx.prepare_cached("UPDATE archives SET closed_at = ?2, retention_due = ?3 WHERE id = ?1")?.execute(params![id, micros(closed), due.map(|d| d.to_string())])?;
         }
         created.push((id, no));
     }
