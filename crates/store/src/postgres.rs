@@ -118,6 +118,24 @@ fn refs(b: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     b.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
+impl PgStore {
+    /// Runs a query built in `sql.rs` as a cached prepared statement on a pooled connection.
+    async fn query_built(&self, text: &str, params: &[Param]) -> Result<Vec<Row>> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(text).await?;
+        let b = boxed(params);
+        Ok(c.query(&st, &refs(&b)).await?)
+    }
+
+    /// As `query_built`, for a query of exactly one row (a count).
+    async fn query_built_one(&self, text: &str, params: &[Param]) -> Result<Row> {
+        let c = self.pool.get().await?;
+        let st = c.prepare_cached(text).await?;
+        let b = boxed(params);
+        Ok(c.query_one(&st, &refs(&b)).await?)
+    }
+}
+
 const USER_COLUMNS: &str = "id, username, display_name, dept_id, roles, active, created_at";
 const ARCHIVE_COLUMNS: &str = "a.id, a.archive_no, d.data, a.version, a.created_by, a.created_at, a.updated_by, a.updated_at, a.merged_into, a.destroyed_at";
 const ARCHIVE_FROM: &str = "archives a JOIN archive_documents d ON d.archive_id = a.id";
@@ -876,18 +894,12 @@ impl Store for PgStore {
 
     async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>> {
         let (text, params) = sql::list_query(query);
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached(&text).await?;
-        let b = boxed(&params);
-        c.query(&st, &refs(&b)).await?.iter().map(summary_from_row).collect()
+        self.query_built(&text, &params).await?.iter().map(summary_from_row).collect()
     }
 
     async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64> {
         let (text, params) = sql::count_query(filter);
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached(&text).await?;
-        let b = boxed(&params);
-        Ok(c.query_one(&st, &refs(&b)).await?.get(0))
+        Ok(self.query_built_one(&text, &params).await?.get(0))
     }
 
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
@@ -1263,18 +1275,12 @@ impl Store for PgStore {
 
     async fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
         let (text, params) = sql::search_query(req, &sql::PG_TEXT);
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached(&text).await?;
-        let b = boxed(&params);
-        c.query(&st, &refs(&b)).await?.iter().map(|r| Ok(SearchHit { key: r.get(17), summary: summary_from_row(r)? })).collect()
+        self.query_built(&text, &params).await?.iter().map(|r| Ok(SearchHit { key: r.get(17), summary: summary_from_row(r)? })).collect()
     }
 
     async fn count_search(&self, req: &SearchRequest, cap: i64) -> Result<i64> {
         let (text, params) = sql::search_count_query(req, &sql::PG_TEXT, cap);
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached(&text).await?;
-        let b = boxed(&params);
-        Ok(c.query_one(&st, &refs(&b)).await?.get(0))
+        Ok(self.query_built_one(&text, &params).await?.get(0))
     }
 
     /// Everything anew, in one transaction, in order of last activity (so the sequence keeps
@@ -1593,10 +1599,7 @@ impl Store for PgStore {
 
     async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
         let (text, params) = sql::audit_list(q, AUDIT_COLUMNS);
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached(&text).await?;
-        let b = boxed(&params);
-        c.query(&st, &refs(&b)).await?.iter().map(audit_from_row).collect()
+        self.query_built(&text, &params).await?.iter().map(audit_from_row).collect()
     }
 
     async fn audit_chain(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
@@ -1755,10 +1758,7 @@ impl Store for PgStore {
 
     async fn checklist_archives(&self, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> Result<Vec<Archive>> {
         let (text, params) = crate::checklists::candidates_query(ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
-        let c = self.pool.get().await?;
-        let st = c.prepare_cached(&text).await?;
-        let b = boxed(&params);
-        Ok(c.query(&st, &refs(&b)).await?.iter().map(archive_from_row).collect())
+        Ok(self.query_built(&text, &params).await?.iter().map(archive_from_row).collect())
     }
 
     async fn sweep_expired_grants(&self, now: DateTime<Utc>) -> Result<Vec<Grant>> {

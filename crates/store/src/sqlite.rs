@@ -1575,16 +1575,7 @@ impl Store for SqliteStore {
 
     async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
         let (sql, params) = sql::audit_list(q, AUDIT_COLUMNS);
-        self.read(move |c| {
-            let mut st = c.prepare_cached(&sqlite_placeholders(&sql))?;
-            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(audit_from_row(r)?);
-            }
-            Ok(out)
-        })
-        .await
+        self.query_rows(sql, params, audit_from_row).await
     }
 
     async fn audit_chain(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {

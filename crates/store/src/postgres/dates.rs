@@ -129,20 +129,14 @@ fn date_from_row(r: &Row, first: usize) -> Result<ArchiveDate> {
 
 pub(super) async fn due_dates(s: &PgStore, q: &DueDatesQuery) -> Result<Vec<DueDate>> {
     let (text, params) = sql::due_dates_query(q);
-    let c = s.pool.get().await?;
-    let st = c.prepare_cached(&text).await?;
-    let b = boxed(&params);
-    let rows = c.query(&st, &refs(&b)).await?;
-    rows.iter().map(|r| Ok(DueDate { archive: summary_from_row(r)?, date: date_from_row(r, 17)? })).collect()
+    s.query_built(&text, &params).await?.iter().map(|r| Ok(DueDate { archive: summary_from_row(r)?, date: date_from_row(r, 17)? })).collect()
 }
 
 pub(super) async fn count_due_dates(s: &PgStore, q: &DueDatesQuery, day: NaiveDate) -> Result<Vec<DueCount>> {
     let (text, params) = sql::due_counts_query(q, day);
-    let c = s.pool.get().await?;
-    let st = c.prepare_cached(&text).await?;
-    let b = boxed(&params);
-    let rows = c.query(&st, &refs(&b)).await?;
-    rows.iter()
+    s.query_built(&text, &params)
+        .await?
+        .iter()
         .map(|r| {
             let kind: String = r.get(0);
             Ok(DueCount { kind: kind.parse::<DateKind>().map_err(|e| StoreError::Db(e.to_string()))?, before_day: r.get::<_, i32>(1) == 1, count: r.get(2) })
@@ -152,19 +146,12 @@ pub(super) async fn count_due_dates(s: &PgStore, q: &DueDatesQuery, day: NaiveDa
 
 pub(super) async fn count_review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs) -> Result<i64> {
     let (text, params) = sql::review_due_count_query(filter, cutoffs);
-    let c = s.pool.get().await?;
-    let st = c.prepare_cached(&text).await?;
-    let b = boxed(&params);
-    Ok(c.query_one(&st, &refs(&b)).await?.get(0))
+    Ok(s.query_built_one(&text, &params).await?.get(0))
 }
 
 pub(super) async fn review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32) -> Result<Vec<ReviewDue>> {
     let (text, params) = sql::review_due_query(filter, cutoffs, limit);
-    let c = s.pool.get().await?;
-    let st = c.prepare_cached(&text).await?;
-    let b = boxed(&params);
-    let rows = c.query(&st, &refs(&b)).await?;
-    rows.iter().map(|r| Ok(ReviewDue { archive: summary_from_row(r)?, since: r.get(17) })).collect()
+    s.query_built(&text, &params).await?.iter().map(|r| Ok(ReviewDue { archive: summary_from_row(r)?, since: r.get(17) })).collect()
 }
 
 pub(super) async fn mark_reviewed(s: &PgStore, id: ArchiveId, audit: &AuditEvent) -> Result<()> {
@@ -182,9 +169,7 @@ pub(super) async fn mark_reviewed(s: &PgStore, id: ArchiveId, audit: &AuditEvent
 
 pub(super) async fn follow_up_overdue(s: &PgStore, cutoffs: &GradeDateCutoffs, limit: u32) -> Result<Vec<FollowUpOverdue>> {
     let (text, params) = sql::follow_up_overdue_query(cutoffs, limit);
-    let c = s.pool.get().await?;
-    let b = boxed(&params);
-    Ok(c.query(&text, &refs(&b)).await?.iter().map(|r| FollowUpOverdue { id: r.get(0), version: r.get(1) }).collect())
+    Ok(s.query_built(&text, &params).await?.iter().map(|r| FollowUpOverdue { id: r.get(0), version: r.get(1) }).collect())
 }
 
 pub(super) async fn transfer(s: &PgStore, t: &Transfer) -> Result<TransferResult> {

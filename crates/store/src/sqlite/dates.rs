@@ -124,12 +124,7 @@ pub(super) async fn mark_reviewed(s: &SqliteStore, id: ArchiveId, audit: &AuditE
 
 pub(super) async fn follow_up_overdue(s: &SqliteStore, cutoffs: &GradeDateCutoffs, limit: u32) -> Result<Vec<FollowUpOverdue>> {
     let (text, params) = sql::follow_up_overdue_query(cutoffs, limit);
-    s.read(move |c| {
-        let mut st = c.prepare_cached(&sqlite_placeholders(&text))?;
-        let rows = st.query_map(rusqlite::params_from_iter(params.iter()), |r| Ok(FollowUpOverdue { id: r.get(0)?, version: r.get(1)? }))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    })
-    .await
+    s.query_rows(text, params, |r| Ok(FollowUpOverdue { id: r.get(0)?, version: r.get(1)? })).await
 }
 
 pub(super) async fn transfer(s: &SqliteStore, t: &Transfer) -> Result<TransferResult> {
