@@ -169,7 +169,7 @@ pub(crate) fn count_query(f: &ArchiveFilter) -> (String, Vec<Param>) {
     (format!("SELECT COUNT(*) FROM archives{where_}"), params)
 }
 
-fn id_list(ids: &[i64]) -> String {
+pub(crate) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
 
@@ -478,10 +478,9 @@ pub(crate) fn due_counts_query(q: &crate::lifecycle::DueDatesQuery, day: NaiveDa
     (format!("SELECT date_kind, CASE WHEN on_date < ${d} THEN 1 ELSE 0 END AS before_day, COUNT(*){from} GROUP BY 1, 2"), params)
 }
 
-/// Archives whose last review (or creation) is before their grade's cutoff, soonest due first:
-/// due = last review + the grade's cycle, so the order is by (last review − the grade's cutoff).
-pub(crate) fn review_due_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+/// The WHERE part of the review queries (archives in the filter whose last review, or creation, is
+/// before their grade's cutoff) and the `CASE` giving each row its grade's cutoff.
+fn review_due_where(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, params: &mut Vec<Param>) -> (String, String) {
     let mut per_grade = Vec::new();
     let mut cutoff_of = Vec::new();
     for (grade, cutoff) in cutoffs {
@@ -498,22 +497,24 @@ pub(crate) fn review_due_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycl
         per_grade.push("1 = 0".into());
         cutoff_of.push("WHEN 1 = 0 THEN created_at".into());
     }
-    let where_ = filter_clause(filter, &mut params, vec![format!("({})", per_grade.join(" OR ")), "status NOT IN ('closed', 'lost')".into()]);
+    let where_ = filter_clause(filter, params, vec![format!("({})", per_grade.join(" OR ")), "status NOT IN ('closed', 'lost')".into()]);
+    (where_, format!("CASE {} END", cutoff_of.join(" ")))
+}
+
+/// Archives whose last review (or creation) is before their grade's cutoff, soonest due first:
+/// due = last review + the grade's cycle, so the order is by (last review − the grade's cutoff).
+pub(crate) fn review_due_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> (String, Vec<Param>) {
+    let mut params = Vec::new();
+    let (where_, cutoff) = review_due_where(filter, cutoffs, &mut params);
     let limit = limit.clamp(1, 10_000);
-    (
-        format!(
-            "SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY COALESCE(reviewed_at, created_at) - CASE {} END, id LIMIT {limit}",
-            cutoff_of.join(" ")
-        ),
-        params,
-    )
+    (format!("SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY COALESCE(reviewed_at, created_at) - {cutoff}, id LIMIT {limit}"), params)
 }
 
 /// Counts the rows of `review_due_query` (without its limit).
 pub(crate) fn review_due_count_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> (String, Vec<Param>) {
-    let (text, params) = review_due_query(filter, cutoffs, 1);
-    let from = &text[text.find(" FROM archives").expect("a FROM")..text.rfind(" ORDER BY").expect("an ORDER BY")];
-    (format!("SELECT COUNT(*){from}"), params)
+    let mut params = Vec::new();
+    let (where_, _) = review_due_where(filter, cutoffs, &mut params);
+    (format!("SELECT COUNT(*) FROM archives{where_}"), params)
 }
 
 /// Personal, owned, open archives whose last follow-up (or creation day) is before their grade's cutoff.

@@ -393,7 +393,6 @@ impl SqliteStore {
             let register_no = dangan_core::retention::register_no(crate::retention::china_date(audit.at).year(), id);
             let mut shas: Vec<String> = Vec::new();
             let mut events = Vec::new();
-            let mut purged_total = 0usize;
             let mut purged_ids: Vec<i64> = Vec::new();
             for item in &req.items {
                 let (hold, destroyed): (Option<String>, Option<i64>) =
@@ -426,14 +425,13 @@ impl SqliteStore {
                     tx.prepare_cached("UPDATE archive_documents SET data = ?2 WHERE archive_id = ?1")?.execute(params![aid, serde_json::to_string(&tomb)?])?;
                     purge_handover_names(tx, *aid)?;
                     purged_ids.push(*aid);
-                    purged_total += 1;
                 }
                 let mut e = audit.clone().with_archive(item.archive_id, &item.archive_no).with_detail(serde_json::json!({ "destruction_id": id, "register_no": register_no, "purged_archives": ids }));
                 e.action = AuditAction::ArchiveDestroy;
                 events.push(e);
             }
             // Import fingerprints (hashes of the imported rows) go too; one pass, no index needed.
-            tx.execute(&format!("DELETE FROM import_rows WHERE archive_id IN ({})", purged_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")), [])?;
+            tx.execute(&format!("DELETE FROM import_rows WHERE archive_id IN ({})", crate::sql::id_list(&purged_ids)), [])?;
             tx.execute("UPDATE destruction_items SET name = '' WHERE request_id = ?1", [id])?;
             tx.execute("UPDATE destruction_requests SET status = 'destroyed', destroyed_at = ?2, closed_at = ?2, register_no = ?3 WHERE id = ?1", params![id, at, register_no])?;
             if let Some(p) = req.pipl_request_id {
@@ -442,7 +440,7 @@ impl SqliteStore {
                     params![p, format!("已销毁，销毁清册 {register_no} / destroyed, register {register_no}"), witness_id, at],
                 )?;
             }
-            events.insert(0, audit.with_detail(serde_json::json!({ "destruction_id": id, "register_no": register_no, "archives": req.items.len(), "purged_archives": purged_total })));
+            events.insert(0, audit.with_detail(serde_json::json!({ "destruction_id": id, "register_no": register_no, "archives": req.items.len(), "purged_archives": purged_ids.len() })));
             append_chained(tx, events)?;
             shas.sort();
             shas.dedup();
