@@ -239,6 +239,7 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     )
     .await?;
     let authz = authorize_cost(&app, &sales, &readable_sales).await?;
+    let share = authorization_share(&app, &sales, &readable_sales).await?;
     drop(app);
 
     // Start the server as its own process so its memory is measured alone.
@@ -325,6 +326,14 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
         "authorization in-process (salesperson, own archive): authorize() mean {:.2} µs, p99 {:.2} µs; list_scope() mean {:.2} µs",
         authz.0, authz.1, authz.2
     );
+    println!();
+    println!("authorization's share of the request (salesperson xiaoshou1, in process, the same work with and without the access decision, alternating):");
+    println!();
+    println!("| {:<44} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} |", "operation", "bare p50", "bare p99", "auth p50", "auth p99", "p99 added");
+    println!("|{}|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(11));
+    for r in &share {
+        println!("{}", r.row());
+    }
     println!();
     println!("server RSS: {:.1} MiB idle after start, {:.1} MiB after the runs, peak {:.1} MiB", rss_idle as f64 / 1024.0, rss as f64 / 1024.0, hwm as f64 / 1024.0);
     println!();
@@ -437,4 +446,74 @@ async fn authorize_cost(app: &dangan_app::App, user: &dangan_core::User, ids: &[
     }
     let scope = t.elapsed().as_secs_f64() * 1e6 / 1000.0;
     Ok((mean, p99, scope))
+}
+
+/// One line of the authorization-share table: the same operation timed bare and with the access
+/// decision (µs histograms).
+struct Share {
+    label: &'static str,
+    bare: Histogram<u64>,
+    auth: Histogram<u64>,
+}
+
+impl Share {
+    fn new(label: &'static str) -> Self {
+        let h = || Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
+        Share { label, bare: h(), auth: h() }
+    }
+
+    fn row(&self) -> String {
+        let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e6;
+        let added = 100.0 * (ms(&self.auth, 0.99) / ms(&self.bare, 0.99).max(1e-9) - 1.0);
+        format!("| {:<44} | {:>8.3} | {:>8.3} | {:>8.3} | {:>8.3} | {:>8.1}% |", self.label, ms(&self.bare, 0.5), ms(&self.bare, 0.99), ms(&self.auth, 0.5), ms(&self.auth, 0.99), added)
+    }
+}
+
+/// What authorization adds to a GET and to a list (issue 3: "authorization adds ≤ 10% to p99").
+/// GET: reading the archive, against reading it and taking the policy decision (the actor, the
+/// decision, the grants when the tier alone does not allow). List: the first page of 50 of the
+/// whole base (as the general manager's unrestricted query runs), against the salesperson's page:
+/// the scope computed (actor, grants, department tree) and put into the query's WHERE clause. The
+/// two run alternately so the cache treats them alike. Auditing is left out of both (measured on
+/// its own, over HTTP).
+async fn authorization_share(app: &dangan_app::App, user: &dangan_core::User, ids: &[i64]) -> CliResult<Vec<Share>> {
+    use dangan_store::{ArchiveFilter, ArchiveQuery, SortOrder};
+    let p = dangan_app::Principal::new(user.clone(), false);
+    let ns = |t: Instant| t.elapsed().as_nanos() as u64;
+    let mut get = Share::new("GET one archive");
+    for i in 0..20_000usize {
+        let id = ids[(i * 7919) % ids.len()];
+        let t = Instant::now();
+        let a = app.store.get_archive(id).await?.ok_or("archive vanished")?;
+        let bare = ns(t);
+        let t = Instant::now();
+        let a2 = app.store.get_archive(id).await?.ok_or("archive vanished")?;
+        app.authorize(&p, dangan_core::policy::Action::Read, &a2).await?;
+        let auth = ns(t);
+        std::hint::black_box((a, a2));
+        get.bare.saturating_record(bare);
+        get.auth.saturating_record(auth);
+    }
+    let mut out = vec![get];
+    let filters: [(&'static str, ArchiveFilter); 2] = [
+        ("list first page (50)", ArchiveFilter::default()),
+        ("list grade=A, province (50)", ArchiveFilter { grade: Some(dangan_core::Grade::A), province: Some("浙江省".into()), ..Default::default() }),
+    ];
+    for (label, filter) in filters {
+        let mut share = Share::new(label);
+        for _ in 0..2_000 {
+            let t = Instant::now();
+            let q = ArchiveQuery { filter: filter.clone(), sort: SortOrder::CreatedDesc, after: None, limit: 51 };
+            std::hint::black_box(app.store.list_archives(&q).await?);
+            share.bare.saturating_record(ns(t));
+            let t = Instant::now();
+            app.authorize_general(&p, dangan_core::policy::Action::List).await?;
+            let scoped = ArchiveFilter { scope: Some(app.list_scope(&p).await?), ..filter.clone() };
+            let q = ArchiveQuery { filter: scoped, sort: SortOrder::CreatedDesc, after: None, limit: 51 };
+            std::hint::black_box(app.store.list_archives(&q).await?);
+            share.auth.saturating_record(ns(t));
+        }
+        out.push(share);
+    }
+    Ok(out)
 }

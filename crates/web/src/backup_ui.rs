@@ -88,7 +88,8 @@ fn size(n: u64) -> String {
     }
 }
 
-async fn show(s: &AppState, u: &UiUser, message: Option<String>, error: Option<String>) -> Response {
+/// The page; `damaged` names a set whose verification just failed (its problem is shown).
+async fn show(s: &AppState, u: &UiUser, message: Option<String>, mut error: Option<String>, damaged: Option<&str>) -> Response {
     let tr = u.tr;
     if !u.user.has_role(Role::SystemAdmin) {
         return error_page(tr, AppError::Forbidden);
@@ -97,6 +98,9 @@ async fn show(s: &AppState, u: &UiUser, message: Option<String>, error: Option<S
         Ok(x) => x,
         Err(e) => return error_page(tr, e),
     };
+    if let Some(set) = damaged.and_then(|id| sets.iter().find(|x| x.id == id)) {
+        error = Some(format!("{}：{}：{}", tr.t("backup.damaged"), set.id, set.problem.clone().unwrap_or_default()));
+    }
     let rows = sets
         .into_iter()
         .map(|x| SetRow {
@@ -117,14 +121,14 @@ async fn show(s: &AppState, u: &UiUser, message: Option<String>, error: Option<S
     let b = &s.app.settings.backup;
     let mut c = Chrome::of(s, u).await;
     c.menu = "admin";
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() && damaged.is_none() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let keep = format!("{} / {} / {}", b.retention.daily, b.retention.monthly, b.retention.manual);
     (status, render(&BackupsPage { c, rows, dir: b.dir.display().to_string(), has_key: b.key.is_some(), hour: b.hour, keep, message, error })).into_response()
 }
 
 async fn page(State(s): State<AppState>, u: UiUser, axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>) -> Response {
     let message = q.get("made").map(|id| format!("{}：{id}", u.tr.t("backup.made"))).or_else(|| q.get("verified").map(|id| format!("{}：{id}", u.tr.t("backup.verified_ok"))));
-    show(&s, &u, message, None).await
+    show(&s, &u, message, None, q.get("damaged").map(String::as_str)).await
 }
 
 fn error_text(tr: crate::i18n::Tr, e: AppError) -> String {
@@ -142,7 +146,7 @@ async fn run_form(State(s): State<AppState>, u: UiUser, Form(f): Form<HashMap<St
     match s.app.run_backup(&u.user).await {
         Ok(set) => Redirect::to(&format!("/admin/backups?made={}", set.id)).into_response(),
         Err(AppError::Forbidden) => error_page(u.tr, AppError::Forbidden),
-        Err(e) => show(&s, &u, None, Some(error_text(u.tr, e))).await,
+        Err(e) => show(&s, &u, None, Some(error_text(u.tr, e)), None).await,
     }
 }
 
@@ -152,8 +156,10 @@ async fn verify_form(State(s): State<AppState>, u: UiUser, Path(id): Path<String
     }
     match s.app.verify_backup(&u.user, &id).await {
         Ok(v) if v.ok => Redirect::to(&format!("/admin/backups?verified={id}")).into_response(),
-        Ok(v) => show(&s, &u, None, Some(format!("{}：{id}：{}", u.tr.t("backup.damaged"), v.problem.unwrap_or_default()))).await,
+        // Back to the page's own address (reloading or switching language must not re-post);
+        // the page names the damage from the set's recorded verification.
+        Ok(_) => Redirect::to(&format!("/admin/backups?damaged={id}")).into_response(),
         Err(AppError::Forbidden) => error_page(u.tr, AppError::Forbidden),
-        Err(e) => show(&s, &u, None, Some(error_text(u.tr, e))).await,
+        Err(e) => show(&s, &u, None, Some(error_text(u.tr, e)), None).await,
     }
 }

@@ -224,7 +224,7 @@ pub async fn check_page(c: &Client) {
         for (const el of document.querySelectorAll('[placeholder],[title],[aria-label]')) {
             for (const a of ['placeholder', 'title', 'aria-label']) parts.push(el.getAttribute(a) || '');
         }
-        const m = parts.join('\n').match(/(?:^|[^A-Za-z0-9_.])((?:app|menu|top|login|list|sort|f|sec|act|form|view|err|audit|diff|imp|exp|admin|policy|rem|pool|handover|lc)\.[a-z][a-z_]*)/);
+        const m = parts.join('\n').match(/(?:^|[^A-Za-z0-9_.])((?:app|menu|top|login|list|sort|f|sec|act|form|view|err|audit|diff|imp|exp|admin|policy|rem|pool|handover|lc|ret|cl|access|dedup|loans|backup|search|review)\.[a-z][a-z_]*)/);
         return m ? m[1] : null;"#;
     let found = c.execute(SCRIPT, vec![]).await.unwrap_or_else(|e| panic!("page check script: {e}"));
     assert_eq!(found, Value::Null, "untranslated key {found} shown on {}", here(c).await);
