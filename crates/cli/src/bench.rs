@@ -481,18 +481,25 @@ async fn authorization_share(app: &dangan_app::App, user: &dangan_core::User, id
     let p = dangan_app::Principal::new(user.clone(), false);
     let ns = |t: Instant| t.elapsed().as_nanos() as u64;
     let mut get = Share::new("GET one archive");
+    let mut r = rand::thread_rng();
     for i in 0..20_000usize {
-        let id = ids[(i * 7919) % ids.len()];
-        let t = Instant::now();
-        let a = app.store.get_archive(id).await?.ok_or("archive vanished")?;
-        let bare = ns(t);
-        let t = Instant::now();
-        let a2 = app.store.get_archive(id).await?.ok_or("archive vanished")?;
-        app.authorize(&p, dangan_core::policy::Action::Read, &a2).await?;
-        let auth = ns(t);
-        std::hint::black_box((a, a2));
-        get.bare.saturating_record(bare);
-        get.auth.saturating_record(auth);
+        // Two different archives, the order swapped every round: neither side reads what the
+        // other just brought into the cache.
+        let (x, y) = (ids[r.gen_range(0..ids.len())], ids[r.gen_range(0..ids.len())]);
+        let (bare_id, auth_id) = if i % 2 == 0 { (x, y) } else { (y, x) };
+        let bare_first = i % 4 < 2;
+        for side in [bare_first, !bare_first] {
+            let t = Instant::now();
+            if side {
+                std::hint::black_box(app.store.get_archive(bare_id).await?.ok_or("archive vanished")?);
+                get.bare.saturating_record(ns(t));
+            } else {
+                let a = app.store.get_archive(auth_id).await?.ok_or("archive vanished")?;
+                app.authorize(&p, dangan_core::policy::Action::Read, &a).await?;
+                std::hint::black_box(a);
+                get.auth.saturating_record(ns(t));
+            }
+        }
     }
     let mut out = vec![get];
     let filters: [(&'static str, ArchiveFilter); 2] = [
