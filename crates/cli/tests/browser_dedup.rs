@@ -9,11 +9,8 @@ mod common;
 //
 // Screenshots: `<workspace>/test-artifacts/browser/dedup-<engine>-NN-<page>.png`.
 
-use std::panic::AssertUnwindSafe;
-
-use common::{Engine, TestServer, ADMIN_PASSWORD};
+use common::{TestServer, ADMIN_PASSWORD};
 use fantoccini::Client;
-use futures::FutureExt;
 use serde_json::{json, Value};
 
 use common::browser::*;
@@ -34,27 +31,7 @@ async fn logout(c: &Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn duplicate_warning_scan_and_merge_in_headless_chromium() {
-    let Some((mut driver, client)) = start_browser().await else { return };
-    let dir = artifacts_dir();
-    let mut engines = vec![TestServer::start(Engine::Sqlite, DEMO_ARCHIVES).await.expect("sqlite server")];
-    if let Some(pg) = TestServer::start(Engine::Postgres, DEMO_ARCHIVES).await {
-        engines.push(pg);
-    }
-    for s in &engines {
-        let tag = if s.engine == Engine::Sqlite { "dedup-sqlite" } else { "dedup-postgres" };
-        let shots = Shots { dir: dir.clone(), tag };
-        if let Err(panic) = AssertUnwindSafe(flow(&client, s, &shots)).catch_unwind().await {
-            if let Ok(png) = client.screenshot().await {
-                let _ = std::fs::write(dir.join(format!("{tag}-FAILED.png")), png);
-            }
-            eprintln!("[{tag}] FAILED on {}", here(&client).await);
-            std::panic::resume_unwind(panic);
-        }
-        client.delete_all_cookies().await.expect("clear cookies");
-    }
-    client.close().await.expect("close the browser session");
-    driver.session = None;
-    drop(driver);
+    on_both_engines("dedup", DEMO_ARCHIVES, None, |c, s, shots| Box::pin(flow(c, s, shots))).await;
 }
 
 async fn flow(c: &Client, s: &TestServer, shots: &Shots) {

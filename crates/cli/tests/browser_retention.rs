@@ -10,11 +10,8 @@ mod common;
 //
 // Screenshots: `<workspace>/test-artifacts/browser/retention-<engine>-NN-<page>.png`.
 
-use std::panic::AssertUnwindSafe;
-
-use common::{send, Engine, TestServer, ADMIN_PASSWORD};
+use common::{send, TestServer, ADMIN_PASSWORD};
 use fantoccini::Client;
-use futures::FutureExt;
 use serde_json::json;
 
 use common::browser::*;
@@ -25,28 +22,7 @@ async fn logout(c: &Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn retention_destruction_and_pipl_in_headless_chromium() {
-    let Some((mut driver, client)) = start_browser().await else { return };
-    set_viewport(&client, (1280, 900)).await;
-    let dir = artifacts_dir();
-    let mut engines = vec![TestServer::start(Engine::Sqlite, 3).await.expect("sqlite server")];
-    if let Some(pg) = TestServer::start(Engine::Postgres, 3).await {
-        engines.push(pg);
-    }
-    for s in &engines {
-        let tag = if s.engine == Engine::Sqlite { "retention-sqlite" } else { "retention-postgres" };
-        let shots = Shots { dir: dir.clone(), tag };
-        if let Err(panic) = AssertUnwindSafe(flow(&client, s, &shots)).catch_unwind().await {
-            if let Ok(png) = client.screenshot().await {
-                let _ = std::fs::write(dir.join(format!("{tag}-FAILED.png")), png);
-            }
-            eprintln!("[{tag}] FAILED on {}", here(&client).await);
-            std::panic::resume_unwind(panic);
-        }
-        client.delete_all_cookies().await.expect("clear cookies");
-    }
-    client.close().await.expect("close the browser session");
-    driver.session = None;
-    drop(driver);
+    on_both_engines("retention", 3, Some((1280, 900)), |c, s, shots| Box::pin(flow(c, s, shots))).await;
 }
 
 /// A closed archive whose paper file was closed in 2010 (due in 2020), made through the API.

@@ -1,4 +1,4 @@
-//! Helpers for the browser tests (`browser.rs`, `browser_audit.rs`): chromedriver + headless
+//! Helpers for the browser tests (`browser*.rs`): chromedriver + headless
 //! Chromium started per test (required in CI, skipped with a message elsewhere), screenshots into
 //! `test-artifacts/browser/`, and page helpers that wait, click and check every page for
 //! untranslated keys and template errors.
@@ -316,4 +316,43 @@ pub async fn submit_confirmed(c: &Client, css: &str, dialog_has: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     check_page(c).await;
+}
+
+// ---------------------------------------------------------------- one flow on both engines
+
+/// Runs `flow` in one headless Chromium against a server per engine (SQLite, then PostgreSQL where
+/// reachable or required), each with `demo` demo archives. Screenshots are tagged
+/// `<name>-sqlite` / `<name>-postgres`; a failing flow leaves `<tag>-FAILED.png` and names the page.
+/// `viewport`, if given, sizes the window once before the first flow.
+pub async fn on_both_engines<F>(name: &str, demo: u64, viewport: Option<(u32, u32)>, flow: F)
+where
+    F: for<'a> Fn(&'a Client, &'a super::TestServer, &'a Shots) -> futures::future::BoxFuture<'a, ()>,
+{
+    use futures::FutureExt;
+    let Some((mut driver, client)) = start_browser().await else { return };
+    if let Some(size) = viewport {
+        set_viewport(&client, size).await;
+    }
+    let dir = artifacts_dir();
+    let mut engines = vec![super::TestServer::start(super::Engine::Sqlite, demo).await.expect("sqlite server")];
+    if let Some(pg) = super::TestServer::start(super::Engine::Postgres, demo).await {
+        engines.push(pg);
+    }
+    for s in &engines {
+        let engine = if s.engine == super::Engine::Sqlite { "sqlite" } else { "postgres" };
+        // Shots carry a &'static tag (the flows print it); one small leak per engine per test.
+        let tag: &'static str = Box::leak(format!("{name}-{engine}").into_boxed_str());
+        let shots = Shots { dir: dir.clone(), tag };
+        if let Err(panic) = std::panic::AssertUnwindSafe(flow(&client, s, &shots)).catch_unwind().await {
+            if let Ok(png) = client.screenshot().await {
+                let _ = std::fs::write(dir.join(format!("{tag}-FAILED.png")), png);
+            }
+            eprintln!("[{tag}] FAILED on {}", here(&client).await);
+            std::panic::resume_unwind(panic);
+        }
+        client.delete_all_cookies().await.expect("clear cookies");
+    }
+    client.close().await.expect("close the browser session");
+    driver.session = None;
+    drop(driver);
 }
