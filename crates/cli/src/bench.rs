@@ -111,7 +111,8 @@ async fn load_wrk(label: &str, base: &str, token: &str, connections: usize, seco
     let script = std::env::temp_dir().join(format!("dangan-bench-{}.lua", std::process::id()));
     std::fs::write(&script, target.lua())?;
     let out = tokio::process::Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
+        // A 10 s timeout (wrk's default is 2 s): a slow endpoint is measured, not silently dropped.
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--timeout", "10s", "--latency", "-s"])
         .arg(&script)
         .args(["-H", &format!("Authorization: Bearer {token}"), base])
         .output()
@@ -122,7 +123,9 @@ async fn load_wrk(label: &str, base: &str, token: &str, connections: usize, seco
     let p50 = find("50%").and_then(|v| parse_wrk_duration(&v)).unwrap_or(f64::NAN);
     let p99 = find("99%").and_then(|v| parse_wrk_duration(&v)).unwrap_or(f64::NAN);
     let max = find("Latency").and_then(|v| v.split_whitespace().nth(2).and_then(parse_wrk_duration)).unwrap_or(f64::NAN);
-    let errors = find("Non-2xx or 3xx responses:").and_then(|v| v.parse().ok()).unwrap_or(0);
+    // Errors: non-2xx answers and socket errors ("connect 0, read 0, write 0, timeout 12").
+    let socket: u64 = find("Socket errors:").map(|v| v.split(',').filter_map(|p| p.split_whitespace().nth(1)?.parse::<u64>().ok()).sum()).unwrap_or(0);
+    let errors = find("Non-2xx or 3xx responses:").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + socket;
     Ok(Figures { label: label.into(), rps, p50_ms: p50, p99_ms: p99, max_ms: max, errors })
 }
 
