@@ -297,6 +297,20 @@ fn loan_by_id(c: &Connection, id: i64) -> Result<Option<Loan>> {
     Ok(c.prepare_cached(&format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = ?1"))?.query_row([id], loan_from_row).optional()?)
 }
 
+/// Drops the secondary indexes of `tables` (not those behind PRIMARY KEY / UNIQUE constraints,
+/// which have no `sql`) and returns their (name, definition), to be recreated after a bulk write.
+fn take_indexes(tx: &Transaction, tables: &[&str]) -> Result<Vec<(String, String)>> {
+    let json = serde_json::to_string(tables)?;
+    let defs: Vec<(String, String)> = tx
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (SELECT value FROM json_each(?1))")?
+        .query_map([json], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, _) in &defs {
+        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+    }
+    Ok(defs)
+}
+
 /// Recreates the indexes a bulk load deferred (at its end, or at start after an interruption).
 fn restore_deferred_indexes(tx: &Transaction) -> Result<()> {
     let defs: Vec<(String, String)> =
@@ -1238,13 +1252,7 @@ impl Store for SqliteStore {
             // The duplicate-check keys' indexes are built once at the end, sorted, instead of row
             // by row (a fifth of the rebuild at 100k); dropped and recreated in this transaction,
             // so a failed rebuild leaves them as they were.
-            let key_indexes: Vec<(String, String)> = tx
-                .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'dedup_keys'")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (name, _) in &key_indexes {
-                tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
-            }
+            let key_indexes = take_indexes(tx, &["dedup_keys"])?;
             tx.execute_batch("DELETE FROM search_docs; INSERT INTO search_fts (search_fts) VALUES ('delete-all'); DELETE FROM dedup_keys;")?;
             let (send, recv) = std::sync::mpsc::sync_channel::<Vec<(i64, String, Vec<String>)>>(8);
             std::thread::scope(|scope| {
@@ -1827,16 +1835,8 @@ impl Store for SqliteStore {
             if !empty {
                 return Ok(());
             }
-            let defs: Vec<(String, String)> = tx
-                .prepare(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-                     AND tbl_name IN ('archives', 'contacts', 'timeline_entries', 'dedup_keys')",
-                )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (name, sql) in defs {
+            for (name, sql) in take_indexes(tx, &["archives", "contacts", "timeline_entries", "dedup_keys"])? {
                 tx.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?1, ?2)", params![name, sql])?;
-                tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
             }
             Ok(())
         })
