@@ -152,12 +152,21 @@ pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
         }
         let where_ = filter_clause(&rest, &mut params, extra);
         let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
+        // Each part reads only its scope index (which carries the filter columns, migration
+        // 0018) and yields keys; the page's rows are read once, for the merged page.
+        let keys = if matches!(q.sort, SortOrder::UpdatedDesc | SortOrder::UpdatedAsc) { "id, updated_at" } else { "id" };
         let parts: Vec<String> = branches
             .iter()
             .enumerate()
-            .map(|(i, b)| format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS} FROM archives{where_}{joiner} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
+            .map(|(i, b)| format!("SELECT * FROM (SELECT {keys} FROM archives{where_}{joiner} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
             .collect();
-        return (format!("SELECT * FROM ({}) AS visible ORDER BY {order} LIMIT {limit}", parts.join(" UNION ")), params);
+        return (
+            format!(
+                "SELECT {SUMMARY_COLUMNS} FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY {order} LIMIT {limit}) ORDER BY {order}",
+                parts.join(" UNION ")
+            ),
+            params,
+        );
     }
     let where_ = filter_clause(&q.filter, &mut params, extra);
     (format!("SELECT {SUMMARY_COLUMNS} FROM archives{where_} ORDER BY {order} LIMIT {limit}"), params)

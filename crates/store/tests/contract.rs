@@ -544,6 +544,9 @@ fn matches(f: &ArchiveFilter, s: &ArchiveSummary) -> bool {
         && f.name_contains.as_ref().map_or(true, |p| s.name.contains(p.as_str()))
         && f.updated_from.map_or(true, |t| s.updated_at >= t)
         && f.updated_to.map_or(true, |t| s.updated_at < t)
+        && f.scope.as_ref().map_or(true, |scope| {
+            scope.admits(s.id, &dangan_core::policy::Protection { owner_id: s.owner_id, dept_id: s.dept_id, tier: s.tier, secrecy: s.secrecy })
+        })
 }
 
 impl Model {
@@ -676,6 +679,34 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
         ArchiveFilter { kind: Some(CustomerKind::Person), province: Some("浙江省".into()), blacklisted: Some(false), number_prefix: Some("KH-2026-".into()), ..f() },
     ));
     filters.push(("combined, nothing", ArchiveFilter { grade: Some(Grade::A), status: Some(ArchiveStatus::Lost), kind: Some(CustomerKind::Organization), ..f() }));
+    // Access scopes (issue 3): a scope of several parts is one ordered query per part, merged;
+    // the merge must keep the order, the page size and each archive once (a granted archive is
+    // also in a tier part), with and without filters that the scope indexes carry.
+    {
+        use dangan_core::policy::ListScope;
+        let some = |v: &[i64]| v.to_vec();
+        let granted: Vec<i64> = ids.iter().copied().step_by(9).collect();
+        let scopes = [
+            ("salesperson", ListScope { dept_tier_depts: some(&[20]), owner: Some(2), ..ListScope::nothing() }),
+            ("owner only", ListScope { owner: Some(3), ..ListScope::nothing() }),
+            ("manager", ListScope { dept_tier_depts: some(&[20, 21]), personal_tier_depts: some(&[21]), owner: Some(1), granted: granted.clone(), ..ListScope::nothing() }),
+            ("director", ListScope { company: true, dept_tier_depts: some(&[21]), owner: Some(4), granted: granted.clone(), ..ListScope::nothing() }),
+            ("grants only", ListScope { granted: granted.clone(), ..ListScope::nothing() }),
+            ("archivist", ListScope { all: true, top_secret: true, ..ListScope::nothing() }),
+            ("general manager", ListScope { all: true, ..ListScope::nothing() }),
+            ("nothing", ListScope::nothing()),
+        ];
+        for (who, scope) in scopes {
+            let scoped = |g: ArchiveFilter| ArchiveFilter { scope: Some(scope.clone()), ..g };
+            filters.push((who, scoped(f())));
+            filters.push((who, scoped(ArchiveFilter { grade: Some(Grade::A), ..f() })));
+            filters.push((who, scoped(ArchiveFilter { province: Some("浙江省".into()), status: Some(ArchiveStatus::Active), ..f() })));
+            filters.push((who, scoped(ArchiveFilter { updated_from: Some(at(10)), ..f() })));
+            filters.push((who, scoped(ArchiveFilter { name_contains: Some("客户0".into()), ..f() })));
+        }
+        let director = model.expected(&filters.iter().find(|(w, _)| *w == "director").unwrap().1, SortOrder::CreatedAsc);
+        assert!(director.len() > 20 && director.len() < N, "the director's scope is a real part of the base: {}", director.len());
+    }
 
     // The unfiltered walk in pages of 25 visits every archive once, in order, in every sort.
     for sort in [SortOrder::CreatedDesc, SortOrder::CreatedAsc, SortOrder::UpdatedDesc, SortOrder::UpdatedAsc] {
