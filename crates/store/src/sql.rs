@@ -355,9 +355,15 @@ pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (Str
         let parts: Vec<String> = branches
             .iter()
             .enumerate()
-            .map(|(i, b)| format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_}{joiner} {b} ORDER BY id DESC LIMIT {limit}) AS part{i}"))
+            .map(|(i, b)| format!("SELECT * FROM (SELECT id FROM archives{where_}{joiner} {b} ORDER BY id DESC LIMIT {limit}) AS part{i}"))
             .collect();
-        return (format!("SELECT * FROM ({}) AS visible ORDER BY skey DESC LIMIT {limit}", parts.join(" UNION ")), params);
+        return (
+            format!(
+                "SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY id DESC LIMIT {limit}) ORDER BY id DESC",
+                parts.join(" UNION ")
+            ),
+            params,
+        );
     }
     let where_ = filter_clause(&req.filter, &mut params, conds);
     (format!("SELECT {SUMMARY_COLUMNS}, {key} AS skey FROM {from}{where_} ORDER BY {key} DESC LIMIT {limit}"), params)

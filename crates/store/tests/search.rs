@@ -263,6 +263,26 @@ async fn filters_scope_counts_pages(store: Arc<dyn Store>) {
     // Filters only (no text), newest first.
     let only = store.search(&SearchRequest { matcher: SearchMatch::All, filter: ArchiveFilter { grade: Some(Grade::B), ..Default::default() }, limit: 100, ..req.clone() }).await.unwrap();
     assert_eq!(only.len(), 3);
+    // Filters only, in a scope of two parts (owner 10's personal archives, or owner 20's through
+    // the department's personal tier — merged part by part): pages of 2, newest first, each once.
+    let two = ListScope { owner: Some(10), personal_tier_depts: vec![1], granted: vec![1], ..ListScope::nothing() };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .search(&SearchRequest { matcher: SearchMatch::All, filter: ArchiveFilter { grade: Some(Grade::A), scope: Some(two.clone()), ..Default::default() }, limit: 2, after, ..req.clone() })
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|h| (h.key, h.summary.grade)));
+        if page.len() < 2 {
+            break;
+        }
+        after = page.last().map(|h| h.key);
+    }
+    assert_eq!(seen.len(), 4, "the four grade-A archives, each once: {seen:?}");
+    assert!(seen.iter().all(|(_, g)| *g == Some(Grade::A)));
+    assert!(seen.windows(2).all(|w| w[0].0 > w[1].0), "descending keys, no repeats: {seen:?}");
 }
 
 async fn exact_codes(store: Arc<dyn Store>) {
