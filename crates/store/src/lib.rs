@@ -791,7 +791,8 @@ pub trait Store: Send + Sync + 'static {
     async fn begin_bulk_load(&self) -> Result<()> {
         Ok(())
     }
-    /// Called once after the last `bulk_load` of a series, to return resources it kept.
+    /// Called once after the last `bulk_load` of a series, to return resources it kept and bring
+    /// the planner's statistics (PostgreSQL: and the visibility map) up to date.
     async fn end_bulk_load(&self) -> Result<()> {
         Ok(())
     }

@@ -1845,7 +1845,14 @@ impl Store for PgStore {
 
     async fn end_bulk_load(&self) -> Result<()> {
         let c = self.pool.get().await?;
-        c.batch_execute("ANALYZE archives; ANALYZE archive_documents; ANALYZE contacts; ANALYZE timeline_entries; ANALYZE search_docs; ANALYZE dedup_keys; ANALYZE archive_dates").await?;
+        // VACUUM, not only ANALYZE: it sets the visibility map of the freshly written pages, without
+        // which no index-only scan is possible (the planner then counts a heap fetch per index
+        // entry) — a salesperson's filtered list walked the primary key instead of the scope's
+        // covering index: 37 ms instead of 2 ms at 1M. Autovacuum would get there, later (or never
+        // where it is off). One statement each: VACUUM cannot run in a transaction block.
+        for table in ["archives", "archive_documents", "contacts", "timeline_entries", "search_docs", "dedup_keys", "archive_dates"] {
+            c.batch_execute(&format!("VACUUM (ANALYZE) {table}")).await?;
+        }
         Ok(())
     }
 }
