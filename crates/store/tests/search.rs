@@ -35,6 +35,18 @@ macro_rules! scenarios {
                 super::$scenario(store).await;
                 drop(db);
             }
+
+            /// PostgreSQL with every text search walking the activity sequence (the form used for
+            /// frequent terms; the small databases here otherwise always take the GIN-first form).
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_walk() {
+                let Some(db) = dangan_store::testing::TestDb::create().await else { return };
+                let store = dangan_store::postgres::PgStore::connect(&db.url).await.expect("connect to the test database").with_gin_first_below(0);
+                let store: std::sync::Arc<dyn dangan_store::Store> = std::sync::Arc::new(store);
+                store.migrate().await.expect("migrate");
+                super::$scenario(store).await;
+                drop(db);
+            }
         }
     )+};
 }
