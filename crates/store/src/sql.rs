@@ -143,33 +143,33 @@ pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
     let limit = q.limit.clamp(1, 1000);
     let branches = q.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
     if branches.len() > 1 {
-        // A scope of several parts ("my department's archives OR the ones I own OR …"): one
-        // ordered, limited query per part, each able to use its own index, merged. A single
-        // query with the OR would make the planners collect every visible row and sort them.
-        let mut rest = q.filter.clone();
-        if let Some(scope) = rest.scope.as_mut() {
-            scope.all = true;
-        }
-        let where_ = filter_clause(&rest, &mut params, extra);
-        let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
-        // Each part reads only its scope index (which carries the filter columns, migration
-        // 0018) and yields keys; the page's rows are read once, for the merged page.
         let keys = if matches!(q.sort, SortOrder::UpdatedDesc | SortOrder::UpdatedAsc) { "id, updated_at" } else { "id" };
-        let parts: Vec<String> = branches
-            .iter()
-            .enumerate()
-            .map(|(i, b)| format!("SELECT * FROM (SELECT {keys} FROM archives{where_}{joiner} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
-            .collect();
-        return (
-            format!(
-                "SELECT {SUMMARY_COLUMNS} FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY {order} LIMIT {limit}) ORDER BY {order}",
-                parts.join(" UNION ")
-            ),
-            params,
-        );
+        let page = scope_parts_page(&q.filter, &branches, extra, &mut params, keys, order, limit, SUMMARY_COLUMNS);
+        return (page, params);
     }
     let where_ = filter_clause(&q.filter, &mut params, extra);
     (format!("SELECT {SUMMARY_COLUMNS} FROM archives{where_} ORDER BY {order} LIMIT {limit}"), params)
+}
+
+/// A page over a scope of several parts ("my department's archives OR the ones I own OR …"): one
+/// ordered, limited key query per part, each answered from its own scope index (which carries the
+/// filter columns, migration 0018), merged with `UNION` (an archive in two parts comes once), and
+/// the page's rows read once. A single query with the OR would make the planners collect every
+/// visible row and sort them. `keys` are the columns `order` needs; `columns` what the page returns.
+#[allow(clippy::too_many_arguments)]
+fn scope_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Vec<Param>, keys: &str, order: &str, limit: u32, columns: &str) -> String {
+    let mut rest = filter.clone();
+    if let Some(scope) = rest.scope.as_mut() {
+        scope.all = true;
+    }
+    let where_ = filter_clause(&rest, params, conds);
+    let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
+    let parts: Vec<String> = branches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| format!("SELECT * FROM (SELECT {keys} FROM archives{where_}{joiner} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
+        .collect();
+    format!("SELECT {columns} FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY {order} LIMIT {limit}) ORDER BY {order}", parts.join(" UNION "))
 }
 
 pub(crate) fn count_query(f: &ArchiveFilter) -> (String, Vec<Param>) {
@@ -361,25 +361,8 @@ pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (Str
     }
     let branches = req.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
     if from == "archives" && branches.len() > 1 {
-        // As in `list_query`: one ordered, limited query per part of the scope, merged.
-        let mut rest = req.filter.clone();
-        if let Some(scope) = rest.scope.as_mut() {
-            scope.all = true;
-        }
-        let where_ = filter_clause(&rest, &mut params, conds);
-        let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
-        let parts: Vec<String> = branches
-            .iter()
-            .enumerate()
-            .map(|(i, b)| format!("SELECT * FROM (SELECT id FROM archives{where_}{joiner} {b} ORDER BY id DESC LIMIT {limit}) AS part{i}"))
-            .collect();
-        return (
-            format!(
-                "SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY id DESC LIMIT {limit}) ORDER BY id DESC",
-                parts.join(" UNION ")
-            ),
-            params,
-        );
+        let page = scope_parts_page(&req.filter, &branches, conds, &mut params, "id", "id DESC", limit, &format!("{SUMMARY_COLUMNS}, id AS skey"));
+        return (page, params);
     }
     let where_ = filter_clause(&req.filter, &mut params, conds);
     (format!("SELECT {SUMMARY_COLUMNS}, {key} AS skey FROM {from}{where_} ORDER BY {key} DESC LIMIT {limit}"), params)
