@@ -1898,18 +1898,36 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    fn index_count(path: &Path) -> i64 {
-        Connection::open(path).unwrap().query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'archives'", [], |r| r.get(0)).unwrap()
+    /// A migrated store in a fresh temporary directory (kept alive by the returned guard).
+    async fn migrated_store() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dangan.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.migrate().await.unwrap();
+        (dir, path, store)
+    }
+
+    /// The definitions of a table's indexes, by name.
+    fn index_defs(path: &Path, table: &str) -> Vec<String> {
+        Connection::open(path)
+            .unwrap()
+            .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 ORDER BY name")
+            .unwrap()
+            .query_map([table], |r| r.get::<_, Option<String>>(0))
+            .unwrap()
+            .map(|r| r.unwrap().unwrap_or_default())
+            .collect()
+    }
+
+    fn index_count(path: &Path) -> usize {
+        index_defs(path, "archives").len()
     }
 
     /// A bulk load into an empty database sets the secondary indexes aside; if it is interrupted
     /// (no `end_bulk_load`), the next start puts them back.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deferred_indexes_come_back_after_an_interrupted_load() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dangan.db");
-        let store = SqliteStore::open(&path).unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, path, store) = migrated_store().await;
         let all = index_count(&path);
         store.begin_bulk_load().await.unwrap();
         assert!(index_count(&path) < all, "secondary indexes are deferred during the load");
@@ -1926,16 +1944,10 @@ mod tests {
     /// back exactly the same definitions.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reindex_recreates_the_key_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dangan.db");
-        let store = SqliteStore::open(&path).unwrap();
-        store.migrate().await.unwrap();
-        let defs = |p: &Path| -> Vec<String> {
-            Connection::open(p).unwrap().prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'dedup_keys' ORDER BY name").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
-        };
-        let before = defs(&path);
+        let (_dir, path, store) = migrated_store().await;
+        let before = index_defs(&path, "dedup_keys");
         assert_eq!(before.len(), 2, "{before:?}");
         store.reindex().await.unwrap();
-        assert_eq!(defs(&path), before);
+        assert_eq!(index_defs(&path, "dedup_keys"), before);
     }
 }
