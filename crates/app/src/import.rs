@@ -484,46 +484,78 @@ impl App {
         let reader = self.spawn_reader(p, staged, options, true, false, tx);
         let mut seen = InFileKeys::default();
         let mut canceled = false;
-        while let Some(Batch::Rows { rows, failed, .. }) = rx.recv().await {
-            if self.store.get_import(job.id).await?.is_some_and(|j| j.cancel_requested) {
-                canceled = true;
-                break;
-            }
-            let dups = self.batch_duplicates(p, &rows, &mut seen).await?;
-            let mut batch = BatchCounts { processed: rows.len() as i64 + failed as i64, failed: failed as i64, ..Default::default() };
-            let mut to_store = Vec::with_capacity(rows.len());
-            let mut merges = Vec::new();
-            for r in rows {
-                let decision = match dups.get(&r.row) {
-                    Some(d) => options.decision_for(r.row, d.exact),
-                    None => RowDecision::Create,
-                };
-                match decision {
-                    RowDecision::Skip => batch.skipped += 1,
-                    RowDecision::Merge { into } => merges.push((r, into)),
-                    RowDecision::Create => {
-                        if let Some(bulk) = r.bulk {
-                            to_store.push(ImportRow { row: r.row, fingerprint: r.fingerprint, archive: bulk });
+        // Two batches in flight: while the store writes one (a single writer on SQLite), the next
+        // is checked for cancellation and duplicates and its merges are done. A row of the batch
+        // being written cannot be found by the next batch's duplicate lookup yet; the in-file key
+        // map (`seen`) finds it instead, as it finds every earlier row of this file.
+        let (scheme, dept_code) = (&scheme, &dept_code);
+        let mut writing: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Result<(BatchCounts, usize, usize)>> + Send + '_>>> = None;
+        loop {
+            let prepare = async {
+                let Some(Batch::Rows { rows, failed, .. }) = rx.recv().await else { return Ok(None) };
+                if self.store.get_import(job.id).await?.is_some_and(|j| j.cancel_requested) {
+                    return Ok(Some(None));
+                }
+                let dups = self.batch_duplicates(p, &rows, &mut seen).await?;
+                let mut batch = BatchCounts { processed: rows.len() as i64 + failed as i64, failed: failed as i64, ..Default::default() };
+                let mut to_store = Vec::with_capacity(rows.len());
+                let mut merges = Vec::new();
+                for r in rows {
+                    let decision = match dups.get(&r.row) {
+                        Some(d) => options.decision_for(r.row, d.exact),
+                        None => RowDecision::Create,
+                    };
+                    match decision {
+                        RowDecision::Skip => batch.skipped += 1,
+                        RowDecision::Merge { into } => merges.push((r, into)),
+                        RowDecision::Create => {
+                            if let Some(bulk) = r.bulk {
+                                to_store.push(ImportRow { row: r.row, fingerprint: r.fingerprint, archive: bulk });
+                            }
                         }
                     }
                 }
+                for (r, into) in merges {
+                    match self.merge_row(p, into, r.record, &staged.file_name, r.row).await {
+                        Ok(()) => batch.merged += 1,
+                        Err(_) => batch.failed += 1,
+                    }
+                }
+                Ok::<_, AppError>(Some(Some((to_store, batch))))
+            };
+            let (prepared, written) = match writing.take() {
+                Some(w) => {
+                    let (prepared, written) = tokio::join!(prepare, w);
+                    (prepared, Some(written))
+                }
+                None => (prepare.await, None),
+            };
+            if let Some(written) = written {
+                let (batch, offered, created) = written?;
+                counts.processed += batch.processed;
+                counts.imported += created as i64;
+                counts.merged += batch.merged;
+                counts.failed += batch.failed;
+                counts.skipped += batch.skipped + (offered - created) as i64;
+                progress(&ImportProgress { counts, elapsed_secs: started.elapsed().as_secs_f64() });
             }
-            for (r, into) in merges {
-                match self.merge_row(p, into, r.record, &staged.file_name, r.row).await {
-                    Ok(()) => batch.merged += 1,
-                    Err(_) => batch.failed += 1,
+            match prepared? {
+                None => break,
+                Some(None) => {
+                    canceled = true;
+                    break;
+                }
+                Some(Some((to_store, batch))) => {
+                    // The store fills in the detail (import id, count, number range).
+                    let event = self.event(p, AuditAction::ArchiveBulkCreate);
+                    let offered = to_store.len();
+                    let store = &self.store;
+                    writing = Some(Box::pin(async move {
+                        let created = store.import_batch(job.id, to_store, batch, scheme, dept_code, &event).await?;
+                        Ok((batch, offered, created.len()))
+                    }));
                 }
             }
-            // The store fills in the detail (import id, count, number range).
-            let event = self.event(p, AuditAction::ArchiveBulkCreate);
-            let offered = to_store.len();
-            let created = self.store.import_batch(job.id, to_store, batch, &scheme, &dept_code, &event).await?;
-            counts.processed += batch.processed;
-            counts.imported += created.len() as i64;
-            counts.merged += batch.merged;
-            counts.failed += batch.failed;
-            counts.skipped += batch.skipped + (offered - created.len()) as i64;
-            progress(&ImportProgress { counts, elapsed_secs: started.elapsed().as_secs_f64() });
         }
         drop(rx);
         let summary = reader.await.map_err(|e| AppError::Internal(e.to_string()));
