@@ -177,6 +177,13 @@ async fn ranking_pages_counts_and_filters() {
         assert_eq!(only["total"], 2, "[{e:?}] filters only: {only}");
         assert_eq!(only["items"][0]["name"], "王芳", "newest first");
         assert_eq!(admin.search(&format!("q={}&tags={}&count=true", enc("张"), enc("重点"))).await["total"], 2);
+        // A filter value the tokenizer would split (the index holds it hashed), with a second filter.
+        let it = "信息传输、软件和信息技术服务业";
+        admin.create(json!({"kind": "organization", "name": "张记信息科技有限公司", "tier": "company", "classification": {"industry": it}, "credit": {"grade": "A"}})).await;
+        admin.create(json!({"kind": "organization", "name": "张氏软件有限公司", "tier": "company", "classification": {"industry": "制造业"}, "credit": {"grade": "A"}})).await;
+        assert_eq!(admin.search(&format!("q={}&industry={}&credit_grade=A&count=true", enc("张"), enc(it))).await["total"], 1, "[{e:?}] text + industry + credit grade");
+        assert_eq!(admin.search(&format!("q={}&industry={}&credit_grade=B&count=true", enc("张"), enc(it))).await["total"], 0);
+        assert_eq!(admin.search(&format!("q={}&credit_grade=A&blacklisted=false&count=true", enc("张"))).await["total"], 2);
         assert_eq!(admin.search(&format!("tags={},{}&count=true", enc("重点"), enc("经销商"))).await["total"], 1);
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
         assert_eq!(admin.search(&format!("q={}&created_from={today}&count=true", enc("张伟"))).await["total"], 4);

@@ -8,7 +8,10 @@
 //!   every phone number;
 //! - anchored terms for ranking: `_p` + the start of a name (its first 6 characters, initials,
 //!   full pinyin of its first 3 characters) and `_e` + the whole name (and its pinyin when short);
-//! - `_t` + a tag, for the tag filter.
+//! - `_t` + a tag, for the tag filter;
+//! - `_f` + a field letter + a value: filter facets (grade, credit grade, blacklist, status, kind,
+//!   industry, province, city, owner, department), so that a text search with filters lets the
+//!   index drop the archives the filters reject before any archive row is read.
 //!
 //! A query becomes up to three expressions over these terms — exact, prefix, fragment — so that
 //! the store can return exact matches first, then names starting with the query, then the rest.
@@ -20,7 +23,8 @@ use std::sync::OnceLock;
 
 use pinyin::ToPinyinMulti;
 
-use crate::model::{ArchiveData, ContactData, Secrecy};
+use crate::model::{ArchiveData, ContactData, Secrecy, Tier};
+use crate::policy::ListScope;
 
 /// Anchored `_p` terms: the first 1..=3 characters / initials, the first 1..=2 syllables. Exact
 /// terms, so that ranking never scans a range of terms.
@@ -372,9 +376,122 @@ pub fn archive_terms<'a>(data: &ArchiveData, contacts: impl IntoIterator<Item = 
             out.push(tag_term(t));
         }
     }
+    facet_terms(data, &mut out);
     out.sort_unstable();
     out.dedup();
     out.join(" ")
+}
+
+/// A filter field that is also in the index (`_f` terms). The store's SQL conditions stay the
+/// authority for every filter: a facet only narrows what the index hands to them, so a
+/// collision of two values' terms can add a candidate that SQL then drops, never lose one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Kind,
+    Grade,
+    CreditGrade,
+    Blacklisted,
+    Status,
+    Industry,
+    Province,
+    City,
+    Owner,
+    Dept,
+    /// The access scope's parts (`policy::ListScope`): a company-tier archive (value `1`), a
+    /// department-tier archive of a department, a personal-tier archive of an owner / of a
+    /// department.
+    CompanyTier,
+    DeptTierDept,
+    PersonalTierOwner,
+    PersonalTierDept,
+}
+
+impl Facet {
+    fn letter(self) -> char {
+        match self {
+            Facet::Kind => 'k',
+            Facet::Grade => 'g',
+            Facet::CreditGrade => 'c',
+            Facet::Blacklisted => 'b',
+            Facet::Status => 's',
+            Facet::Industry => 'i',
+            Facet::Province => 'p',
+            Facet::City => 'y',
+            Facet::Owner => 'o',
+            Facet::Dept => 'd',
+            Facet::CompanyTier => 'w',
+            Facet::DeptTierDept => 'x',
+            Facet::PersonalTierOwner => 'u',
+            Facet::PersonalTierDept => 'q',
+        }
+    }
+}
+
+/// The index term of a filter value: `_f`, the field's letter, then the value itself when it
+/// is a plain ASCII word (enum values, ids), otherwise a 64-bit FNV-1a hash of it in hex (an
+/// industry such as 信息传输、软件和信息技术服务业 would not survive the tokenizer whole).
+pub fn facet_term(facet: Facet, value: &str) -> String {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        format!("_f{}{}", facet.letter(), value.to_ascii_lowercase())
+    } else {
+        let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+        format!("_f{}{hash:016x}", facet.letter())
+    }
+}
+
+/// The facet terms of an archive: one per filter field that has a value (the same values the
+/// store writes to the archive's filter columns).
+fn facet_terms(data: &ArchiveData, out: &mut Vec<String>) {
+    let c = &data.classification;
+    let mut push = |f: Facet, v: Option<&str>| {
+        if let Some(v) = v {
+            out.push(facet_term(f, v));
+        }
+    };
+    push(Facet::Kind, Some(data.kind.as_str()));
+    push(Facet::Grade, c.grade.map(|g| g.as_str()));
+    push(Facet::CreditGrade, data.credit.grade.map(|g| g.as_str()));
+    push(Facet::Blacklisted, Some(if data.credit.blacklisted { "1" } else { "0" }));
+    push(Facet::Status, Some(data.status.as_str()));
+    push(Facet::Industry, c.industry.as_deref());
+    push(Facet::Province, c.province.as_deref());
+    push(Facet::City, c.city.as_deref());
+    let owner = data.owner_id.map(|v| v.to_string());
+    let dept = data.dept_id.map(|v| v.to_string());
+    push(Facet::Owner, owner.as_deref());
+    push(Facet::Dept, dept.as_deref());
+    match data.tier {
+        Tier::Company => push(Facet::CompanyTier, Some("1")),
+        Tier::Department => push(Facet::DeptTierDept, dept.as_deref()),
+        Tier::Personal => {
+            push(Facet::PersonalTierOwner, owner.as_deref());
+            push(Facet::PersonalTierDept, dept.as_deref());
+        }
+    }
+}
+
+/// The access scope as an index expression (the twin of `ListScope::admits` over the scope
+/// facets), to narrow a text search to what the user may list before rows are read: a
+/// salesperson sees about a fifth of the base, so without it four of five matches are read only
+/// to be dropped. `None` when the index cannot express the scope (everything, or archives
+/// granted one by one) or it admits nothing by tier: then the SQL scope alone decides, as it
+/// always does in the end.
+pub fn scope_expr(scope: &ListScope) -> Option<Expr> {
+    if scope.all || !scope.granted.is_empty() {
+        return None;
+    }
+    let mut any = Vec::new();
+    if scope.company {
+        any.push(Expr::Term(facet_term(Facet::CompanyTier, "1")));
+    }
+    any.extend(scope.dept_tier_depts.iter().map(|d| Expr::Term(facet_term(Facet::DeptTierDept, &d.to_string()))));
+    any.extend(scope.owner.iter().map(|o| Expr::Term(facet_term(Facet::PersonalTierOwner, &o.to_string()))));
+    any.extend(scope.personal_tier_depts.iter().map(|d| Expr::Term(facet_term(Facet::PersonalTierDept, &d.to_string()))));
+    match any.len() {
+        0 => None,
+        1 => any.pop(),
+        _ => Some(Expr::Or(any)),
+    }
 }
 
 /// A boolean expression over index terms; each engine renders it in its own syntax.

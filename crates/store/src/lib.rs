@@ -366,6 +366,11 @@ impl PairCursor {
 /// this many archives per key and the scan skips such keys.
 pub const DEDUP_MAX_GROUP: i64 = 20;
 
+/// The `derived_state` marker of a search index built with this version's terms
+/// (`dangan_core::search::archive_terms`; `_f` filter facets since this marker). `migrate`
+/// rebuilds an index without it, since the application's queries rely on the terms it names.
+pub(crate) const SEARCH_TERMS_STATE: &str = "search_terms_facets";
+
 /// Merging `merged_id` into `survivor_id` (查重合并), both at the versions the caller read;
 /// `data` is the survivor's next document (already merged and sealed by the caller).
 #[derive(Debug, Clone)]

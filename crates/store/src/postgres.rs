@@ -723,14 +723,22 @@ impl Store for PgStore {
         .await;
         c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
         result?;
-        // A database from before the search index or the duplicate keys: build them once.
+        // A database from before the search index, the duplicate keys or the index's current
+        // terms (`SEARCH_TERMS_STATE`): build them once. An empty one has the current terms.
         let unindexed: bool = c
-            .query_one("SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys))", &[])
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys) OR NOT EXISTS (SELECT 1 FROM derived_state WHERE name = $1))",
+                &[&SEARCH_TERMS_STATE],
+            )
             .await?
             .get(0);
-        drop(c);
         if unindexed {
+            drop(c);
+            tracing::info!("rebuilding the search index for this version's terms");
             self.reindex().await?;
+        } else {
+            c.execute("INSERT INTO derived_state (name) VALUES ($1) ON CONFLICT DO NOTHING", &[&SEARCH_TERMS_STATE]).await?;
+            drop(c);
         }
         // A database from before the archive dates (reminders): derive them once, under the
         // migration lock's protection of one server doing it (the insert of the marker is idempotent).
@@ -1351,6 +1359,7 @@ impl Store for PgStore {
             let last = rows.last().expect("non-empty");
             after = Some((last.get(1), last.get(0)));
         }
+        tx.execute("INSERT INTO derived_state (name) VALUES ($1) ON CONFLICT DO NOTHING", &[&SEARCH_TERMS_STATE]).await?;
         tx.commit().await?;
         c.batch_execute("ANALYZE search_docs").await?;
         Ok(n)

@@ -682,11 +682,22 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await?;
-        // A database from before the search index or the duplicate keys: build them once.
-        let unindexed: bool =
-            self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys))", [], |r| r.get(0))?)).await?;
+        // A database from before the search index, the duplicate keys or the index's current
+        // terms (`SEARCH_TERMS_STATE`): build them once. An empty one has the current terms.
+        let unindexed: bool = self
+            .read(|c| {
+                Ok(c.query_row(
+                    &format!("SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys) OR NOT EXISTS (SELECT 1 FROM derived_state WHERE name = '{SEARCH_TERMS_STATE}'))"),
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .await?;
         if unindexed {
+            tracing::info!("rebuilding the search index for this version's terms");
             self.reindex().await?;
+        } else {
+            self.write(|tx| Ok(tx.execute("INSERT OR IGNORE INTO derived_state (name) VALUES (?1)", [SEARCH_TERMS_STATE])?)).await?;
         }
         // A database from before the archive dates (reminders): derive them once.
         if !self.read(|c| dates::dates_built(c)).await? {
@@ -1296,6 +1307,7 @@ impl Store for SqliteStore {
                 for (_, sql) in &key_indexes {
                     tx.execute_batch(sql)?;
                 }
+                tx.execute("INSERT OR IGNORE INTO derived_state (name) VALUES (?1)", [SEARCH_TERMS_STATE])?;
                 Ok(n)
             })
         })

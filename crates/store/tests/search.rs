@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use dangan_core::numbering::NumberScheme;
 use dangan_core::policy::ListScope;
-use dangan_core::search::{parse_query, MatchClass, ParsedQuery};
+use dangan_core::search::{facet_term, parse_query, scope_expr, Expr, Facet, MatchClass, ParsedQuery};
 use dangan_core::{ArchiveData, ContactData, CustomerKind, Grade, OrganizationInfo, PersonInfo, Secrecy, Tier};
 use dangan_store::{ArchiveFilter, BulkArchive, Numbering, SearchMatch, SearchRequest, Store};
 
@@ -51,7 +51,17 @@ macro_rules! scenarios {
     )+};
 }
 
-scenarios!(names_companies_contacts, pinyin_and_polyphonic_surnames, scripts_widths_phones, ranking_and_recency, writes_keep_the_index_current, filters_scope_counts_pages, exact_codes, bulk_load_and_reindex);
+scenarios!(
+    names_companies_contacts,
+    pinyin_and_polyphonic_surnames,
+    scripts_widths_phones,
+    ranking_and_recency,
+    writes_keep_the_index_current,
+    filters_scope_counts_pages,
+    exact_codes,
+    bulk_load_and_reindex,
+    facets_follow_the_filter_columns,
+);
 
 fn at(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + Duration::seconds(secs)
@@ -347,6 +357,117 @@ async fn bulk_load_and_reindex(store: Arc<dyn Store>) {
     assert_eq!(store.reindex().await.unwrap(), 50);
     assert_eq!(names(&store, "陈建国").await.len(), 25, "same results after a rebuild");
     assert_eq!(names(&store, "hxxy").await.len(), 25);
+}
+
+/// The archives one filter value selects, twice: by the SQL column (`SearchMatch::All` with the
+/// filter) and by the index's facet term alone. `App::search` adds the facet to text queries with
+/// filters and relies on the index never missing an archive the column selects.
+async fn facet_pairs(store: &Arc<dyn Store>, filter: ArchiveFilter, expr: Expr) -> (Vec<i64>, Vec<i64>) {
+    let req = |matcher, filter| SearchRequest { matcher, filter, created_from: None, created_to: None, after: None, limit: 1000 };
+    let ids = |hits: Vec<dangan_store::SearchHit>| {
+        let mut v: Vec<i64> = hits.into_iter().map(|h| h.summary.id).collect();
+        v.sort();
+        v
+    };
+    let by_column = ids(store.search(&req(SearchMatch::All, filter)).await.expect("search by column"));
+    let by_facet = ids(store.search(&req(SearchMatch::Text(store.render_search(&expr)), ArchiveFilter::default())).await.expect("search by facet"));
+    (by_column, by_facet)
+}
+
+/// Every filter value of the archives present (and one that none has) selects the same archives
+/// through its facet term as through its column.
+async fn check_facets(store: &Arc<dyn Store>, ids: &[i64], when: &str) {
+    let mut probes: Vec<(ArchiveFilter, Facet, String)> = Vec::new();
+    for id in ids {
+        let d = store.get_archive(*id).await.unwrap().unwrap().data;
+        let c = &d.classification;
+        let f = ArchiveFilter::default;
+        probes.push((ArchiveFilter { kind: Some(d.kind), ..f() }, Facet::Kind, d.kind.as_str().into()));
+        if let Some(g) = c.grade {
+            probes.push((ArchiveFilter { grade: Some(g), ..f() }, Facet::Grade, g.as_str().into()));
+        }
+        if let Some(g) = d.credit.grade {
+            probes.push((ArchiveFilter { credit_grade: Some(g), ..f() }, Facet::CreditGrade, g.as_str().into()));
+        }
+        let b = d.credit.blacklisted;
+        probes.push((ArchiveFilter { blacklisted: Some(b), ..f() }, Facet::Blacklisted, if b { "1" } else { "0" }.into()));
+        probes.push((ArchiveFilter { status: Some(d.status), ..f() }, Facet::Status, d.status.as_str().into()));
+        for (v, filter, facet) in [
+            (c.industry.clone(), ArchiveFilter { industry: c.industry.clone(), ..f() }, Facet::Industry),
+            (c.province.clone(), ArchiveFilter { province: c.province.clone(), ..f() }, Facet::Province),
+            (c.city.clone(), ArchiveFilter { city: c.city.clone(), ..f() }, Facet::City),
+            (d.owner_id.map(|v| v.to_string()), ArchiveFilter { owner_id: d.owner_id, ..f() }, Facet::Owner),
+            (d.dept_id.map(|v| v.to_string()), ArchiveFilter { dept_id: d.dept_id, ..f() }, Facet::Dept),
+        ] {
+            if let Some(v) = v {
+                probes.push((filter, facet, v));
+            }
+        }
+    }
+    probes.push((ArchiveFilter { industry: Some("无此行业".into()), ..ArchiveFilter::default() }, Facet::Industry, "无此行业".into()));
+    probes.sort_by(|a, b| (format!("{:?}", a.1), &a.2).cmp(&(format!("{:?}", b.1), &b.2)));
+    probes.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
+    let kinds: std::collections::BTreeSet<String> = probes.iter().map(|p| format!("{:?}", p.1)).collect();
+    assert_eq!(kinds.len(), 10, "[{when}] every facet is probed: {kinds:?}");
+    for (filter, facet, value) in probes {
+        let (by_column, by_facet) = facet_pairs(store, filter, Expr::Term(facet_term(facet, &value))).await;
+        assert_eq!(by_facet, by_column, "[{:?} {when}] {facet:?} = {value:?}: the index's facet selects what the column selects", store.engine());
+    }
+    // The access scope: the index's expression admits what the SQL scope admits.
+    let n = ListScope::nothing;
+    for scope in [
+        ListScope { company: true, ..n() },
+        ListScope { dept_tier_depts: vec![1], ..n() },
+        ListScope { owner: Some(10), ..n() },
+        ListScope { owner: Some(12), dept_tier_depts: vec![1, 3], ..n() },
+        ListScope { personal_tier_depts: vec![2], ..n() },
+        ListScope { company: true, owner: Some(11), dept_tier_depts: vec![2], personal_tier_depts: vec![1, 3], ..n() },
+    ] {
+        let expr = scope_expr(&scope).expect("expressible");
+        let (by_column, by_facet) = facet_pairs(store, ArchiveFilter { scope: Some(scope.clone()), ..ArchiveFilter::default() }, expr).await;
+        assert!(!by_column.is_empty(), "[{when}] {scope:?} admits some");
+        assert_eq!(by_facet, by_column, "[{:?} {when}] {scope:?}: the index's scope admits what the SQL scope admits", store.engine());
+    }
+    assert_eq!(scope_expr(&ListScope { all: true, ..n() }), None, "everything: nothing to narrow");
+    assert_eq!(scope_expr(&ListScope { owner: Some(10), granted: vec![1], ..n() }), None, "grants are not in the index");
+}
+
+async fn facets_follow_the_filter_columns(store: Arc<dyn Store>) {
+    use dangan_core::demo::DemoGenerator;
+    let gen = DemoGenerator::new(7, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(), vec![(10, 1), (11, 1), (12, 2)]);
+    // 绝密 archives are not in the text index at all (tested above): not here.
+    let demo: Vec<_> = gen
+        .archives(0..120)
+        .map(|mut a| {
+            if a.data.secrecy == Secrecy::TopSecret {
+                a.data.secrecy = Secrecy::Normal;
+            }
+            a
+        })
+        .collect();
+    // Half through the bulk loader (demo loads, imports), half one by one.
+    let batch: Vec<BulkArchive> = demo[..60].iter().map(|a| BulkArchive::new(a.data.clone(), at(0), a.contacts.clone(), vec![]).unwrap()).collect();
+    store.bulk_load(batch, &NumberScheme::default(), "", &ev(1, at(0))).await.unwrap();
+    create(&store, demo[60..].iter().map(|a| a.data.clone()).collect()).await;
+    let ids: Vec<i64> = store.search(&SearchRequest { matcher: SearchMatch::All, filter: ArchiveFilter::default(), created_from: None, created_to: None, after: None, limit: 1000 }).await.unwrap().into_iter().map(|h| h.summary.id).collect();
+    assert_eq!(ids.len(), 120);
+    check_facets(&store, &ids, "created").await;
+    // Edits move an archive from one value to another (the old facet must let go of it).
+    for (i, id) in ids.iter().take(30).enumerate() {
+        let a = store.get_archive(*id).await.unwrap().unwrap();
+        let mut d = a.data.clone();
+        d.classification.grade = [Some(Grade::A), None, Some(Grade::D)][i % 3];
+        d.credit.blacklisted = !d.credit.blacklisted;
+        d.classification.industry = Some("信息传输、软件和信息技术服务业".into());
+        d.classification.city = if i % 2 == 0 { None } else { Some("温州市".into()) };
+        d.owner_id = Some(12);
+        d.dept_id = Some(3);
+        d.tier = [Tier::Company, Tier::Department, Tier::Personal][i % 3];
+        store.update_archive(*id, a.version, &d, None, &ev(1, at(200 + i as i64))).await.unwrap();
+    }
+    check_facets(&store, &ids, "edited").await;
+    store.reindex().await.unwrap();
+    check_facets(&store, &ids, "rebuilt").await;
 }
 
 /// The audit event a write carries (appended to the trail in the same transaction).
