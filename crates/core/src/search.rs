@@ -23,8 +23,7 @@ use std::sync::OnceLock;
 
 use pinyin::ToPinyinMulti;
 
-use crate::model::{ArchiveData, ContactData, Secrecy, Tier};
-use crate::policy::ListScope;
+use crate::model::{ArchiveData, ContactData, Secrecy};
 
 /// Anchored `_p` terms: the first 1..=3 characters / initials, the first 1..=2 syllables. Exact
 /// terms, so that ranking never scans a range of terms.
@@ -397,13 +396,6 @@ pub enum Facet {
     City,
     Owner,
     Dept,
-    /// The access scope's parts (`policy::ListScope`): a company-tier archive (value `1`), a
-    /// department-tier archive of a department, a personal-tier archive of an owner / of a
-    /// department.
-    CompanyTier,
-    DeptTierDept,
-    PersonalTierOwner,
-    PersonalTierDept,
 }
 
 impl Facet {
@@ -419,10 +411,6 @@ impl Facet {
             Facet::City => 'y',
             Facet::Owner => 'o',
             Facet::Dept => 'd',
-            Facet::CompanyTier => 'w',
-            Facet::DeptTierDept => 'x',
-            Facet::PersonalTierOwner => 'u',
-            Facet::PersonalTierDept => 'q',
         }
     }
 }
@@ -456,42 +444,8 @@ fn facet_terms(data: &ArchiveData, out: &mut Vec<String>) {
     push(Facet::Industry, c.industry.as_deref());
     push(Facet::Province, c.province.as_deref());
     push(Facet::City, c.city.as_deref());
-    let owner = data.owner_id.map(|v| v.to_string());
-    let dept = data.dept_id.map(|v| v.to_string());
-    push(Facet::Owner, owner.as_deref());
-    push(Facet::Dept, dept.as_deref());
-    match data.tier {
-        Tier::Company => push(Facet::CompanyTier, Some("1")),
-        Tier::Department => push(Facet::DeptTierDept, dept.as_deref()),
-        Tier::Personal => {
-            push(Facet::PersonalTierOwner, owner.as_deref());
-            push(Facet::PersonalTierDept, dept.as_deref());
-        }
-    }
-}
-
-/// The access scope as an index expression (the twin of `ListScope::admits` over the scope
-/// facets), to narrow a text search to what the user may list before rows are read: a
-/// salesperson sees about a fifth of the base, so without it four of five matches are read only
-/// to be dropped. `None` when the index cannot express the scope (everything, or archives
-/// granted one by one) or it admits nothing by tier: then the SQL scope alone decides, as it
-/// always does in the end.
-pub fn scope_expr(scope: &ListScope) -> Option<Expr> {
-    if scope.all || !scope.granted.is_empty() {
-        return None;
-    }
-    let mut any = Vec::new();
-    if scope.company {
-        any.push(Expr::Term(facet_term(Facet::CompanyTier, "1")));
-    }
-    any.extend(scope.dept_tier_depts.iter().map(|d| Expr::Term(facet_term(Facet::DeptTierDept, &d.to_string()))));
-    any.extend(scope.owner.iter().map(|o| Expr::Term(facet_term(Facet::PersonalTierOwner, &o.to_string()))));
-    any.extend(scope.personal_tier_depts.iter().map(|d| Expr::Term(facet_term(Facet::PersonalTierDept, &d.to_string()))));
-    match any.len() {
-        0 => None,
-        1 => any.pop(),
-        _ => Some(Expr::Or(any)),
-    }
+    push(Facet::Owner, data.owner_id.map(|v| v.to_string()).as_deref());
+    push(Facet::Dept, data.dept_id.map(|v| v.to_string()).as_deref());
 }
 
 /// A boolean expression over index terms; each engine renders it in its own syntax.

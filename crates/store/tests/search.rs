@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use dangan_core::numbering::NumberScheme;
 use dangan_core::policy::ListScope;
-use dangan_core::search::{facet_term, parse_query, scope_expr, Expr, Facet, MatchClass, ParsedQuery};
+use dangan_core::search::{facet_term, parse_query, Expr, Facet, MatchClass, ParsedQuery};
 use dangan_core::{ArchiveData, ContactData, CustomerKind, Grade, OrganizationInfo, PersonInfo, Secrecy, Tier};
 use dangan_store::{ArchiveFilter, BulkArchive, Numbering, SearchMatch, SearchRequest, Store};
 
@@ -413,23 +413,6 @@ async fn check_facets(store: &Arc<dyn Store>, ids: &[i64], when: &str) {
         let (by_column, by_facet) = facet_pairs(store, filter, Expr::Term(facet_term(facet, &value))).await;
         assert_eq!(by_facet, by_column, "[{:?} {when}] {facet:?} = {value:?}: the index's facet selects what the column selects", store.engine());
     }
-    // The access scope: the index's expression admits what the SQL scope admits.
-    let n = ListScope::nothing;
-    for scope in [
-        ListScope { company: true, ..n() },
-        ListScope { dept_tier_depts: vec![1], ..n() },
-        ListScope { owner: Some(10), ..n() },
-        ListScope { owner: Some(12), dept_tier_depts: vec![1, 3], ..n() },
-        ListScope { personal_tier_depts: vec![2], ..n() },
-        ListScope { company: true, owner: Some(11), dept_tier_depts: vec![2], personal_tier_depts: vec![1, 3], ..n() },
-    ] {
-        let expr = scope_expr(&scope).expect("expressible");
-        let (by_column, by_facet) = facet_pairs(store, ArchiveFilter { scope: Some(scope.clone()), ..ArchiveFilter::default() }, expr).await;
-        assert!(!by_column.is_empty(), "[{when}] {scope:?} admits some");
-        assert_eq!(by_facet, by_column, "[{:?} {when}] {scope:?}: the index's scope admits what the SQL scope admits", store.engine());
-    }
-    assert_eq!(scope_expr(&ListScope { all: true, ..n() }), None, "everything: nothing to narrow");
-    assert_eq!(scope_expr(&ListScope { owner: Some(10), granted: vec![1], ..n() }), None, "grants are not in the index");
 }
 
 async fn facets_follow_the_filter_columns(store: Arc<dyn Store>) {
