@@ -120,6 +120,7 @@ impl App {
         self.store.end_bulk_load().await?;
         loaded?;
         produced??;
+        self.store.compact_search_index().await?;
         Ok(done)
     }
 }

@@ -796,6 +796,13 @@ pub trait Store: Send + Sync + 'static {
     async fn begin_bulk_load(&self) -> Result<()> {
         Ok(())
     }
+    /// Merges the text index after a load of the whole base (the demo load; `reindex` does it
+    /// itself): SQLite's FTS5 index is left in many segments, and a query that ANDs frequent
+    /// terms seeks through each. Not after imports: on a large base it rewrites the whole index
+    /// (FTS5's automatic merges keep it in shape). PostgreSQL's GIN index has no segments.
+    async fn compact_search_index(&self) -> Result<()> {
+        Ok(())
+    }
     /// Called once after the last `bulk_load` of a series, to return resources it kept and bring
     /// the planner's statistics (PostgreSQL: and the visibility map) up to date.
     async fn end_bulk_load(&self) -> Result<()> {
