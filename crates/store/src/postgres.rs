@@ -726,10 +726,7 @@ impl Store for PgStore {
         // A database from before the search index, the duplicate keys or the index's current
         // terms (`SEARCH_TERMS_STATE`): build them once. An empty one has the current terms.
         let unindexed: bool = c
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys) OR NOT EXISTS (SELECT 1 FROM derived_state WHERE name = $1))",
-                &[&SEARCH_TERMS_STATE],
-            )
+            .query_one(sql::SEARCH_INDEX_STALE, &[&SEARCH_TERMS_STATE])
             .await?
             .get(0);
         if unindexed {
@@ -737,7 +734,7 @@ impl Store for PgStore {
             tracing::info!("rebuilding the search index for this version's terms");
             self.reindex().await?;
         } else {
-            c.execute("INSERT INTO derived_state (name) VALUES ($1) ON CONFLICT DO NOTHING", &[&SEARCH_TERMS_STATE]).await?;
+            c.execute(sql::MARK_DERIVED, &[&SEARCH_TERMS_STATE]).await?;
             drop(c);
         }
         // A database from before the archive dates (reminders): derive them once, under the
@@ -751,7 +748,7 @@ impl Store for PgStore {
             c.batch_execute("ANALYZE archive_dates").await?;
             tracing::info!("derived the reminder dates of {n} archives");
         } else {
-            c.execute("INSERT INTO derived_state (name) VALUES ('archive_dates') ON CONFLICT DO NOTHING", &[]).await?;
+            c.execute(sql::MARK_DERIVED, &[&"archive_dates"]).await?;
         }
         Ok(())
     }
@@ -1359,7 +1356,7 @@ impl Store for PgStore {
             let last = rows.last().expect("non-empty");
             after = Some((last.get(1), last.get(0)));
         }
-        tx.execute("INSERT INTO derived_state (name) VALUES ($1) ON CONFLICT DO NOTHING", &[&SEARCH_TERMS_STATE]).await?;
+        tx.execute(sql::MARK_DERIVED, &[&SEARCH_TERMS_STATE]).await?;
         tx.commit().await?;
         c.batch_execute("ANALYZE search_docs").await?;
         Ok(n)

@@ -254,6 +254,14 @@ pub(crate) fn audit_list(q: &crate::AuditQuery, columns: &str) -> (String, Vec<P
     (format!("SELECT {columns} FROM audit_log {wh} ORDER BY seq DESC LIMIT {limit}"), params)
 }
 
+/// Records that a derived state (a row of `derived_state`, `$1` its name) is built; idempotent.
+pub(crate) const MARK_DERIVED: &str = "INSERT INTO derived_state (name) VALUES ($1) ON CONFLICT DO NOTHING";
+
+/// Whether `migrate` must build the search index: there are archives, and the index, the
+/// duplicate keys or the marker of this version's terms (`$1`, `SEARCH_TERMS_STATE`) is missing.
+pub(crate) const SEARCH_INDEX_STALE: &str = "SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys) \
+     OR NOT EXISTS (SELECT 1 FROM derived_state WHERE name = $1))";
+
 /// How the search SQL reaches the text index on each engine.
 pub(crate) struct TextIndex {
     /// FROM clause joining the index to `archives`.

@@ -697,27 +697,19 @@ impl Store for SqliteStore {
         .await?;
         // A database from before the search index, the duplicate keys or the index's current
         // terms (`SEARCH_TERMS_STATE`): build them once. An empty one has the current terms.
-        let unindexed: bool = self
-            .read(|c| {
-                Ok(c.query_row(
-                    &format!("SELECT EXISTS (SELECT 1 FROM archives) AND (NOT EXISTS (SELECT 1 FROM search_docs) OR NOT EXISTS (SELECT 1 FROM dedup_keys) OR NOT EXISTS (SELECT 1 FROM derived_state WHERE name = '{SEARCH_TERMS_STATE}'))"),
-                    [],
-                    |r| r.get(0),
-                )?)
-            })
-            .await?;
+        let unindexed: bool = self.read(|c| Ok(c.query_row(&sqlite_placeholders(sql::SEARCH_INDEX_STALE), [SEARCH_TERMS_STATE], |r| r.get(0))?)).await?;
         if unindexed {
             tracing::info!("rebuilding the search index for this version's terms");
             self.reindex().await?;
         } else {
-            self.write(|tx| Ok(tx.execute("INSERT OR IGNORE INTO derived_state (name) VALUES (?1)", [SEARCH_TERMS_STATE])?)).await?;
+            self.write(|tx| Ok(tx.execute(&sqlite_placeholders(sql::MARK_DERIVED), [SEARCH_TERMS_STATE])?)).await?;
         }
         // A database from before the archive dates (reminders): derive them once.
         if !self.read(|c| dates::dates_built(c)).await? {
             let n = self.write(|tx| dates::rebuild_dates(tx)).await?;
             tracing::info!("derived the reminder dates of {n} archives");
         } else {
-            self.write(|tx| Ok(tx.execute("INSERT OR IGNORE INTO derived_state (name) VALUES ('archive_dates')", [])?)).await?;
+            self.write(|tx| Ok(tx.execute(&sqlite_placeholders(sql::MARK_DERIVED), ["archive_dates"])?)).await?;
         }
         Ok(())
     }
@@ -1325,7 +1317,7 @@ impl Store for SqliteStore {
                 for (_, sql) in &key_indexes {
                     tx.execute_batch(sql)?;
                 }
-                tx.execute("INSERT OR IGNORE INTO derived_state (name) VALUES (?1)", [SEARCH_TERMS_STATE])?;
+                tx.execute(&sqlite_placeholders(sql::MARK_DERIVED), [SEARCH_TERMS_STATE])?;
                 optimize_text_index(tx)?;
                 Ok(n)
             })

@@ -31,6 +31,22 @@ async fn load(store: &dyn Store) {
     store.bulk_load(batch, &NumberScheme::default(), "", &audit).await.unwrap();
 }
 
+/// A migrated SQLite database at `path` with the demo archives loaded.
+async fn sqlite_loaded(path: &std::path::Path) -> dangan_store::sqlite::SqliteStore {
+    let store = dangan_store::sqlite::SqliteStore::open(path).unwrap();
+    store.migrate().await.unwrap();
+    load(&store).await;
+    store
+}
+
+/// The test database at `url`, migrated, with the demo archives loaded.
+async fn postgres_loaded(url: &str) -> Arc<dyn Store> {
+    let store = dangan_store::open(url, std::path::Path::new("unused.db")).await.unwrap();
+    store.migrate().await.unwrap();
+    load(store.as_ref()).await;
+    store
+}
+
 fn check(before: &(Rows, Rows), after: &(Rows, Rows), engine: &str) {
     assert!(before.0.len() > ARCHIVES as usize, "[{engine}] the demo archives carry dates: {}", before.0.len());
     assert!(before.1.iter().filter(|r| !r.ends_with('-')).count() > 100, "[{engine}] and follow-ups");
@@ -43,9 +59,7 @@ fn check(before: &(Rows, Rows), after: &(Rows, Rows), engine: &str) {
 async fn sqlite_derives_the_dates_of_an_older_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dangan.db");
-    let store = dangan_store::sqlite::SqliteStore::open(&path).unwrap();
-    store.migrate().await.unwrap();
-    load(&store).await;
+    let store = sqlite_loaded(&path).await;
     let read = |c: &rusqlite::Connection| -> (Rows, Rows) {
         let rows = |sql: &str| -> Rows {
             let mut st = c.prepare(sql).unwrap();
@@ -79,9 +93,7 @@ async fn sqlite_derives_the_dates_of_an_older_database() {
 async fn postgres_derives_the_dates_of_an_older_database() {
     // Panics by itself where PostgreSQL is required; None means "skip" elsewhere.
     let Some(db) = dangan_store::testing::TestDb::create().await else { return };
-    let store = dangan_store::open(&db.url, std::path::Path::new("unused.db")).await.unwrap();
-    store.migrate().await.unwrap();
-    load(store.as_ref()).await;
+    let store = postgres_loaded(&db.url).await;
     let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let read = async |c: &tokio_postgres::Client| -> (Rows, Rows) {
@@ -123,9 +135,7 @@ async fn found_by_facet(store: &dyn Store) -> i64 {
 async fn sqlite_rebuilds_an_index_of_older_terms() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dangan.db");
-    let store = dangan_store::sqlite::SqliteStore::open(&path).unwrap();
-    store.migrate().await.unwrap();
-    load(&store).await;
+    let store = sqlite_loaded(&path).await;
     let indexed = found_by_facet(&store).await;
     assert!(indexed > ARCHIVES as i64 * 9 / 10, "the demo base is found by its facets: {indexed}");
     drop(store);
@@ -140,9 +150,7 @@ async fn sqlite_rebuilds_an_index_of_older_terms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rebuilds_an_index_of_older_terms() {
     let Some(db) = dangan_store::testing::TestDb::create().await else { return };
-    let store = dangan_store::open(&db.url, std::path::Path::new("unused.db")).await.unwrap();
-    store.migrate().await.unwrap();
-    load(store.as_ref()).await;
+    let store = postgres_loaded(&db.url).await;
     let indexed = found_by_facet(store.as_ref()).await;
     assert!(indexed > ARCHIVES as i64 * 9 / 10, "the demo base is found by its facets: {indexed}");
     let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();

@@ -114,7 +114,7 @@ pub(super) async fn rebuild_dates(c: &impl GenericClient) -> Result<u64> {
         total += ids.len() as u64;
         after = hi;
     }
-    c.execute("INSERT INTO derived_state (name) VALUES ('archive_dates') ON CONFLICT DO NOTHING", &[]).await?;
+    c.execute(crate::sql::MARK_DERIVED, &[&"archive_dates"]).await?;
     Ok(total)
 }
 

@@ -65,7 +65,7 @@ pub(super) fn rebuild_dates(tx: &Connection) -> Result<u64> {
     for id in &ids {
         refresh_dates(tx, *id)?;
     }
-    tx.execute("INSERT OR IGNORE INTO derived_state (name) VALUES ('archive_dates')", [])?;
+    tx.execute(&super::sqlite_placeholders(crate::sql::MARK_DERIVED), ["archive_dates"])?;
     Ok(ids.len() as u64)
 }
 
