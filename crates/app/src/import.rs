@@ -318,7 +318,7 @@ impl App {
             }
             counts.valid += rows.len() as u64;
             let known = self.store.imported_fingerprints(rows.iter().map(|r| r.fingerprint).collect()).await?;
-            let dups = self.batch_duplicates(p, &rows, &mut seen).await?;
+            let dups = self.batch_duplicates(p, &rows, &mut seen, true).await?;
             for r in &rows {
                 if known.contains(&r.fingerprint) {
                     counts.already_imported += 1;
@@ -447,12 +447,14 @@ impl App {
         if status != ImportStatus::Done {
             event.outcome = dangan_core::audit::Outcome::Failed;
         }
-        let finished = self.store.finish_import(id, status, &message, &event).await?;
-        if finished.counts.processed >= LARGE_IMPORT_ROWS {
-            // The batches ran with the bulk loader's large page cache; give it back, and refresh
-            // the planner's statistics after this many new rows (as after a demo load).
+        let finished = self.store.finish_import(id, status, &message, &event).await;
+        if job.counts.total >= LARGE_IMPORT_ROWS || finished.as_ref().is_ok_and(|f| f.counts.processed >= LARGE_IMPORT_ROWS) {
+            // Whatever the outcome: build the indexes a move-in deferred, give back the bulk
+            // loader's large page cache the batches ran with, and refresh the planner's
+            // statistics after this many new rows (as after a demo load).
             self.store.end_bulk_load().await?;
         }
+        let finished = finished?;
         outcome?;
         Ok(finished)
     }
@@ -480,6 +482,10 @@ impl App {
         }
         let scheme = self.settings.number_scheme.clone();
         let dept_code = self.dept_code(p.dept_id).await?;
+        // A large import into an empty base (moving into Dangan): the store may defer its index
+        // upkeep, and looking up duplicates in the store is skipped — it could only find this
+        // file's earlier rows, which the in-file key map (`seen`) finds, as the dry run did.
+        let base_was_empty = job.counts.total >= LARGE_IMPORT_ROWS && self.store.begin_bulk_import().await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
         let reader = self.spawn_reader(p, staged, options, true, false, tx);
         let mut seen = InFileKeys::default();
@@ -496,7 +502,7 @@ impl App {
                 if self.store.get_import(job.id).await?.is_some_and(|j| j.cancel_requested) {
                     return Ok(Some(None));
                 }
-                let dups = self.batch_duplicates(p, &rows, &mut seen).await?;
+                let dups = self.batch_duplicates(p, &rows, &mut seen, !base_was_empty).await?;
                 let mut batch = BatchCounts { processed: rows.len() as i64 + failed as i64, failed: failed as i64, ..Default::default() };
                 let mut to_store = Vec::with_capacity(rows.len());
                 let mut merges = Vec::new();
@@ -594,10 +600,15 @@ impl App {
     /// credit code, ID number or mobile, a similar name, the same name in the same city, a shared
     /// contact phone), and rows of the same file met earlier with one of those keys. Candidates
     /// outside the user's list scope are counted, not shown. `exact` says whether a candidate
-    /// matched on an exact key (only those are skipped by default).
-    async fn batch_duplicates(&self, p: &Principal, rows: &[Prepared], seen: &mut InFileKeys) -> Result<HashMap<u32, RowCandidates>> {
-        let keys: Vec<Vec<String>> = rows.iter().map(|r| r.keys.clone()).collect();
-        let found = self.store.duplicate_candidates_batch(&keys).await?;
+    /// matched on an exact key (only those are skipped by default). `in_store`: false skips the
+    /// store's lookup (a move-in into an empty base), leaving the in-file keys.
+    async fn batch_duplicates(&self, p: &Principal, rows: &[Prepared], seen: &mut InFileKeys, in_store: bool) -> Result<HashMap<u32, RowCandidates>> {
+        let found = if in_store {
+            let keys: Vec<Vec<String>> = rows.iter().map(|r| r.keys.clone()).collect();
+            self.store.duplicate_candidates_batch(&keys).await?
+        } else {
+            vec![Vec::new(); rows.len()]
+        };
         let scope = if found.iter().any(|f| !f.is_empty()) { Some(self.list_scope(p).await?) } else { None };
         let mut out: HashMap<u32, RowCandidates> = HashMap::new();
         for (r, cands) in rows.iter().zip(found) {

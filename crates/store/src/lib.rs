@@ -796,6 +796,12 @@ pub trait Store: Send + Sync + 'static {
     async fn begin_bulk_load(&self) -> Result<()> {
         Ok(())
     }
+    /// Called before a large import's first batch: whether the archive table is empty (then the
+    /// import's duplicate lookups could find only its own earlier rows, which the importer's
+    /// in-file key map finds). An engine may also defer index upkeep while it is empty (SQLite:
+    /// the archive, contact, timeline, duplicate-key and date indexes, rebuilt by `end_bulk_load`,
+    /// or by `migrate` after a crash). Writes stay as durable as ever.
+    async fn begin_bulk_import(&self) -> Result<bool>;
     /// Merges the text index after a load of the whole base (the demo load; `reindex` does it
     /// itself): SQLite's FTS5 index is left in many segments, and a query that ANDs frequent
     /// terms seeks through each. Not after imports: on a large base it rewrites the whole index

@@ -1876,6 +1876,11 @@ impl Store for PgStore {
         })))
     }
 
+    async fn begin_bulk_import(&self) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one("SELECT NOT EXISTS (SELECT 1 FROM archives)", &[]).await?.get(0))
+    }
+
     async fn end_bulk_load(&self) -> Result<()> {
         let c = self.pool.get().await?;
         // VACUUM, not only ANALYZE: it sets the visibility map of the freshly written pages, without

@@ -312,6 +312,19 @@ fn take_indexes(tx: &Transaction, tables: &[&str]) -> Result<Vec<(String, String
     Ok(defs)
 }
 
+/// Drops the indexes a bulk write into an empty archive table need not keep up row by row
+/// (recorded in `deferred_indexes`; `restore_deferred_indexes` builds each in one pass, which
+/// costs a fraction of keeping it up). Returns whether the table was empty.
+fn defer_indexes_if_empty(tx: &Transaction) -> Result<bool> {
+    let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM archives)", [], |r| r.get(0))?;
+    if empty {
+        for (name, sql) in take_indexes(tx, &["archives", "contacts", "timeline_entries", "dedup_keys", "archive_dates"])? {
+            tx.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?1, ?2)", params![name, sql])?;
+        }
+    }
+    Ok(empty)
+}
+
 /// Recreates the indexes a bulk load deferred (at its end, or at start after an interruption).
 fn restore_deferred_indexes(tx: &Transaction) -> Result<()> {
     let defs: Vec<(String, String)> =
@@ -1854,17 +1867,11 @@ impl Store for SqliteStore {
         // A bulk load is one long series of batches that is restarted if interrupted: one fsync
         // per batch buys nothing. `end_bulk_load` makes the writer durable again.
         Self::with_conn(&self.writer, |c| Ok(c.execute_batch("PRAGMA synchronous = NORMAL;")?)).await?;
-        self.write(|tx| {
-            let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM archives)", [], |r| r.get(0))?;
-            if !empty {
-                return Ok(());
-            }
-            for (name, sql) in take_indexes(tx, &["archives", "contacts", "timeline_entries", "dedup_keys"])? {
-                tx.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?1, ?2)", params![name, sql])?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(|tx| defer_indexes_if_empty(tx).map(|_| ())).await
+    }
+
+    async fn begin_bulk_import(&self) -> Result<bool> {
+        self.write(defer_indexes_if_empty).await
     }
 
     async fn snapshot(&self, dest: &Path, method: SnapshotMethod) -> Result<Snapshot> {
@@ -1986,6 +1993,32 @@ mod tests {
         reopened.begin_bulk_load().await.unwrap();
         reopened.end_bulk_load().await.unwrap();
         assert_eq!(index_count(&path), all, "end_bulk_load recreates them");
+    }
+
+    /// A large import into an empty base sets aside the indexes of every table it fills and gets
+    /// them back, the same definitions, at its end or at the next start; into a base that holds
+    /// archives it keeps them all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bulk_import_defers_indexes_only_into_an_empty_base() {
+        let tables = ["archives", "contacts", "timeline_entries", "dedup_keys", "archive_dates"];
+        let defs = |path: &Path| tables.iter().map(|t| index_defs(path, t)).collect::<Vec<_>>();
+        let (_dir, path, store) = migrated_store().await;
+        let all = defs(&path);
+        assert!(all.iter().all(|d| d.iter().any(|s| !s.is_empty())), "each table has secondary indexes: {all:?}");
+        assert!(store.begin_bulk_import().await.unwrap(), "the base is empty");
+        assert!(defs(&path).iter().all(|d| d.iter().all(String::is_empty)), "only constraint indexes are kept: {:?}", defs(&path));
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(defs(&path), all, "a start after an interrupted import recreates them");
+        assert!(store.begin_bulk_import().await.unwrap());
+        let audit = AuditEvent::new(AuditAction::ArchiveImport, Utc::now());
+        let archives = (0..20).map(|i| BulkArchive::new(ArchiveData::new(CustomerKind::Person, format!("李{i}")), Utc::now(), vec![], vec![]).unwrap()).collect();
+        store.bulk_load(archives, &NumberScheme::default(), "", &audit).await.unwrap();
+        store.end_bulk_load().await.unwrap();
+        assert_eq!(defs(&path), all, "end_bulk_load recreates them");
+        assert!(!store.begin_bulk_import().await.unwrap(), "the base holds archives now");
+        assert_eq!(defs(&path), all, "and nothing is set aside");
     }
 
     /// The rebuild sets the duplicate-check keys' indexes aside while it writes them, and puts
