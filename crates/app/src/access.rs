@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use dangan_core::audit::AuditAction;
-use dangan_core::policy::{self, Action, Actor, ApprovalStep, Decision, GrantScope, ListScope, Protection};
+use dangan_core::policy::{self, Action, Actor, ApprovalStep, Decision, GrantHolder, GrantScope, ListScope, Protection};
 use dangan_core::validate::{ErrorCode, FieldError};
 use dangan_core::{Archive, ArchiveId, DeptId, Role, Secrecy};
 use dangan_store::{AccessRequest, ApprovalRecord, Grant, NewAccessRequest, RequestQuery, RequestStatus};
@@ -125,7 +125,22 @@ impl App {
         }
     }
 
-    /// What the principal may see in lists, counts and search.
+    /// What the principal may see, for a query: lists, counts, search, exports, reports. The
+    /// principal's grants are looked up by storage inside that query (`ListScope::grants_of`),
+    /// so a list costs one trip to the database, and a grant revoked a moment ago no longer counts.
+    pub async fn query_scope(&self, p: &Principal) -> Result<ListScope> {
+        let actor = self.actor(p).await?;
+        let mut scope = policy::list_scope(&actor, Vec::new());
+        // A scope that already admits every archive needs no grants; nor does an inactive user.
+        if actor.active && !scope.all {
+            scope.grants_of = Some(GrantHolder { user_id: p.user.id, at: Utc::now() });
+        }
+        self.widen_to_all(&mut scope).await?;
+        Ok(scope)
+    }
+
+    /// What the principal may see, with the grants read into the scope, for a decision in
+    /// memory (`ListScope::admits`: which duplicate candidates to show, say).
     pub async fn list_scope(&self, p: &Principal) -> Result<ListScope> {
         let actor = self.actor(p).await?;
         let granted: Vec<ArchiveId> = self
@@ -137,15 +152,21 @@ impl App {
             .map(|g| g.archive_id)
             .collect();
         let mut scope = policy::list_scope(&actor, granted);
-        // An executive managing every department sees every tier: say so plainly, so the query
-        // is a plain scan rather than a long OR.
+        self.widen_to_all(&mut scope).await?;
+        Ok(scope)
+    }
+
+    /// An executive managing every department sees every tier: say so plainly, so the query is
+    /// a plain scan rather than a long OR.
+    async fn widen_to_all(&self, scope: &mut ListScope) -> Result<()> {
         if scope.company && !scope.all {
             let all: Vec<DeptId> = self.department_tree().await?.into_iter().map(|(id, _)| id).collect();
             if all.iter().all(|d| scope.dept_tier_depts.contains(d) && scope.personal_tier_depts.contains(d)) {
                 scope.all = true;
+                scope.grants_of = None;
             }
         }
-        Ok(scope)
+        Ok(())
     }
 
     /// Files a request to view an archive (查阅申请): purpose, sections, actions, and how long.

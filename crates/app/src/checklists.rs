@@ -358,7 +358,7 @@ impl App {
         self.authorize_general(p, Action::List).await?;
         let as_of = as_of.unwrap_or_else(today_local);
         let since = since.unwrap_or(as_of - Duration::days(REPORT_DEFAULT_DAYS));
-        let scope = self.list_scope(p).await?;
+        let scope = self.query_scope(p).await?;
         // Local midnight (UTC+8) of `since`, as an instant.
         let since_at = since.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::hours(8);
         let archives = self.store.checklist_archives(Some(&scope), since_at, REPORT_SCAN_LIMIT).await?;

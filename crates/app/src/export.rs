@@ -186,7 +186,7 @@ impl App {
             return Ok(ids);
         }
         let mut filter = req.filter.clone();
-        filter.scope = Some(self.list_scope(p).await?);
+        filter.scope = Some(self.query_scope(p).await?);
         let mut after: Option<Cursor> = None;
         loop {
             let page = self.store.list_archives(&ArchiveQuery { filter: filter.clone(), sort: SortOrder::CreatedDesc, after, limit: 1000 }).await?;

@@ -560,7 +560,7 @@ impl App {
     pub async fn list_archives(&self, user: &Principal, filter: ArchiveFilter, sort: SortOrder, cursor: Option<&str>, limit: u32, with_total: bool) -> Result<Page<ArchiveSummary>> {
         self.authorize_general(user, Action::List).await?;
         let mut filter = filter;
-        filter.scope = Some(self.list_scope(user).await?);
+        filter.scope = Some(self.query_scope(user).await?);
         let after = match cursor.filter(|c| !c.is_empty()) {
             Some(c) => Some(Cursor::decode(c).ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?),
             None => None,

@@ -115,7 +115,7 @@ impl App {
     /// The filter of a reminder list: the user's own archives, or the departments they manage;
     /// always within what they may see.
     async fn reminder_filter(&self, p: &Principal, scope: ReminderScope) -> Result<ArchiveFilter> {
-        let mut filter = ArchiveFilter { scope: Some(self.list_scope(p).await?), ..Default::default() };
+        let mut filter = ArchiveFilter { scope: Some(self.query_scope(p).await?), ..Default::default() };
         match scope {
             ReminderScope::Mine => filter.owner_id = Some(p.user.id),
             ReminderScope::Department => {

@@ -150,7 +150,7 @@ impl App {
     async fn search_classes(&self, user: &Principal, q: SearchQuery, suggesting: bool) -> Result<SearchPage> {
         self.authorize_general(user, Action::List).await?;
         let mut filter = q.filter.clone();
-        filter.scope = Some(self.list_scope(user).await?);
+        filter.scope = Some(self.query_scope(user).await?);
         filter.name_contains = None;
         let plan = self.plan(&q, &mut filter);
         let (start_tier, start_key) = match q.cursor.as_deref().filter(|c| !c.is_empty()) {

@@ -17,6 +17,7 @@
 //! Everything here is pure: the caller passes the actor's departments, whether the request comes
 //! from the archive room, and the grant the actor holds on the archive, if any.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ArchiveId, DeptId, Role, Secrecy, Tier, UserId};
@@ -586,8 +587,20 @@ pub struct ListScope {
     pub owner: Option<UserId>,
     /// Archives the user holds an active read grant on.
     pub granted: Vec<ArchiveId>,
+    /// Also the archives this user holds an active read grant on at this instant, looked up by
+    /// storage inside the query itself: a list then needs no separate trip for the grants, and a
+    /// grant revoked through another server counts at once. `admits` cannot see these; a scope
+    /// judged in memory lists its grants in `granted` instead.
+    pub grants_of: Option<GrantHolder>,
     /// Include 绝密 archives (number only; the archivist).
     pub top_secret: bool,
+}
+
+/// Whose active read grants, valid at which instant (see `ListScope::grants_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantHolder {
+    pub user_id: UserId,
+    pub at: DateTime<Utc>,
 }
 
 impl ListScope {
@@ -596,7 +609,9 @@ impl ListScope {
     }
 
     /// Does the scope admit an archive? The pure twin of the SQL storage builds from the scope.
+    /// Only for a scope whose grants are listed in `granted` (`grants_of` is for queries).
     pub fn admits(&self, id: ArchiveId, p: &Protection) -> bool {
+        debug_assert!(self.grants_of.is_none(), "a scope judged in memory lists its grants in `granted`");
         if p.secrecy == Secrecy::TopSecret && !self.top_secret {
             return false;
         }
@@ -635,6 +650,7 @@ pub fn list_scope(actor: &Actor, granted: Vec<ArchiveId>) -> ListScope {
         personal_tier_depts: actor.managed_depts.clone(),
         owner: Some(actor.user_id),
         granted,
+        grants_of: None,
         top_secret: false,
     }
 }

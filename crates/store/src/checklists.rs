@@ -8,7 +8,7 @@ use dangan_core::checklist::MarkAction;
 use dangan_core::policy::ListScope;
 use dangan_core::{ArchiveId, UserId};
 
-use crate::sql::{scope_conditions, Param};
+use crate::sql::{scope_conditions, Dialect, Param, Params};
 
 /// A mark to append: a tick, an untick or an attachment tag of one item.
 #[derive(Debug, Clone)]
@@ -27,11 +27,12 @@ pub(crate) const MARK_COLUMNS: &str = "id, archive_id, checklist, item, action, 
 
 /// The report's archives: created at or after `since`, not merged, within the scope, newest
 /// first, at most `limit`. Placeholders are `$N` (SQLite takes them as numbered parameters).
-pub(crate) fn candidates_query(columns: &str, from: &str, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> (String, Vec<Param>) {
-    let params = vec![Param::Time(since)];
+pub(crate) fn candidates_query(dialect: Dialect, columns: &str, from: &str, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
+    params.push(Param::Time(since));
     let mut conds = vec!["a.created_at >= $1".to_string(), "a.merged_into IS NULL".to_string()];
     if let Some(scope) = scope {
-        conds.extend(scope_conditions(scope));
+        conds.extend(scope_conditions(scope, &mut params));
     }
-    (format!("SELECT {columns} FROM {from} WHERE {} ORDER BY a.id DESC LIMIT {}", conds.join(" AND "), limit.clamp(1, 100_000)), params)
+    (format!("SELECT {columns} FROM {from} WHERE {} ORDER BY a.id DESC LIMIT {}", conds.join(" AND "), limit.clamp(1, 100_000)), params.list)
 }

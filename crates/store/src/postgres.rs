@@ -18,7 +18,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::{NoTls, Row};
 
-use crate::sql::{self, Param};
+use crate::sql::{self, Dialect, Param};
 use crate::*;
 
 mod dates;
@@ -926,12 +926,12 @@ impl Store for PgStore {
     }
 
     async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>> {
-        let (text, params) = sql::list_query(query);
+        let (text, params) = sql::list_query(Dialect::Postgres, query);
         self.query_built(&text, &params).await?.iter().map(summary_from_row).collect()
     }
 
     async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64> {
-        let (text, params) = sql::count_query(filter);
+        let (text, params) = sql::count_query(Dialect::Postgres, filter);
         Ok(self.query_built_one(&text, &params).await?.get(0))
     }
 
@@ -1791,7 +1791,7 @@ impl Store for PgStore {
     }
 
     async fn checklist_archives(&self, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> Result<Vec<Archive>> {
-        let (text, params) = crate::checklists::candidates_query(ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
+        let (text, params) = crate::checklists::candidates_query(Dialect::Postgres, ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
         Ok(self.query_built(&text, &params).await?.iter().map(archive_from_row).collect())
     }
 

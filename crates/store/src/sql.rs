@@ -16,6 +16,38 @@ pub(crate) enum Param {
     Date(NaiveDate),
 }
 
+/// The engine a query is built for, where the shared text must differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A query's parameters as they are added, and the engine the text is for.
+pub(crate) struct Params {
+    pub dialect: Dialect,
+    pub list: Vec<Param>,
+}
+
+impl Params {
+    pub fn new(dialect: Dialect) -> Self {
+        Params { dialect, list: Vec::new() }
+    }
+}
+
+impl std::ops::Deref for Params {
+    type Target = Vec<Param>;
+    fn deref(&self) -> &Vec<Param> {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for Params {
+    fn deref_mut(&mut self) -> &mut Vec<Param> {
+        &mut self.list
+    }
+}
+
 pub(crate) const SUMMARY_COLUMNS: &str =
     "id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy, mobile, updated_at";
 
@@ -31,7 +63,7 @@ fn like_escape(s: &str) -> String {
 }
 
 /// Builds `WHERE …` (or an empty string) for the filter, pushing parameters.
-pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: Vec<String>) -> String {
+pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Params, extra: Vec<String>) -> String {
     let mut conds = extra;
     // Merged archives are tombstones: their number resolves to the survivor, lists skip them.
     conds.push("merged_into IS NULL".to_string());
@@ -102,7 +134,7 @@ pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: V
         conds.push("owner_id IS NULL".to_string());
     }
     if let Some(scope) = &f.scope {
-        conds.extend(scope_conditions(scope));
+        conds.extend(scope_conditions(scope, params));
     }
     if conds.is_empty() {
         String::new()
@@ -112,8 +144,8 @@ pub(crate) fn filter_clause(f: &ArchiveFilter, params: &mut Vec<Param>, extra: V
 }
 
 /// The page query for a list. Placeholders are `$N`; SQLite accepts them as numbered parameters too.
-pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+pub(crate) fn list_query(dialect: Dialect, q: &ArchiveQuery) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
     let mut extra = Vec::new();
     if let Some(c) = q.after {
         match q.sort {
@@ -141,14 +173,27 @@ pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
         SortOrder::UpdatedAsc => "updated_at, id",
     };
     let limit = q.limit.clamp(1, 1000);
-    let branches = q.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
-    if branches.len() > 1 {
+    if let Some(branches) = several_scope_parts(&q.filter, &mut params) {
         let keys = if matches!(q.sort, SortOrder::UpdatedDesc | SortOrder::UpdatedAsc) { "id, updated_at" } else { "id" };
         let page = scope_parts_page(&q.filter, &branches, extra, &mut params, keys, order, limit, SUMMARY_COLUMNS);
-        return (page, params);
+        return (page, params.list);
     }
     let where_ = filter_clause(&q.filter, &mut params, extra);
-    (format!("SELECT {SUMMARY_COLUMNS} FROM archives{where_} ORDER BY {order} LIMIT {limit}"), params)
+    (format!("SELECT {SUMMARY_COLUMNS} FROM archives{where_} ORDER BY {order} LIMIT {limit}"), params.list)
+}
+
+/// The scope's parts when it has more than one (for `scope_parts_page`); otherwise `None`, with
+/// nothing added to `params` (a parameter the text does not use is an error on PostgreSQL).
+fn several_scope_parts(filter: &ArchiveFilter, params: &mut Params) -> Option<Vec<String>> {
+    let scope = filter.scope.as_ref()?;
+    let mark = params.len();
+    let branches = scope_branches(scope, params);
+    if branches.len() > 1 {
+        Some(branches)
+    } else {
+        params.truncate(mark);
+        None
+    }
 }
 
 /// A page over a scope of several parts ("my department's archives OR the ones I own OR …"): one
@@ -157,7 +202,7 @@ pub(crate) fn list_query(q: &ArchiveQuery) -> (String, Vec<Param>) {
 /// the page's rows read once. A single query with the OR would make the planners collect every
 /// visible row and sort them. `keys` are the columns `order` needs; `columns` what the page returns.
 #[allow(clippy::too_many_arguments)]
-fn scope_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Vec<Param>, keys: &str, order: &str, limit: u32, columns: &str) -> String {
+fn scope_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, keys: &str, order: &str, limit: u32, columns: &str) -> String {
     let mut rest = filter.clone();
     if let Some(scope) = rest.scope.as_mut() {
         scope.all = true;
@@ -172,10 +217,10 @@ fn scope_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<Stri
     format!("SELECT {columns} FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY {order} LIMIT {limit}) ORDER BY {order}", parts.join(" UNION "))
 }
 
-pub(crate) fn count_query(f: &ArchiveFilter) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+pub(crate) fn count_query(dialect: Dialect, f: &ArchiveFilter) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
     let where_ = filter_clause(f, &mut params, Vec::new());
-    (format!("SELECT COUNT(*) FROM archives{where_}"), params)
+    (format!("SELECT COUNT(*) FROM archives{where_}"), params.list)
 }
 
 pub(crate) fn id_list(ids: &[i64]) -> String {
@@ -183,8 +228,9 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
 }
 
 /// The parts of a scope that admit archives, each a condition (empty when the scope is `all`).
-/// Ids are integers formatted into the text, so nothing user-typed reaches the SQL here.
-fn scope_branches(scope: &ListScope) -> Vec<String> {
+/// Ids are integers formatted into the text, so nothing user-typed reaches the SQL here; the
+/// instant the grants are judged at is a parameter.
+fn scope_branches(scope: &ListScope, params: &mut Params) -> Vec<String> {
     let mut any = Vec::new();
     if scope.all {
         return any;
@@ -204,14 +250,31 @@ fn scope_branches(scope: &ListScope) -> Vec<String> {
     if !scope.granted.is_empty() {
         any.push(format!("id IN ({})", id_list(&scope.granted)));
     }
+    if let Some(h) = scope.grants_of {
+        // The twin of `active_grants(user, None, at)` keeping the grants that allow reading.
+        params.push(Param::Time(h.at));
+        let held = format!(
+            "SELECT g.archive_id FROM grants g WHERE g.user_id = {} AND g.expires_at > ${} AND g.revoked_at IS NULL AND ',' || g.actions || ',' LIKE '%,{},%'",
+            h.user_id,
+            params.len(),
+            dangan_core::policy::Action::Read.as_str()
+        );
+        any.push(match params.dialect {
+            // SQLite answers `rowid IN (subquery)` from the primary key, also as one arm of an OR.
+            Dialect::Sqlite => format!("id IN ({held})"),
+            // PostgreSQL cannot use an index for `IN (subquery)` inside an OR (it filters every
+            // row: an owner's count went 10 → 107 ms at 1M); an array computed once can.
+            Dialect::Postgres => format!("id = ANY(ARRAY({held}))"),
+        });
+    }
     any
 }
 
 /// The access policy's list scope as SQL conditions (the twin of `ListScope::admits`).
-pub(crate) fn scope_conditions(scope: &ListScope) -> Vec<String> {
+pub(crate) fn scope_conditions(scope: &ListScope, params: &mut Params) -> Vec<String> {
     let mut conds = Vec::new();
     if !scope.all {
-        let any = scope_branches(scope);
+        let any = scope_branches(scope, params);
         conds.push(if any.is_empty() { "1 = 0".to_string() } else { format!("({})", any.join(" OR ")) });
     }
     if !scope.top_secret {
@@ -273,6 +336,7 @@ pub(crate) struct TextIndex {
     /// Keeps a subquery from being merged into the outer query (SQLite `LIMIT -1`, PostgreSQL
     /// `OFFSET 0`).
     pub fence: &'static str,
+    pub dialect: Dialect,
 }
 
 pub(crate) const SQLITE_TEXT: TextIndex = TextIndex {
@@ -280,6 +344,7 @@ pub(crate) const SQLITE_TEXT: TextIndex = TextIndex {
     cond: "search_fts MATCH ${}",
     key: "f.rowid",
     fence: " LIMIT -1",
+    dialect: Dialect::Sqlite,
 };
 
 /// PostgreSQL, for a query that matches few archives: the matches come from the GIN index and
@@ -293,10 +358,11 @@ pub(crate) const PG_TEXT_FEW: TextIndex = TextIndex {
     cond: "",
     key: "m.seq",
     fence: " OFFSET 0",
+    dialect: Dialect::Postgres,
 };
 
 pub(crate) const PG_TEXT: TextIndex =
-    TextIndex { from: "search_docs m JOIN archives ON archives.id = m.archive_id", cond: "m.tsv @@ ${}::text::tsquery", key: "m.seq", fence: " OFFSET 0" };
+    TextIndex { from: "search_docs m JOIN archives ON archives.id = m.archive_id", cond: "m.tsv @@ ${}::text::tsquery", key: "m.seq", fence: " OFFSET 0", dialect: Dialect::Postgres };
 
 /// The conditions of a search besides its cursor; returns (FROM, key column, conditions).
 fn search_parts(req: &crate::SearchRequest, text: &TextIndex, params: &mut Vec<Param>) -> (String, &'static str, Vec<String>) {
@@ -341,7 +407,7 @@ fn search_parts(req: &crate::SearchRequest, text: &TextIndex, params: &mut Vec<P
 /// One page of a search, ordered by its key (activity sequence for text, id otherwise), newest
 /// first. Columns: the summary columns, then the key.
 pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+    let mut params = Params::new(text.dialect);
     let (from, key, mut conds) = search_parts(req, text, &mut params);
     let limit = req.limit.clamp(1, 1000);
     if let crate::SearchMatch::NumberPrefix(_) = req.matcher {
@@ -356,32 +422,32 @@ pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (Str
         let mut inner = req.filter.clone();
         let scope = inner.scope.take();
         let where_ = filter_clause(&inner, &mut params, conds);
-        let outer = scope.as_ref().map(scope_conditions).unwrap_or_default();
+        let outer = scope.as_ref().map(|s| scope_conditions(s, &mut params)).unwrap_or_default();
         let outer = if outer.is_empty() { String::new() } else { format!(" WHERE {}", outer.join(" AND ")) };
         return (
             format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS}, id AS skey FROM archives{where_} ORDER BY archive_no DESC{}) AS numbered{outer} LIMIT {limit}", text.fence),
-            params,
+            params.list,
         );
     }
     if let Some(after) = req.after {
         params.push(Param::Int(after));
         conds.push(format!("{key} < ${}", params.len()));
     }
-    let branches = req.filter.scope.as_ref().map(scope_branches).unwrap_or_default();
-    if from == "archives" && branches.len() > 1 {
+    let parts = if from == "archives" { several_scope_parts(&req.filter, &mut params) } else { None };
+    if let Some(branches) = parts {
         let page = scope_parts_page(&req.filter, &branches, conds, &mut params, "id", "id DESC", limit, &format!("{SUMMARY_COLUMNS}, id AS skey"));
-        return (page, params);
+        return (page, params.list);
     }
     let where_ = filter_clause(&req.filter, &mut params, conds);
-    (format!("SELECT {SUMMARY_COLUMNS}, {key} AS skey FROM {from}{where_} ORDER BY {key} DESC LIMIT {limit}"), params)
+    (format!("SELECT {SUMMARY_COLUMNS}, {key} AS skey FROM {from}{where_} ORDER BY {key} DESC LIMIT {limit}"), params.list)
 }
 
 /// How many archives a search finds, counting at most `cap`.
 pub(crate) fn search_count_query(req: &crate::SearchRequest, text: &TextIndex, cap: i64) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+    let mut params = Params::new(text.dialect);
     let (from, _, conds) = search_parts(req, text, &mut params);
     let where_ = filter_clause(&req.filter, &mut params, conds);
-    (format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{where_} LIMIT {}) AS capped", cap.max(1)), params)
+    (format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{where_} LIMIT {}) AS capped", cap.max(1)), params.list)
 }
 
 /// The score of a key's kind in SQL (the twin of `dangan_core::dedup::Reason::score`).
@@ -439,7 +505,7 @@ pub(crate) fn candidates_query(keys_cond: &str) -> String {
 /// The FROM … WHERE part of the dates queries: indexed dates in the windows, joined to the
 /// archives the filter admits. The filter's columns are the archives' (`archive_dates` shares no
 /// column name with `archives`).
-fn due_dates_from(q: &crate::lifecycle::DueDatesQuery, params: &mut Vec<Param>) -> String {
+fn due_dates_from(q: &crate::lifecycle::DueDatesQuery, params: &mut Params) -> String {
     let mut windows = Vec::new();
     for (kind, from, to) in &q.date_ranges {
         params.push(Param::Text(kind.as_str().into()));
@@ -478,8 +544,8 @@ fn due_dates_from(q: &crate::lifecycle::DueDatesQuery, params: &mut Vec<Param>) 
 }
 
 /// Indexed dates in the windows of archives the filter admits, in the reminders' order (`DueOrder`).
-pub(crate) fn due_dates_query(q: &crate::lifecycle::DueDatesQuery) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+pub(crate) fn due_dates_query(dialect: Dialect, q: &crate::lifecycle::DueDatesQuery) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
     let from = due_dates_from(q, &mut params);
     let limit = q.limit.clamp(1, 10_000);
     let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
@@ -488,21 +554,21 @@ pub(crate) fn due_dates_query(q: &crate::lifecycle::DueDatesQuery) -> (String, V
         // Month-days from today's on come first (this year), the ones before it after (next year).
         crate::lifecycle::DueOrder::NextAnniversaryFrom(today) => format!("CASE WHEN md >= {today} THEN md ELSE md + 10000 END, a.id"),
     };
-    (format!("SELECT {columns}, date_kind, on_date, num, label{from} ORDER BY {order} LIMIT {limit}"), params)
+    (format!("SELECT {columns}, date_kind, on_date, num, label{from} ORDER BY {order} LIMIT {limit}"), params.list)
 }
 
 /// Counts of `due_dates_query`'s rows (without its limit) per kind and whether before `day`.
-pub(crate) fn due_counts_query(q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+pub(crate) fn due_counts_query(dialect: Dialect, q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
     let from = due_dates_from(q, &mut params);
     params.push(Param::Date(day));
     let d = params.len();
-    (format!("SELECT date_kind, CASE WHEN on_date < ${d} THEN 1 ELSE 0 END AS before_day, COUNT(*){from} GROUP BY 1, 2"), params)
+    (format!("SELECT date_kind, CASE WHEN on_date < ${d} THEN 1 ELSE 0 END AS before_day, COUNT(*){from} GROUP BY 1, 2"), params.list)
 }
 
 /// The WHERE part of the review queries (archives in the filter whose last review, or creation, is
 /// before their grade's cutoff) and the `CASE` giving each row its grade's cutoff.
-fn review_due_where(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, params: &mut Vec<Param>) -> (String, String) {
+fn review_due_where(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, params: &mut Params) -> (String, String) {
     let mut per_grade = Vec::new();
     let mut cutoff_of = Vec::new();
     for (grade, cutoff) in cutoffs {
@@ -525,18 +591,18 @@ fn review_due_where(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCut
 
 /// Archives whose last review (or creation) is before their grade's cutoff, soonest due first:
 /// due = last review + the grade's cycle, so the order is by (last review − the grade's cutoff).
-pub(crate) fn review_due_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+pub(crate) fn review_due_query(dialect: Dialect, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
     let (where_, cutoff) = review_due_where(filter, cutoffs, &mut params);
     let limit = limit.clamp(1, 10_000);
-    (format!("SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY COALESCE(reviewed_at, created_at) - {cutoff}, id LIMIT {limit}"), params)
+    (format!("SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY COALESCE(reviewed_at, created_at) - {cutoff}, id LIMIT {limit}"), params.list)
 }
 
 /// Counts the rows of `review_due_query` (without its limit).
-pub(crate) fn review_due_count_query(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> (String, Vec<Param>) {
-    let mut params = Vec::new();
+pub(crate) fn review_due_count_query(dialect: Dialect, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
     let (where_, _) = review_due_where(filter, cutoffs, &mut params);
-    (format!("SELECT COUNT(*) FROM archives{where_}"), params)
+    (format!("SELECT COUNT(*) FROM archives{where_}"), params.list)
 }
 
 /// Personal, owned, open archives whose last follow-up (or creation day) is before their grade's cutoff.

@@ -17,7 +17,7 @@ use deadpool::unmanaged::Pool;
 use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, Transaction};
 
-use crate::sql::{self, Param};
+use crate::sql::{self, Dialect, Param};
 use crate::*;
 
 mod dates;
@@ -918,12 +918,12 @@ impl Store for SqliteStore {
     }
 
     async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>> {
-        let (text, params) = sql::list_query(query);
+        let (text, params) = sql::list_query(Dialect::Sqlite, query);
         self.query_rows(text, params, summary_from_row).await
     }
 
     async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64> {
-        let (text, params) = sql::count_query(filter);
+        let (text, params) = sql::count_query(Dialect::Sqlite, filter);
         self.read(move |c| Ok(c.prepare_cached(&sqlite_placeholders(&text))?.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)).await
     }
 
@@ -1831,7 +1831,7 @@ impl Store for SqliteStore {
     }
 
     async fn checklist_archives(&self, scope: Option<&ListScope>, since: DateTime<Utc>, limit: u32) -> Result<Vec<Archive>> {
-        let (text, params) = crate::checklists::candidates_query(ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
+        let (text, params) = crate::checklists::candidates_query(Dialect::Sqlite, ARCHIVE_COLUMNS, ARCHIVE_FROM, scope, since, limit);
         self.query_rows(text, params, archive_from_row).await
     }
 

@@ -22,7 +22,7 @@ use dangan_core::{
     OrganizationInfo, PersonInfo, RetentionClass, Role, Secrecy, Tier,
 };
 use dangan_store::{
-    LoanKind, LoanQuery, NewLoan,
+    LoanKind, LoanQuery, NewAccessRequest, NewLoan,
     ArchiveFilter, ArchiveQuery, BulkArchive, Cursor, NewAttachment, NewUser, Numbering, SessionKind, SortOrder, Store, StoreError, VersionRecord,
 };
 
@@ -496,6 +496,8 @@ async fn stale_update_refused(store: Arc<dyn Store>) {
 
 struct Model {
     rows: BTreeMap<i64, ArchiveSummary>,
+    /// Approved grants: (user, archive, expires at).
+    grants: Vec<(i64, i64, DateTime<Utc>)>,
 }
 
 fn summary_of(a: &Archive, updated_at: DateTime<Utc>) -> ArchiveSummary {
@@ -551,6 +553,14 @@ fn matches(f: &ArchiveFilter, s: &ArchiveSummary) -> bool {
 
 impl Model {
     fn expected(&self, f: &ArchiveFilter, sort: SortOrder) -> Vec<ArchiveSummary> {
+        // Grants the query looks up itself are read into the scope, as `App::list_scope` does.
+        let mut f = f.clone();
+        if let Some(scope) = f.scope.as_mut() {
+            if let Some(h) = scope.grants_of.take() {
+                scope.granted.extend(self.grants.iter().filter(|(u, _, exp)| *u == h.user_id && *exp > h.at).map(|(_, a, _)| *a));
+            }
+        }
+        let f = &f;
         let mut rows: Vec<ArchiveSummary> = self.rows.values().filter(|s| matches(f, s)).cloned().collect();
         match sort {
             SortOrder::CreatedDesc => rows.sort_by_key(|s| std::cmp::Reverse(s.id)),
@@ -596,7 +606,7 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
         "Abc酒店管理有限公司",
         "50%_折扣\\店",
     ];
-    let mut model = Model { rows: BTreeMap::new() };
+    let mut model = Model { rows: BTreeMap::new(), grants: Vec::new() };
     for i in 0..N {
         let kind = if i % 3 == 0 { CustomerKind::Organization } else { CustomerKind::Person };
         let name = match special_names.get(i / 13) {
@@ -683,10 +693,32 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
     // the merge must keep the order, the page size and each archive once (a granted archive is
     // also in a tier part), with and without filters that the scope indexes carry.
     {
-        use dangan_core::policy::ListScope;
+        use dangan_core::policy::{Action, ApprovalStep, GrantHolder, ListScope};
         let some = |v: &[i64]| v.to_vec();
         let granted: Vec<i64> = ids.iter().copied().step_by(9).collect();
+        // Grants the query looks up itself (`grants_of`): approved requests on every 5th archive,
+        // some expired when the scope is judged, and another user's, which must not count.
+        let person = |name: &str| NewUser { username: name.into(), display_name: name.into(), password_hash: None, dept_id: None, roles: vec![Role::Salesperson] };
+        let grantee = store.create_user(&person("grantee"), &ev(0, at(0))).await.unwrap();
+        let other = store.create_user(&person("other"), &ev(0, at(0))).await.unwrap();
+        let gm = store.create_user(&NewUser { roles: vec![Role::GeneralManager], ..person("gm") }, &ev(0, at(0))).await.unwrap();
+        let judged_at = at(3000);
+        for (k, id) in ids.iter().copied().enumerate().filter(|(k, _)| k % 5 == 1) {
+            let (user, expires) = match k % 3 {
+                0 => (grantee.id, at(4000)),
+                1 => (grantee.id, at(2500)),
+                _ => (other.id, at(4000)),
+            };
+            let req = NewAccessRequest { archive_id: id, requester_id: user, purpose: "核对".into(), sections: vec![], actions: vec![Action::Read], hours: 1, chain: vec![ApprovalStep::GeneralManager] };
+            let req = store.create_access_request(&req, &ev(user, at(2000))).await.unwrap();
+            store.decide_access_request(req.id, 0, gm.id, true, "", expires, &ev(gm.id, at(2001))).await.unwrap();
+            model.grants.push((user, id, expires));
+        }
+        let held = Some(GrantHolder { user_id: grantee.id, at: judged_at });
         let scopes = [
+            ("salesperson holding grants", ListScope { dept_tier_depts: some(&[20]), owner: Some(2), grants_of: held, ..ListScope::nothing() }),
+            ("grants held only", ListScope { grants_of: held, ..ListScope::nothing() }),
+            ("manager holding grants", ListScope { dept_tier_depts: some(&[20, 21]), personal_tier_depts: some(&[21]), owner: Some(1), granted: granted.clone(), grants_of: held, ..ListScope::nothing() }),
             ("salesperson", ListScope { dept_tier_depts: some(&[20]), owner: Some(2), ..ListScope::nothing() }),
             ("owner only", ListScope { owner: Some(3), ..ListScope::nothing() }),
             ("manager", ListScope { dept_tier_depts: some(&[20, 21]), personal_tier_depts: some(&[21]), owner: Some(1), granted: granted.clone(), ..ListScope::nothing() }),
@@ -706,6 +738,10 @@ async fn keyset_pagination(store: Arc<dyn Store>) {
         }
         let director = model.expected(&filters.iter().find(|(w, _)| *w == "director").unwrap().1, SortOrder::CreatedAsc);
         assert!(director.len() > 20 && director.len() < N, "the director's scope is a real part of the base: {}", director.len());
+        let held_only = model.expected(&filters.iter().find(|(w, _)| *w == "grants held only").unwrap().1, SortOrder::CreatedAsc);
+        let live: HashSet<i64> = model.grants.iter().filter(|(u, _, exp)| *u == grantee.id && *exp > judged_at).map(|g| g.1).collect();
+        assert!(!held_only.is_empty() && held_only.iter().all(|s| live.contains(&s.id)), "the live grants are listed: {}", held_only.len());
+        assert!(model.grants.len() > live.len() + 5, "expired and other users' grants are part of the scenario");
     }
 
     // The unfiltered walk in pages of 25 visits every archive once, in order, in every sort.

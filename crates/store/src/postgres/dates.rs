@@ -128,12 +128,12 @@ fn date_from_row(r: &Row, first: usize) -> Result<ArchiveDate> {
 }
 
 pub(super) async fn due_dates(s: &PgStore, q: &DueDatesQuery) -> Result<Vec<DueDate>> {
-    let (text, params) = sql::due_dates_query(q);
+    let (text, params) = sql::due_dates_query(Dialect::Postgres, q);
     s.query_built(&text, &params).await?.iter().map(|r| Ok(DueDate { archive: summary_from_row(r)?, date: date_from_row(r, 17)? })).collect()
 }
 
 pub(super) async fn count_due_dates(s: &PgStore, q: &DueDatesQuery, day: NaiveDate) -> Result<Vec<DueCount>> {
-    let (text, params) = sql::due_counts_query(q, day);
+    let (text, params) = sql::due_counts_query(Dialect::Postgres, q, day);
     s.query_built(&text, &params)
         .await?
         .iter()
@@ -145,12 +145,12 @@ pub(super) async fn count_due_dates(s: &PgStore, q: &DueDatesQuery, day: NaiveDa
 }
 
 pub(super) async fn count_review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs) -> Result<i64> {
-    let (text, params) = sql::review_due_count_query(filter, cutoffs);
+    let (text, params) = sql::review_due_count_query(Dialect::Postgres, filter, cutoffs);
     Ok(s.query_built_one(&text, &params).await?.get(0))
 }
 
 pub(super) async fn review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32) -> Result<Vec<ReviewDue>> {
-    let (text, params) = sql::review_due_query(filter, cutoffs, limit);
+    let (text, params) = sql::review_due_query(Dialect::Postgres, filter, cutoffs, limit);
     s.query_built(&text, &params).await?.iter().map(|r| Ok(ReviewDue { archive: summary_from_row(r)?, since: r.get(17) })).collect()
 }
 

@@ -85,12 +85,12 @@ fn date_from_row(r: &Row, first: usize) -> Result<ArchiveDate> {
 }
 
 pub(super) async fn due_dates(s: &SqliteStore, q: &DueDatesQuery) -> Result<Vec<DueDate>> {
-    let (text, params) = sql::due_dates_query(q);
+    let (text, params) = sql::due_dates_query(Dialect::Sqlite, q);
     s.query_rows(text, params, |r| Ok(DueDate { archive: summary_from_row(r)?, date: date_from_row(r, 17)? })).await
 }
 
 pub(super) async fn count_due_dates(s: &SqliteStore, q: &DueDatesQuery, day: NaiveDate) -> Result<Vec<DueCount>> {
-    let (text, params) = sql::due_counts_query(q, day);
+    let (text, params) = sql::due_counts_query(Dialect::Sqlite, q, day);
     s.query_rows(text, params, |r| {
         let kind: String = r.get(0)?;
         Ok(DueCount { kind: kind.parse::<DateKind>().map_err(|e| StoreError::Db(e.to_string()))?, before_day: r.get::<_, i64>(1)? == 1, count: r.get(2)? })
@@ -99,12 +99,12 @@ pub(super) async fn count_due_dates(s: &SqliteStore, q: &DueDatesQuery, day: Nai
 }
 
 pub(super) async fn count_review_due(s: &SqliteStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs) -> Result<i64> {
-    let (text, params) = sql::review_due_count_query(filter, cutoffs);
+    let (text, params) = sql::review_due_count_query(Dialect::Sqlite, filter, cutoffs);
     Ok(s.query_rows(text, params, |r| Ok(r.get::<_, i64>(0)?)).await?.into_iter().next().unwrap_or(0))
 }
 
 pub(super) async fn review_due(s: &SqliteStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32) -> Result<Vec<ReviewDue>> {
-    let (text, params) = sql::review_due_query(filter, cutoffs, limit);
+    let (text, params) = sql::review_due_query(Dialect::Sqlite, filter, cutoffs, limit);
     s.query_rows(text, params, |r| Ok(ReviewDue { archive: summary_from_row(r)?, since: from_micros(r.get(17)?) })).await
 }
 
