@@ -488,7 +488,7 @@ impl App {
         let base_was_empty = job.counts.total >= LARGE_IMPORT_ROWS && self.store.begin_bulk_import().await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
         let reader = self.spawn_reader(p, staged, options, true, false, tx);
-        let mut seen = InFileKeys::default();
+        let mut seen = InFileKeys::for_rows(job.counts.total.max(0) as u64);
         let mut canceled = false;
         // Two batches in flight: while the store writes one (a single writer on SQLite), the next
         // is checked for cancellation and duplicates and its merges are done. A row of the batch
@@ -630,18 +630,11 @@ impl App {
             // Within the file: the first row that had one of this row's keys.
             let mut earlier: Option<(u32, dangan_core::dedup::Reason)> = None;
             for k in &r.keys {
-                let h = key_hash(k);
-                match seen.keys.get(&h) {
-                    Some(&row) if row != r.row => {
-                        if let Some(reason) = dangan_core::dedup::Reason::of_key(k) {
-                            if earlier.is_none_or(|(_, best)| reason.score() > best.score()) {
-                                earlier = Some((row, reason));
-                            }
+                if let Some(row) = seen.earlier_row(k, r.row) {
+                    if let Some(reason) = dangan_core::dedup::Reason::of_key(k) {
+                        if earlier.is_none_or(|(_, best)| reason.score() > best.score()) {
+                            earlier = Some((row, reason));
                         }
-                    }
-                    Some(_) => {}
-                    None => {
-                        seen.keys.insert(h, r.row);
                     }
                 }
             }
@@ -780,15 +773,56 @@ impl App {
 
 /// Duplicate-check keys met earlier in the same file: a 64-bit hash of the key → the first row
 /// that had it (hashes, not strings, so that a million-row file stays within memory; a hash
-/// collision at worst flags a row for the user to look at).
+/// collision at worst flags a row for the user to look at). A slot is the hash as two u32 and
+/// the row, 12 bytes rather than the 16 of `(u64, u32)`; the hash is used as it is (it is
+/// already uniform); and when the file's row count is known the table is sized once, so it is
+/// not held twice while it grows (1M rows ≈ 5M keys: 104 MB instead of up to 204 MB).
 #[derive(Default)]
 struct InFileKeys {
-    keys: HashMap<u64, u32>,
+    keys: HashMap<[u32; 2], u32, std::hash::BuildHasherDefault<KeyHashHasher>>,
 }
 
-fn key_hash(k: &str) -> u64 {
-    let d = Sha256::digest(k.as_bytes());
-    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+/// Keys a row leaves on average (name, similar name, name + city, phones, ID or credit code):
+/// 4.95 per archive in a 1M demo base.
+const KEYS_PER_ROW: u64 = 5;
+
+impl InFileKeys {
+    fn for_rows(rows: u64) -> Self {
+        let slots = rows.min(20_000_000) * KEYS_PER_ROW;
+        InFileKeys { keys: HashMap::with_capacity_and_hasher(slots as usize, Default::default()) }
+    }
+
+    /// The earlier row that had key `k`, if any; otherwise `row` becomes its first row.
+    fn earlier_row(&mut self, k: &str, row: u32) -> Option<u32> {
+        let d = Sha256::digest(k.as_bytes());
+        let h = [u32::from_le_bytes(d[..4].try_into().expect("4 bytes")), u32::from_le_bytes(d[4..8].try_into().expect("4 bytes"))];
+        match self.keys.entry(h) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()).filter(|&first| first != row),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(row);
+                None
+            }
+        }
+    }
+}
+
+/// The table's hasher: the key is already a hash, so its bytes are the hash.
+#[derive(Default)]
+struct KeyHashHasher(u64);
+
+impl std::hash::Hasher for KeyHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    /// An array's length, written before its elements: the same for every key.
+    fn write_usize(&mut self, _: usize) {}
 }
 
 /// The candidates of one row.
@@ -883,6 +917,26 @@ fn fill_empty(target: &mut ArchiveData, source: &ArchiveData) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The in-file key map remembers the first row of each key, says nothing for that row
+    /// itself, and keeps distinct keys apart (its slots are the hash's halves).
+    #[test]
+    fn the_in_file_key_map_remembers_the_first_row_of_each_key() {
+        for mut seen in [InFileKeys::default(), InFileKeys::for_rows(1_000)] {
+            assert_eq!(seen.earlier_row("m:13800138000", 2), None, "a new key");
+            assert_eq!(seen.earlier_row("m:13800138000", 2), None, "the same row again");
+            assert_eq!(seen.earlier_row("m:13800138000", 7), Some(2), "a later row");
+            assert_eq!(seen.earlier_row("m:13800138000", 9), Some(2), "still the first row");
+            for i in 0..5_000u32 {
+                assert_eq!(seen.earlier_row(&format!("n:客户{i}"), 10 + i), None, "key {i} is new");
+            }
+            for i in 0..5_000u32 {
+                assert_eq!(seen.earlier_row(&format!("n:客户{i}"), 1_000_000), Some(10 + i), "key {i}");
+            }
+            assert_eq!(seen.keys.len(), 5_001);
+        }
+        assert!(InFileKeys::for_rows(1_000).keys.capacity() >= 5_000, "sized for the file's rows");
+    }
 
     /// A run checks each row by the keys `BulkArchive::new` derives for the store from the sealed
     /// document; they must be the keys `duplicate_keys` gives for the row before sealing (ID
