@@ -230,7 +230,8 @@ fn parts_come_in_id_order(scope: Option<&ListScope>) -> bool {
 
 /// SQLite, for a scope whose parts each come in id order (a salesperson: their department's
 /// archives, their own, their grants): the parts' ids merged as they come (`MERGE (UNION)`, no
-/// temporary tables, stopping at the page's end), then the page's rows. The general form sorts
+/// temporary tables, stopping at the page's end), then the page's rows in the merge's order
+/// (`ORDER BY v.id`: SQLite sees it is already so; `a.id` would sort them again). The general form sorts
 /// each part's page and their union. At 1M, a salesperson's page p50: 0.086 → 0.081 ms; with
 /// grade A in 浙江省, 0.488 → 0.274 ms. (PostgreSQL plans a UNION as a whole: general form.)
 fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32) -> String {
@@ -243,7 +244,7 @@ fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<Str
     let parts: Vec<String> = branches.iter().map(|b| format!("SELECT id FROM archives{where_}{joiner} {b}")).collect();
     let direction = if order.ends_with("DESC") { "DESC" } else { "ASC" };
     let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
-    format!("SELECT {columns} FROM ({} ORDER BY 1 {direction} LIMIT {limit}) AS v CROSS JOIN archives a ON a.id = v.id ORDER BY a.id {direction}", parts.join(" UNION "))
+    format!("SELECT {columns} FROM ({} ORDER BY 1 {direction} LIMIT {limit}) AS v CROSS JOIN archives a ON a.id = v.id ORDER BY v.id {direction}", parts.join(" UNION "))
 }
 
 pub(crate) fn count_query(dialect: Dialect, f: &ArchiveFilter) -> (String, Vec<Param>) {
