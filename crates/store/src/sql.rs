@@ -175,7 +175,7 @@ pub(crate) fn list_query(dialect: Dialect, q: &ArchiveQuery) -> (String, Vec<Par
     let limit = q.limit.clamp(1, 1000);
     if let Some(branches) = several_scope_parts(&q.filter, &mut params) {
         if params.dialect == Dialect::Sqlite && matches!(q.sort, SortOrder::CreatedDesc | SortOrder::CreatedAsc) && parts_come_in_id_order(q.filter.scope.as_ref()) {
-            let page = merged_parts_page(&q.filter, &branches, extra, &mut params, order, limit);
+            let page = merged_parts_page(&q.filter, &branches, extra, &mut params, order, limit, "");
             return (page, params.list);
         }
         let keys = if matches!(q.sort, SortOrder::UpdatedDesc | SortOrder::UpdatedAsc) { "id, updated_at" } else { "id" };
@@ -234,7 +234,8 @@ fn parts_come_in_id_order(scope: Option<&ListScope>) -> bool {
 /// (`ORDER BY v.id`: SQLite sees it is already so; `a.id` would sort them again). The general form sorts
 /// each part's page and their union. At 1M, a salesperson's page p50: 0.086 → 0.081 ms; with
 /// grade A in 浙江省, 0.488 → 0.274 ms. (PostgreSQL plans a UNION as a whole: general form.)
-fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32) -> String {
+/// `extra_columns` follow the summary columns (`, a.id AS skey` for a search page).
+fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, extra_columns: &str) -> String {
     let mut rest = filter.clone();
     if let Some(scope) = rest.scope.as_mut() {
         scope.all = true;
@@ -244,7 +245,7 @@ fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<Str
     let parts: Vec<String> = branches.iter().map(|b| format!("SELECT id FROM archives{where_}{joiner} {b}")).collect();
     let direction = if order.ends_with("DESC") { "DESC" } else { "ASC" };
     let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
-    format!("SELECT {columns} FROM ({} ORDER BY 1 {direction} LIMIT {limit}) AS v CROSS JOIN archives a ON a.id = v.id ORDER BY v.id {direction}", parts.join(" UNION "))
+    format!("SELECT {columns}{extra_columns} FROM ({} ORDER BY 1 {direction} LIMIT {limit}) AS v CROSS JOIN archives a ON a.id = v.id ORDER BY v.id {direction}", parts.join(" UNION "))
 }
 
 pub(crate) fn count_query(dialect: Dialect, f: &ArchiveFilter) -> (String, Vec<Param>) {
@@ -465,7 +466,11 @@ pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (Str
     }
     let parts = if from == "archives" { several_scope_parts(&req.filter, &mut params) } else { None };
     if let Some(branches) = parts {
-        let page = scope_parts_page(&req.filter, &branches, conds, &mut params, "id", "id DESC", limit, &format!("{SUMMARY_COLUMNS}, id AS skey"));
+        let page = if params.dialect == Dialect::Sqlite && parts_come_in_id_order(req.filter.scope.as_ref()) {
+            merged_parts_page(&req.filter, &branches, conds, &mut params, "id DESC", limit, ", a.id AS skey")
+        } else {
+            scope_parts_page(&req.filter, &branches, conds, &mut params, "id", "id DESC", limit, &format!("{SUMMARY_COLUMNS}, id AS skey"))
+        };
         return (page, params.list);
     }
     let where_ = filter_clause(&req.filter, &mut params, conds);
