@@ -449,9 +449,9 @@ impl App {
         }
         let finished = self.store.finish_import(id, status, &message, &event).await;
         if job.counts.total >= LARGE_IMPORT_ROWS || finished.as_ref().is_ok_and(|f| f.counts.processed >= LARGE_IMPORT_ROWS) {
-            // Whatever the outcome: build the indexes a move-in deferred, give back the bulk
-            // loader's large page cache the batches ran with, and refresh the planner's
-            // statistics after this many new rows (as after a demo load).
+            // Whatever the outcome: build the indexes a move-in deferred, give the writer back
+            // its normal settings, and refresh the planner's statistics after this many new rows
+            // (as after a demo load).
             self.store.end_bulk_load().await?;
         }
         let finished = finished?;

@@ -51,6 +51,11 @@ impl std::ops::DerefMut for Params {
 pub(crate) const SUMMARY_COLUMNS: &str =
     "id, archive_no, kind, name, grade, credit_grade, blacklisted, status, industry, province, city, owner_id, dept_id, tier, secrecy, mobile, updated_at";
 
+/// `SUMMARY_COLUMNS` of the archives table under `alias`, for a query that joins it.
+fn summary_columns_of(alias: &str) -> String {
+    SUMMARY_COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
@@ -174,12 +179,7 @@ pub(crate) fn list_query(dialect: Dialect, q: &ArchiveQuery) -> (String, Vec<Par
     };
     let limit = q.limit.clamp(1, 1000);
     if let Some(branches) = several_scope_parts(&q.filter, &mut params) {
-        if params.dialect == Dialect::Sqlite && matches!(q.sort, SortOrder::CreatedDesc | SortOrder::CreatedAsc) && parts_come_in_id_order(q.filter.scope.as_ref()) {
-            let page = merged_parts_page(&q.filter, &branches, extra, &mut params, order, limit, "");
-            return (page, params.list);
-        }
-        let keys = if matches!(q.sort, SortOrder::UpdatedDesc | SortOrder::UpdatedAsc) { "id, updated_at" } else { "id" };
-        let page = scope_parts_page(&q.filter, &branches, extra, &mut params, keys, order, limit, SUMMARY_COLUMNS);
+        let page = scoped_page(&q.filter, &branches, extra, &mut params, order, limit, false);
         return (page, params.list);
     }
     let where_ = filter_clause(&q.filter, &mut params, extra);
@@ -200,6 +200,35 @@ fn several_scope_parts(filter: &ArchiveFilter, params: &mut Params) -> Option<Ve
     }
 }
 
+/// A page over a scope of several parts in `order` (one of `list_query`'s), with the summary
+/// columns and, `with_key`, the id as `skey` (a search page): merged as the parts come where the
+/// engine and the parts allow it (`merged_parts_page`), else `scope_parts_page`.
+#[allow(clippy::too_many_arguments)]
+fn scoped_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, with_key: bool) -> String {
+    let by_id = order.starts_with("id ");
+    if params.dialect == Dialect::Sqlite && by_id && parts_come_in_id_order(filter.scope.as_ref()) {
+        return merged_parts_page(filter, branches, conds, params, order, limit, if with_key { ", a.id AS skey" } else { "" });
+    }
+    let keys = if by_id { "id" } else { "id, updated_at" };
+    let columns = if with_key { format!("{SUMMARY_COLUMNS}, id AS skey") } else { SUMMARY_COLUMNS.to_string() };
+    scope_parts_page(filter, branches, conds, params, keys, order, limit, &columns)
+}
+
+/// The conditions every part of a scope shares (the filter, the page's cursor, the secrecy
+/// rule), ending so that a part's own condition can follow: ` WHERE … AND` or ` WHERE`.
+fn shared_part_conditions(filter: &ArchiveFilter, params: &mut Params, conds: Vec<String>) -> String {
+    let mut rest = filter.clone();
+    if let Some(scope) = rest.scope.as_mut() {
+        scope.all = true;
+    }
+    let where_ = filter_clause(&rest, params, conds);
+    if where_.is_empty() {
+        " WHERE".to_string()
+    } else {
+        format!("{where_} AND")
+    }
+}
+
 /// A page over a scope of several parts ("my department's archives OR the ones I own OR …"): one
 /// ordered, limited key query per part, each answered from its own scope index (which carries the
 /// filter columns, migration 0018), merged with `UNION` (an archive in two parts comes once), and
@@ -207,16 +236,11 @@ fn several_scope_parts(filter: &ArchiveFilter, params: &mut Params) -> Option<Ve
 /// visible row and sort them. `keys` are the columns `order` needs; `columns` what the page returns.
 #[allow(clippy::too_many_arguments)]
 fn scope_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, keys: &str, order: &str, limit: u32, columns: &str) -> String {
-    let mut rest = filter.clone();
-    if let Some(scope) = rest.scope.as_mut() {
-        scope.all = true;
-    }
-    let where_ = filter_clause(&rest, params, conds);
-    let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
+    let shared = shared_part_conditions(filter, params, conds);
     let parts: Vec<String> = branches
         .iter()
         .enumerate()
-        .map(|(i, b)| format!("SELECT * FROM (SELECT {keys} FROM archives{where_}{joiner} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
+        .map(|(i, b)| format!("SELECT * FROM (SELECT {keys} FROM archives{shared} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
         .collect();
     format!("SELECT {columns} FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY {order} LIMIT {limit}) ORDER BY {order}", parts.join(" UNION "))
 }
@@ -236,15 +260,10 @@ fn parts_come_in_id_order(scope: Option<&ListScope>) -> bool {
 /// grade A in 浙江省, 0.488 → 0.274 ms. (PostgreSQL plans a UNION as a whole: general form.)
 /// `extra_columns` follow the summary columns (`, a.id AS skey` for a search page).
 fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, extra_columns: &str) -> String {
-    let mut rest = filter.clone();
-    if let Some(scope) = rest.scope.as_mut() {
-        scope.all = true;
-    }
-    let where_ = filter_clause(&rest, params, conds);
-    let joiner = if where_.is_empty() { " WHERE" } else { " AND" };
-    let parts: Vec<String> = branches.iter().map(|b| format!("SELECT id FROM archives{where_}{joiner} {b}")).collect();
+    let shared = shared_part_conditions(filter, params, conds);
+    let parts: Vec<String> = branches.iter().map(|b| format!("SELECT id FROM archives{shared} {b}")).collect();
     let direction = if order.ends_with("DESC") { "DESC" } else { "ASC" };
-    let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+    let columns = summary_columns_of("a");
     format!("SELECT {columns}{extra_columns} FROM ({} ORDER BY 1 {direction} LIMIT {limit}) AS v CROSS JOIN archives a ON a.id = v.id ORDER BY v.id {direction}", parts.join(" UNION "))
 }
 
@@ -466,11 +485,7 @@ pub(crate) fn search_query(req: &crate::SearchRequest, text: &TextIndex) -> (Str
     }
     let parts = if from == "archives" { several_scope_parts(&req.filter, &mut params) } else { None };
     if let Some(branches) = parts {
-        let page = if params.dialect == Dialect::Sqlite && parts_come_in_id_order(req.filter.scope.as_ref()) {
-            merged_parts_page(&req.filter, &branches, conds, &mut params, "id DESC", limit, ", a.id AS skey")
-        } else {
-            scope_parts_page(&req.filter, &branches, conds, &mut params, "id", "id DESC", limit, &format!("{SUMMARY_COLUMNS}, id AS skey"))
-        };
+        let page = scoped_page(&req.filter, &branches, conds, &mut params, "id DESC", limit, true);
         return (page, params.list);
     }
     let where_ = filter_clause(&req.filter, &mut params, conds);
@@ -528,11 +543,10 @@ pub(crate) fn pair_rows_queries(ids: &[i64]) -> (String, String) {
 /// The candidates query: `(SUMMARY_COLUMNS…, matched key)` for the archives holding any of the
 /// keys `keys_cond` selects, at most DEDUP_MAX_GROUP per key, tombstones excluded.
 pub(crate) fn candidates_query(keys_cond: &str) -> String {
-    let cols: Vec<String> = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect();
     format!(
         "SELECT {}, k.key FROM (SELECT key, archive_id, row_number() OVER (PARTITION BY key ORDER BY archive_id DESC) AS rn FROM dedup_keys WHERE {keys_cond}) k
          JOIN archives a ON a.id = k.archive_id WHERE k.rn <= {} AND a.merged_into IS NULL",
-        cols.join(", "),
+        summary_columns_of("a"),
         crate::DEDUP_MAX_GROUP
     )
 }
@@ -583,7 +597,7 @@ pub(crate) fn due_dates_query(dialect: Dialect, q: &crate::lifecycle::DueDatesQu
     let mut params = Params::new(dialect);
     let from = due_dates_from(q, &mut params);
     let limit = q.limit.clamp(1, 10_000);
-    let columns = SUMMARY_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+    let columns = summary_columns_of("a");
     let order = match q.order {
         crate::lifecycle::DueOrder::OnDate => "on_date, md, a.id".to_string(),
         // Month-days from today's on come first (this year), the ones before it after (next year).

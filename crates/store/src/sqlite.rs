@@ -1937,7 +1937,7 @@ impl Store for SqliteStore {
         Self::with_conn(&self.writer, |c| Ok(c.execute_batch("PRAGMA synchronous = FULL;")?)).await?;
         // Fresh statistics after a large load, so the planner picks the selective index; sampled
         // (analysis_limit), which is what the planner needs and takes a fraction of a full pass.
-        Self::with_conn(&self.writer, |c| Ok(c.execute_batch(&format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA shrink_memory; PRAGMA analysis_limit = 1000; ANALYZE;"))?)).await
+        Self::with_conn(&self.writer, |c| Ok(c.execute_batch("PRAGMA shrink_memory; PRAGMA analysis_limit = 1000; ANALYZE;")?)).await
     }
 }
 
