@@ -258,9 +258,54 @@ fn han_choice(c: char, initial: bool) -> &'static [&'static str] {
     }
 }
 
+/// The index terms of one archive as they are produced: every term is appended to one buffer
+/// and remembered by its span, so the hundred-odd short terms of a name cost no allocation
+/// each (the import's reader and the reindex compute them for every archive).
+struct Terms {
+    buf: String,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Terms {
+    fn new() -> Self {
+        Terms { buf: String::with_capacity(2048), spans: Vec::with_capacity(256) }
+    }
+
+    fn push(&mut self, term: &str) {
+        self.push_with(|b| b.push_str(term));
+    }
+
+    /// A term written by `write` straight into the buffer.
+    fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        let start = self.buf.len();
+        write(&mut self.buf);
+        self.spans.push((start as u32, self.buf.len() as u32));
+    }
+
+    fn push_chars(&mut self, chars: &[char]) {
+        self.push_with(|b| b.extend(chars));
+    }
+
+    /// The distinct terms, sorted, space-separated.
+    fn joined(mut self) -> String {
+        let buf = &self.buf;
+        let term = |&(s, e): &(u32, u32)| &buf[s as usize..e as usize];
+        self.spans.sort_unstable_by(|a, b| term(a).cmp(term(b)));
+        self.spans.dedup_by(|a, b| term(a) == term(b));
+        let mut out = String::with_capacity(buf.len() + self.spans.len());
+        for (i, span) in self.spans.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(term(span));
+        }
+        out
+    }
+}
+
 /// Adds the terms of one name (already normalized) to `out`; `anchored`: also the terms that
 /// rank "starts with" (the archive's own name; contacts rank as exact or fragment).
-fn name_terms(name: &str, anchored: bool, out: &mut Vec<String>) {
+fn name_terms(name: &str, anchored: bool, out: &mut Terms) {
     let chars: Vec<char> = name.chars().collect();
     let compact: String = chars.iter().filter(|c| is_han(**c) || is_word_char(**c)).collect();
     if compact.is_empty() {
@@ -278,21 +323,21 @@ fn name_terms(name: &str, anchored: bool, out: &mut Vec<String>) {
             let ini: Vec<&'static [&'static str]> = han_choices(run, true);
             let full: Vec<&'static [&'static str]> = han_choices(run, false);
             for k in 0..run.len() {
-                out.push(run[k].to_string());
+                out.push_chars(&run[k..k + 1]);
                 if k + 1 < run.len() {
-                    out.push(run[k..k + 2].iter().collect());
+                    out.push_chars(&run[k..k + 2]);
                 }
                 let end = (k + INITIALS_WINDOW).min(run.len());
-                variants_into(&ini[k..end], "", |v| out.push(v.to_string()));
+                variants_into(&ini[k..end], "", |v| out.push(v));
                 let end = (k + FULL_WINDOW).min(run.len());
-                variants_into(&full[k..end], "", |v| out.push(v.to_string()));
+                variants_into(&full[k..end], "", |v| out.push(v));
             }
         } else if is_word_char(chars[i]) {
             let start = i;
             while i < chars.len() && is_word_char(chars[i]) {
                 i += 1;
             }
-            out.push(chars[start..i].iter().collect());
+            out.push_chars(&chars[start..i]);
         } else {
             i += 1;
         }
@@ -301,24 +346,30 @@ fn name_terms(name: &str, anchored: bool, out: &mut Vec<String>) {
     let c: Vec<char> = compact.chars().collect();
     if anchored {
         for k in 1..=c.len().min(ANCHOR_CHARS) {
-            out.push(format!("_p{}", c[..k].iter().collect::<String>()));
+            out.push_with(|b| {
+                b.push_str("_p");
+                b.extend(&c[..k]);
+            });
         }
     }
     if c.len() <= MAX_EXACT_CHARS {
-        out.push(format!("_e{compact}"));
+        out.push_with(|b| {
+            b.push_str("_e");
+            b.push_str(&compact);
+        });
     }
     let lead: Vec<char> = c.iter().copied().take_while(|x| is_han(*x)).collect();
     if !lead.is_empty() {
         // Initials from two letters: one letter alone would be in most names' terms.
         for k in (2..=lead.len().min(ANCHOR_CHARS)).filter(|_| anchored) {
-            variants_into(&han_choices(&lead[..k], true), "_p", |v| out.push(v.to_string()));
+            variants_into(&han_choices(&lead[..k], true), "_p", |v| out.push(v));
         }
         for k in (1..=lead.len().min(ANCHOR_SYLLABLES)).filter(|_| anchored) {
-            variants_into(&han_choices(&lead[..k], false), "_p", |v| out.push(v.to_string()));
+            variants_into(&han_choices(&lead[..k], false), "_p", |v| out.push(v));
         }
         if lead.len() == c.len() && c.len() <= EXACT_PINYIN_CHARS {
-            variants_into(&han_choices(&c, true), "_e", |v| out.push(v.to_string()));
-            variants_into(&han_choices(&c, false), "_e", |v| out.push(v.to_string()));
+            variants_into(&han_choices(&c, true), "_e", |v| out.push(v));
+            variants_into(&han_choices(&c, false), "_e", |v| out.push(v));
         }
     }
 }
@@ -327,16 +378,19 @@ fn digits(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_digit()).collect()
 }
 
-fn phone_terms(phone: &str, out: &mut Vec<String>) {
+fn phone_terms(phone: &str, out: &mut Terms) {
     let d = digits(&normalize(phone));
     if d.len() < 4 {
         return;
     }
-    let b = d.as_bytes();
-    for w in b.windows(4) {
-        out.push(String::from_utf8_lossy(w).into_owned());
+    // ASCII digits: every 4-byte window is a whole string slice.
+    for k in 0..=d.len() - 4 {
+        out.push(&d[k..k + 4]);
     }
-    out.push(format!("_e{d}"));
+    out.push_with(|b| {
+        b.push_str("_e");
+        b.push_str(&d);
+    });
 }
 
 fn compact_tag(tag: &str) -> String {
@@ -356,7 +410,7 @@ pub fn archive_terms<'a>(data: &ArchiveData, contacts: impl IntoIterator<Item = 
         return String::new();
     }
     // Collected, then sorted and deduplicated once (what a set would give, cheaper per term).
-    let mut out = Vec::with_capacity(256);
+    let mut out = Terms::new();
     name_terms(&normalize(&data.name), true, &mut out);
     if let Some(r) = data.organization.as_ref().and_then(|o| o.legal_representative.as_deref()) {
         name_terms(&normalize(r), false, &mut out);
@@ -371,14 +425,16 @@ pub fn archive_terms<'a>(data: &ArchiveData, contacts: impl IntoIterator<Item = 
         }
     }
     for t in &data.classification.tags {
-        if !compact_tag(t).is_empty() {
-            out.push(tag_term(t));
+        let tag = compact_tag(t);
+        if !tag.is_empty() {
+            out.push_with(|b| {
+                b.push_str("_t");
+                b.push_str(&tag);
+            });
         }
     }
     facet_terms(data, &mut out);
-    out.sort_unstable();
-    out.dedup();
-    out.join(" ")
+    out.joined()
 }
 
 /// A filter field that is also in the index (`_f` terms). The store's SQL conditions stay the
@@ -419,21 +475,30 @@ impl Facet {
 /// is a plain ASCII word (enum values, ids), otherwise a 64-bit FNV-1a hash of it in hex (an
 /// industry such as 信息传输、软件和信息技术服务业 would not survive the tokenizer whole).
 pub fn facet_term(facet: Facet, value: &str) -> String {
+    let mut term = String::with_capacity(20);
+    write_facet_term(&mut term, facet, value);
+    term
+}
+
+fn write_facet_term(out: &mut String, facet: Facet, value: &str) {
+    use std::fmt::Write;
+    out.push_str("_f");
+    out.push(facet.letter());
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        format!("_f{}{}", facet.letter(), value.to_ascii_lowercase())
+        out.extend(value.chars().map(|c| c.to_ascii_lowercase()));
     } else {
         let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
-        format!("_f{}{hash:016x}", facet.letter())
+        let _ = write!(out, "{hash:016x}");
     }
 }
 
 /// The facet terms of an archive: one per filter field that has a value (the same values the
 /// store writes to the archive's filter columns).
-fn facet_terms(data: &ArchiveData, out: &mut Vec<String>) {
+fn facet_terms(data: &ArchiveData, out: &mut Terms) {
     let c = &data.classification;
     let mut push = |f: Facet, v: Option<&str>| {
         if let Some(v) = v {
-            out.push(facet_term(f, v));
+            out.push_with(|b| write_facet_term(b, f, v));
         }
     };
     push(Facet::Kind, Some(data.kind.as_str()));
