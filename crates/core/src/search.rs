@@ -286,6 +286,14 @@ impl Terms {
         self.push_with(|b| b.extend(chars));
     }
 
+    /// A term made of a marker (`_e`, `_p`…) and a body.
+    fn push_prefixed(&mut self, prefix: &str, body: &str) {
+        self.push_with(|b| {
+            b.push_str(prefix);
+            b.push_str(body);
+        });
+    }
+
     /// The distinct terms, sorted, space-separated.
     fn joined(mut self) -> String {
         let buf = &self.buf;
@@ -353,10 +361,7 @@ fn name_terms(name: &str, anchored: bool, out: &mut Terms) {
         }
     }
     if c.len() <= MAX_EXACT_CHARS {
-        out.push_with(|b| {
-            b.push_str("_e");
-            b.push_str(&compact);
-        });
+        out.push_prefixed("_e", &compact);
     }
     let lead: Vec<char> = c.iter().copied().take_while(|x| is_han(*x)).collect();
     if !lead.is_empty() {
@@ -387,10 +392,7 @@ fn phone_terms(phone: &str, out: &mut Terms) {
     for k in 0..=d.len() - 4 {
         out.push(&d[k..k + 4]);
     }
-    out.push_with(|b| {
-        b.push_str("_e");
-        b.push_str(&d);
-    });
+    out.push_prefixed("_e", &d);
 }
 
 fn compact_tag(tag: &str) -> String {
@@ -425,12 +427,8 @@ pub fn archive_terms<'a>(data: &ArchiveData, contacts: impl IntoIterator<Item = 
         }
     }
     for t in &data.classification.tags {
-        let tag = compact_tag(t);
-        if !tag.is_empty() {
-            out.push_with(|b| {
-                b.push_str("_t");
-                b.push_str(&tag);
-            });
+        if !compact_tag(t).is_empty() {
+            out.push(&tag_term(t));
         }
     }
     facet_terms(data, &mut out);
