@@ -328,12 +328,50 @@ fn defer_indexes_if_empty(tx: &Transaction) -> Result<bool> {
         for (name, sql) in take_indexes(tx, &["archives", "contacts", "timeline_entries", "dedup_keys", "archive_dates"])? {
             tx.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?1, ?2)", params![name, sql])?;
         }
+        tx.execute_batch(HOLD_TEXT_INDEX_MERGES)?;
+        // A batch's terms (2,000 rows) then go to one segment, not to one per megabyte (FTS5's
+        // default term buffer) that the crisis merges would soon merge again. Measured on a
+        // 300k-row import: with both, the writer's busy time 18 → 15 s and the process CPU −7%;
+        // held merges alone gave half of that, the larger buffer alone nothing.
+        tx.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('hashsize', ?1)", [BULK_TEXT_INDEX_HASH_BYTES])?;
     }
     Ok(empty)
 }
 
-/// Recreates the indexes a bulk load deferred (at its end, or at start after an interruption).
+/// FTS5 merge settings during a bulk write into an empty base. Each batch commits one segment
+/// of the text index, and with the normal settings FTS5 merges them level by level (four at a
+/// time) while the load goes on: 9% of an import's CPU (profile of a 100k-row CSV), each row's
+/// terms rewritten several times. Held back, the segments pile up (a crisis merge only when 64
+/// reach one level, which keeps their number far below FTS5's limit of 2,000) and the end of
+/// the load merges them all once (`release_text_index_merges`), leaving the one segment queries
+/// want.
+const HOLD_TEXT_INDEX_MERGES: &str =
+    "INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 0); INSERT INTO search_fts (search_fts, rank) VALUES ('crisismerge', 64);";
+
+/// FTS5's term buffer during a bulk write into an empty base (see `defer_indexes_if_empty`).
+/// It stays set afterwards, as after a rebuild: a normal write's transaction flushes at commit
+/// long before it fills.
+const BULK_TEXT_INDEX_HASH_BYTES: i64 = 8 * 1024 * 1024;
+
+/// FTS5's defaults (automerge 4, crisismerge 16), for the writes of normal use.
+const NORMAL_TEXT_INDEX_MERGES: &str =
+    "INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 4); INSERT INTO search_fts (search_fts, rank) VALUES ('crisismerge', 16);";
+
+/// Ends a bulk write's held-back merges (at its end, or at start after an interruption): the
+/// normal settings again, and the piled-up segments merged into one.
+fn release_text_index_merges(tx: &Transaction) -> Result<()> {
+    let held: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM search_fts_config WHERE k = 'automerge' AND v = 0)", [], |r| r.get(0))?;
+    if held {
+        tx.execute_batch(NORMAL_TEXT_INDEX_MERGES)?;
+        optimize_text_index(tx)?;
+    }
+    Ok(())
+}
+
+/// Recreates the indexes a bulk load deferred and merges the text index it wrote (at its end,
+/// or at start after an interruption).
 fn restore_deferred_indexes(tx: &Transaction) -> Result<()> {
+    release_text_index_merges(tx)?;
     let defs: Vec<(String, String)> =
         tx.prepare("SELECT name, sql FROM deferred_indexes")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
     for (name, sql) in defs {
@@ -1974,21 +2012,43 @@ mod tests {
         Connection::open(path).unwrap().query_row("SELECT COUNT(DISTINCT segid) FROM search_fts_idx", [], |r| r.get(0)).unwrap()
     }
 
-    /// Each batch of a bulk load writes its own text index segment; `compact_search_index`
-    /// merges them into one (queries that AND frequent terms seek through every segment).
+    fn text_index_config(path: &Path, key: &str) -> Option<i64> {
+        Connection::open(path).unwrap().query_row("SELECT v FROM search_fts_config WHERE k = ?1", [key], |r| r.get(0)).optional().unwrap()
+    }
+
+    /// Each batch of a bulk load writes its own text index segment, and FTS5's merges are held
+    /// back while it runs; its end merges them into one (queries that AND frequent terms seek
+    /// through every segment) and gives normal writes FTS5's usual merges back. A load that was
+    /// interrupted gets the same at the next start.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn compacting_leaves_one_text_index_segment() {
+    async fn a_bulk_load_merges_its_text_index_segments_at_its_end() {
         let (_dir, path, store) = migrated_store().await;
         let audit = AuditEvent::new(AuditAction::ArchiveImport, Utc::now());
-        store.begin_bulk_load().await.unwrap();
-        for batch in 0..3 {
-            let archives = (0..20).map(|i| BulkArchive::new(ArchiveData::new(CustomerKind::Person, &format!("张{batch}{i}")), Utc::now(), vec![], vec![]).unwrap()).collect();
-            store.bulk_load(archives, &NumberScheme::default(), "", &audit).await.unwrap();
+        async fn load(store: &SqliteStore, tag: &str, audit: &AuditEvent) {
+            for batch in 0..6 {
+                let archives = (0..20).map(|i| BulkArchive::new(ArchiveData::new(CustomerKind::Person, &format!("张{tag}{batch}{i}")), Utc::now(), vec![], vec![]).unwrap()).collect();
+                store.bulk_load(archives, &NumberScheme::default(), "", audit).await.unwrap();
+            }
         }
+        store.begin_bulk_load().await.unwrap();
+        load(&store, "甲", &audit).await;
+        assert_eq!(text_index_config(&path, "automerge"), Some(0), "merges are held during the load");
+        assert_eq!(text_index_segments(&path), 6, "one segment per batch, none merged yet");
         store.end_bulk_load().await.unwrap();
-        assert!(text_index_segments(&path) > 1, "one segment per batch");
+        assert_eq!(text_index_segments(&path), 1);
+        assert_eq!(text_index_config(&path, "automerge"), Some(4), "normal merges again");
         store.compact_search_index().await.unwrap();
         assert_eq!(text_index_segments(&path), 1);
+
+        // Interrupted: another empty base, a load without its end, a restart.
+        let (_dir2, path2, store2) = migrated_store().await;
+        store2.begin_bulk_load().await.unwrap();
+        load(&store2, "乙", &audit).await;
+        drop(store2);
+        let reopened = SqliteStore::open(&path2).unwrap();
+        reopened.migrate().await.unwrap();
+        assert_eq!(text_index_segments(&path2), 1, "the next start merges what the load left");
+        assert_eq!(text_index_config(&path2, "automerge"), Some(4));
     }
 
     /// A bulk load into an empty database sets the secondary indexes aside; if it is interrupted
