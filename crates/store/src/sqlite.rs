@@ -328,12 +328,14 @@ fn defer_indexes_if_empty(tx: &Transaction) -> Result<bool> {
         for (name, sql) in take_indexes(tx, &["archives", "contacts", "timeline_entries", "dedup_keys", "archive_dates"])? {
             tx.execute("INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?1, ?2)", params![name, sql])?;
         }
-        tx.execute_batch(HOLD_TEXT_INDEX_MERGES)?;
+        set_text_index_merges(tx, HELD_TEXT_INDEX_MERGES)?;
         // A batch's terms (2,000 rows) then go to one segment, not to one per megabyte (FTS5's
         // default term buffer) that the crisis merges would soon merge again. Measured on a
         // 300k-row import: with both, the writer's busy time 18 → 15 s and the process CPU −7%;
-        // held merges alone gave half of that, the larger buffer alone nothing.
-        tx.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('hashsize', ?1)", [BULK_TEXT_INDEX_HASH_BYTES])?;
+        // held merges alone gave half of that, the larger buffer alone nothing. At 1M rows no
+        // gain was measured (the crisis merges and the final merge take it back); what remains
+        // there is the single segment the load leaves.
+        set_text_index_option(tx, "hashsize", BULK_TEXT_INDEX_HASH_BYTES)?;
     }
     Ok(empty)
 }
@@ -345,24 +347,38 @@ fn defer_indexes_if_empty(tx: &Transaction) -> Result<bool> {
 /// reach one level, which keeps their number far below FTS5's limit of 2,000) and the end of
 /// the load merges them all once (`release_text_index_merges`), leaving the one segment queries
 /// want.
-const HOLD_TEXT_INDEX_MERGES: &str =
-    "INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 0); INSERT INTO search_fts (search_fts, rank) VALUES ('crisismerge', 64);";
+const HELD_TEXT_INDEX_MERGES: TextIndexMerges = TextIndexMerges { automerge: 0, crisismerge: 64 };
 
 /// FTS5's term buffer during a bulk write into an empty base (see `defer_indexes_if_empty`).
 /// It stays set afterwards, as after a rebuild: a normal write's transaction flushes at commit
 /// long before it fills.
 const BULK_TEXT_INDEX_HASH_BYTES: i64 = 8 * 1024 * 1024;
 
-/// FTS5's defaults (automerge 4, crisismerge 16), for the writes of normal use.
-const NORMAL_TEXT_INDEX_MERGES: &str =
-    "INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 4); INSERT INTO search_fts (search_fts, rank) VALUES ('crisismerge', 16);";
+/// FTS5's defaults, for the writes of normal use.
+const NORMAL_TEXT_INDEX_MERGES: TextIndexMerges = TextIndexMerges { automerge: 4, crisismerge: 16 };
+
+struct TextIndexMerges {
+    automerge: i64,
+    crisismerge: i64,
+}
+
+fn set_text_index_merges(tx: &Transaction, merges: TextIndexMerges) -> Result<()> {
+    set_text_index_option(tx, "automerge", merges.automerge)?;
+    set_text_index_option(tx, "crisismerge", merges.crisismerge)
+}
+
+/// Sets one of FTS5's persistent options of the text index (kept in `search_fts_config`).
+fn set_text_index_option(tx: &Connection, option: &str, value: i64) -> Result<()> {
+    tx.execute("INSERT INTO search_fts (search_fts, rank) VALUES (?1, ?2)", params![option, value])?;
+    Ok(())
+}
 
 /// Ends a bulk write's held-back merges (at its end, or at start after an interruption): the
 /// normal settings again, and the piled-up segments merged into one.
 fn release_text_index_merges(tx: &Transaction) -> Result<()> {
-    let held: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM search_fts_config WHERE k = 'automerge' AND v = 0)", [], |r| r.get(0))?;
+    let held: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM search_fts_config WHERE k = 'automerge' AND v = ?1)", [HELD_TEXT_INDEX_MERGES.automerge], |r| r.get(0))?;
     if held {
-        tx.execute_batch(NORMAL_TEXT_INDEX_MERGES)?;
+        set_text_index_merges(tx, NORMAL_TEXT_INDEX_MERGES)?;
         optimize_text_index(tx)?;
     }
     Ok(())
@@ -1333,7 +1349,7 @@ impl Store for SqliteStore {
             // (default 1 MiB): a rebuild then writes a few large segments instead of hundreds of
             // small ones that its automatic merges rewrite again and again. Persistent (FTS5
             // config), harmless for small transactions, which flush at commit anyway.
-            tx.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('hashsize', ?1)", [TEXT_INDEX_HASH_BYTES])?;
+            set_text_index_option(tx, "hashsize", TEXT_INDEX_HASH_BYTES)?;
             let (send, recv) = std::sync::mpsc::sync_channel::<Vec<(i64, String, Vec<String>)>>(8);
             std::thread::scope(|scope| {
                 let producer = scope.spawn(move || -> Result<()> {
