@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("../migrations/sqlite/0016_checklists.sql")),
     (17, include_str!("../migrations/sqlite/0017_destruction_purge.sql")),
     (18, include_str!("../migrations/sqlite/0018_scope_covering.sql")),
+    (19, include_str!("../migrations/sqlite/0019_ascii_tokenizer.sql")),
 ];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.

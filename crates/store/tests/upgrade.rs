@@ -147,6 +147,56 @@ async fn sqlite_rebuilds_an_index_of_older_terms() {
     assert_eq!(found_by_facet(&store).await, indexed, "rebuilt at start");
 }
 
+/// How many archives the text index finds for one expression.
+async fn found_by(store: &dyn Store, expr: &dangan_core::search::Expr) -> i64 {
+    let matcher = dangan_store::SearchMatch::Text(store.render_search(expr));
+    let req = dangan_store::SearchRequest { matcher, filter: Default::default(), created_from: None, created_to: None, after: None, limit: 1 };
+    store.count_search(&req, 1_000_000).await.unwrap()
+}
+
+fn text_index_sql(path: &std::path::Path) -> String {
+    rusqlite::Connection::open(path).unwrap().query_row("SELECT sql FROM sqlite_master WHERE name = 'search_fts'", [], |r| r.get(0)).unwrap()
+}
+
+// A database from before migration 0019 has its text index under FTS5's `unicode61` tokenizer;
+// the start that applies 0019 recreates it under `ascii` and rebuilds it, so the same terms
+// find the same archives (Han, pinyin, facet and marker terms alike).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_moves_an_older_text_index_to_the_ascii_tokenizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dangan.db");
+    let store = sqlite_loaded(&path).await;
+    // Han bigram and unigram, a pinyin syllable (公司's last window), a pinyin prefix (the
+    // index's 2-character prefixes), facets.
+    use dangan_core::search::Expr;
+    let probes = [Expr::Term("有限".into()), Expr::Term("公".into()), Expr::Term("si".into()), Expr::Prefix("zhang".into()), Expr::Term("_fkperson".into()), Expr::Term("_fkorganization".into())];
+    let mut before = Vec::new();
+    for p in &probes {
+        before.push(found_by(&store, p).await);
+    }
+    assert!(before.iter().all(|n| *n > 0), "the demo base has archives for every probe term: {before:?}");
+    assert!(text_index_sql(&path).contains("ascii"), "a new base's index uses the ascii tokenizer");
+    drop(store);
+    // As 0007 made it; its segments would be unicode61's, so it starts empty (the rebuild's job).
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP TABLE search_fts; \
+             CREATE VIRTUAL TABLE search_fts USING fts5(terms, content = '', contentless_delete = 1, detail = none, prefix = '2', \
+                 tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\"); \
+             DELETE FROM schema_migrations WHERE version = 19;",
+        )
+        .unwrap();
+    let store = dangan_store::sqlite::SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    assert!(text_index_sql(&path).contains("tokenize = \"ascii tokenchars '_'\""), "{}", text_index_sql(&path));
+    let mut after = Vec::new();
+    for p in &probes {
+        after.push(found_by(&store, p).await);
+    }
+    assert_eq!(after, before, "the rebuilt index finds what the old one did");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rebuilds_an_index_of_older_terms() {
     let Some(db) = dangan_store::testing::TestDb::create().await else { return };
