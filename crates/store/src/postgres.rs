@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("../migrations/postgres/0016_checklists.sql")),
     (17, include_str!("../migrations/postgres/0017_destruction_purge.sql")),
     (18, include_str!("../migrations/postgres/0018_scope_covering.sql")),
+    (20, include_str!("../migrations/postgres/0020_scope_updated.sql")),
 ];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"

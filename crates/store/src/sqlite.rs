@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../migrations/sqlite/0017_destruction_purge.sql")),
     (18, include_str!("../migrations/sqlite/0018_scope_covering.sql")),
     (19, include_str!("../migrations/sqlite/0019_ascii_tokenizer.sql")),
+    (20, include_str!("../migrations/sqlite/0020_scope_updated.sql")),
 ];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
