@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("../migrations/sqlite/0018_scope_covering.sql")),
     (19, include_str!("../migrations/sqlite/0019_ascii_tokenizer.sql")),
     (20, include_str!("../migrations/sqlite/0020_scope_updated.sql")),
+    (21, include_str!("../migrations/sqlite/0021_live_count.sql")),
 ];
 
 /// The writer's page cache, in SQLite's "negative = KiB" form.
