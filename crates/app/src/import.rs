@@ -776,10 +776,13 @@ impl App {
 /// collision at worst flags a row for the user to look at). A slot is the hash as two u32 and
 /// the row, 12 bytes rather than the 16 of `(u64, u32)`; the hash is used as it is (it is
 /// already uniform); and when the file's row count is known the table is sized once, so it is
-/// not held twice while it grows (1M rows ≈ 5M keys: 104 MB instead of up to 204 MB).
+/// not held twice while it grows (1M rows ≈ 5M keys: 104 MB instead of up to 204 MB). The key's
+/// hash is SipHash with this map's own random key (`RandomState`), not SHA-256: the map lives for
+/// one run and needs no stable digest, only a uniform one that a crafted file cannot aim at.
 #[derive(Default)]
 struct InFileKeys {
     keys: HashMap<[u32; 2], u32, std::hash::BuildHasherDefault<KeyHashHasher>>,
+    key_hash: std::hash::RandomState,
 }
 
 /// Keys a row leaves on average (name, similar name, name + city, phones, ID or credit code):
@@ -789,13 +792,13 @@ const KEYS_PER_ROW: u64 = 5;
 impl InFileKeys {
     fn for_rows(rows: u64) -> Self {
         let slots = rows.min(20_000_000) * KEYS_PER_ROW;
-        InFileKeys { keys: HashMap::with_capacity_and_hasher(slots as usize, Default::default()) }
+        InFileKeys { keys: HashMap::with_capacity_and_hasher(slots as usize, Default::default()), key_hash: Default::default() }
     }
 
     /// The earlier row that had key `k`, if any; otherwise `row` becomes its first row.
     fn earlier_row(&mut self, k: &str, row: u32) -> Option<u32> {
-        let d = Sha256::digest(k.as_bytes());
-        let h = [u32::from_le_bytes(d[..4].try_into().expect("4 bytes")), u32::from_le_bytes(d[4..8].try_into().expect("4 bytes"))];
+        let d = std::hash::BuildHasher::hash_one(&self.key_hash, k);
+        let h = [d as u32, (d >> 32) as u32];
         match self.keys.entry(h) {
             std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()).filter(|&first| first != row),
             std::collections::hash_map::Entry::Vacant(e) => {
