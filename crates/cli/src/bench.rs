@@ -244,7 +244,7 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     let authz = authorize_cost(&app, &sales, &readable_sales).await?;
     let mut share = authorization_share(&app, &sales, &readable_sales).await?;
     let manager = app.store.find_login("jingli1").await?.ok_or("demo department manager jingli1 missing")?.user;
-    share.extend(update_sorted_pages(&app, &[("salesperson", &sales), ("department manager", &manager)]).await?);
+    share.extend(update_sorted_pages(&app, &[("list by update time (50), salesperson", &sales), ("list by update time (50), dept manager", &manager)]).await?);
     drop(app);
 
     // Start the server as its own process so its memory is measured alone.
@@ -542,9 +542,9 @@ async fn update_sorted_pages(app: &dangan_app::App, users: &[(&'static str, &dan
     use dangan_store::{ArchiveFilter, ArchiveQuery, SortOrder};
     let ns = |t: Instant| t.elapsed().as_nanos() as u64;
     let mut out = Vec::new();
-    for (who, user) in users {
+    for (label, user) in users {
         let p = dangan_app::Principal::new((*user).clone(), false);
-        let mut share = Share::new(if *who == "salesperson" { "list by update time (50), salesperson" } else { "list by update time (50), dept manager" });
+        let mut share = Share::new(label);
         for _ in 0..300 {
             let t = Instant::now();
             let q = ArchiveQuery { filter: ArchiveFilter::default(), sort: SortOrder::UpdatedDesc, after: None, limit: 51 };

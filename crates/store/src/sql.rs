@@ -167,8 +167,8 @@ pub(crate) fn list_query(dialect: Dialect, q: &ArchiveQuery) -> (String, Vec<Par
                 params.push(Param::Time(DateTime::from_timestamp_micros(c.updated_micros.unwrap_or(unknown)).unwrap_or_default()));
                 let t = params.len();
                 params.push(Param::Int(c.id));
-                // A row value: both engines start an index range on (…, updated_at, id) there,
-                // where the equivalent OR made them walk the index from its start on every page.
+                // A row value, which both engines can take as the start of a range on an index
+                // ending in (updated_at, id); the equivalent OR is only a filter on the walk.
                 extra.push(format!("(updated_at, id) {op} (${t}, ${})", params.len()));
             }
         }
@@ -293,10 +293,9 @@ fn scope_branches(scope: &ListScope, params: &mut Params, one_dept_per_part: boo
         return any;
     }
     let by_depts = |any: &mut Vec<String>, tier: &str, depts: &[i64]| {
-        if depts.is_empty() {
-        } else if one_dept_per_part {
+        if one_dept_per_part {
             any.extend(depts.iter().map(|d| format!("(tier = '{tier}' AND dept_id = {d})")));
-        } else {
+        } else if !depts.is_empty() {
             any.push(format!("(tier = '{tier}' AND dept_id IN ({}))", id_list(depts)));
         }
     };
