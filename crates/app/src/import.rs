@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -182,6 +182,25 @@ struct ReadSummary {
     mapping: ColumnMapping,
     rows: u64,
     error_report: Option<Vec<u8>>,
+}
+
+/// What a run with no dry run before it (`import_in_one_pass`) gathers as it reads: the answer
+/// the dry run would have given for the same file and options.
+#[derive(Default)]
+struct RunReport {
+    counts: AnalysisCounts,
+    errors: Vec<RowError>,
+    duplicates: Vec<RowDuplicates>,
+    summary: Option<ReadSummary>,
+}
+
+impl RunReport {
+    fn rows_read(&mut self, valid: usize, failed: u64, errors: Vec<RowError>) {
+        self.counts.valid += valid as u64;
+        self.counts.invalid += failed;
+        let room = MAX_ERRORS_SHOWN.saturating_sub(self.errors.len());
+        self.errors.extend(errors.into_iter().take(room));
+    }
 }
 
 fn bad_file(zh: String, en: String) -> AppError {
@@ -437,7 +456,25 @@ impl App {
             let fresh = ImportCounts { total: job.counts.total, ..Default::default() };
             self.store.set_import_status(id, ImportStatus::Running, Some(fresh), "", Utc::now()).await?;
         }
-        let outcome = self.run_import_inner(p, &job, &staged, options, &mut progress).await;
+        self.run_to_end(p, &job, &staged, options, &mut progress, None).await
+    }
+
+    /// Runs an import whose job is marked running, and ends the job; `report` gathers the dry
+    /// run's answer on the way (a run without one before it).
+    async fn run_to_end(&self, p: &Principal, job: &ImportJob, staged: &StagedFile, options: &ImportOptions, progress: &mut impl FnMut(&ImportProgress), mut report: Option<&mut RunReport>) -> Result<ImportJob> {
+        let id = job.id;
+        let outcome = self.run_import_inner(p, job, staged, options, progress, report.as_deref_mut()).await;
+        if let Some(rows) = report.and_then(|r| r.summary.as_ref()).map(|s| s.rows as i64) {
+            // The job was opened with an estimate of the rows (`row_count_hint`); now they are
+            // counted. Not worth failing the import over: it would keep the estimate.
+            if let Ok(Some(current)) = self.store.get_import(id).await {
+                if current.counts.total != rows {
+                    if let Err(e) = self.store.set_import_status(id, current.status, Some(ImportCounts { total: rows, ..current.counts }), &current.message, Utc::now()).await {
+                        tracing::warn!(import = id, error = %e, "cannot record the counted rows");
+                    }
+                }
+            }
+        }
         let (status, message) = match &outcome {
             Ok(Some((status, message))) => (*status, message.clone()),
             Ok(None) => (ImportStatus::Done, String::new()),
@@ -459,7 +496,15 @@ impl App {
         Ok(finished)
     }
 
-    async fn run_import_inner(&self, p: &Principal, job: &ImportJob, staged: &StagedFile, options: &ImportOptions, progress: &mut impl FnMut(&ImportProgress)) -> Result<Option<(ImportStatus, String)>> {
+    async fn run_import_inner(
+        &self,
+        p: &Principal,
+        job: &ImportJob,
+        staged: &StagedFile,
+        options: &ImportOptions,
+        progress: &mut impl FnMut(&ImportProgress),
+        mut report: Option<&mut RunReport>,
+    ) -> Result<Option<(ImportStatus, String)>> {
         let started = Instant::now();
         let mut counts = job.counts;
         counts.processed = 0;
@@ -470,13 +515,19 @@ impl App {
         if options.mode == ImportMode::AllOrNothing {
             // First pass: validation only. One bad row and nothing is written.
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
-            let reader = self.spawn_reader(p, staged, options, false, false, tx);
+            let reader = self.spawn_reader(p, staged, options, false, report.is_some(), tx);
             let mut bad = 0u64;
-            while let Some(Batch::Rows { failed, .. }) = rx.recv().await {
+            while let Some(Batch::Rows { rows, failed, errors }) = rx.recv().await {
                 bad += failed;
+                if let Some(r) = report.as_deref_mut() {
+                    r.rows_read(rows.len(), failed, errors);
+                }
             }
-            reader.await.map_err(|e| AppError::Internal(e.to_string()))??;
+            let summary = reader.await.map_err(|e| AppError::Internal(e.to_string()))??;
             if bad > 0 {
+                if let Some(r) = report.as_deref_mut() {
+                    r.summary = Some(summary);
+                }
                 return Ok(Some((ImportStatus::Rejected, format!("{bad} bad rows; nothing imported (all-or-nothing)"))));
             }
         }
@@ -486,8 +537,10 @@ impl App {
         // upkeep, and looking up duplicates in the store is skipped — it could only find this
         // file's earlier rows, which the in-file key map (`seen`) finds, as the dry run did.
         let base_was_empty = job.counts.total >= LARGE_IMPORT_ROWS && self.store.begin_bulk_import().await?;
+        // Bad rows are reported from this pass unless the validation pass above did it.
+        let report_rows = report.is_some() && options.mode == ImportMode::GoodRows;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
-        let reader = self.spawn_reader(p, staged, options, true, false, tx);
+        let reader = self.spawn_reader(p, staged, options, true, report_rows, tx);
         let mut seen = InFileKeys::for_rows(job.counts.total.max(0) as u64);
         let mut canceled = false;
         // Two batches in flight: while the store writes one (a single writer on SQLite), the next
@@ -498,15 +551,40 @@ impl App {
         let mut writing: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Result<(BatchCounts, usize, usize)>> + Send + '_>>> = None;
         loop {
             let prepare = async {
-                let Some(Batch::Rows { rows, failed, .. }) = rx.recv().await else { return Ok(None) };
+                let Some(Batch::Rows { rows, failed, errors }) = rx.recv().await else { return Ok(None) };
                 if self.store.get_import(job.id).await?.is_some_and(|j| j.cancel_requested) {
                     return Ok(Some(None));
                 }
                 let dups = self.batch_duplicates(p, &rows, &mut seen, !base_was_empty).await?;
                 let mut batch = BatchCounts { processed: rows.len() as i64 + failed as i64, failed: failed as i64, ..Default::default() };
+                // Reporting as a dry run would: rows imported before are told apart from
+                // duplicates (the store would refuse them anyway; here they are not offered).
+                let mut known = std::collections::HashSet::new();
+                if let Some(rep) = report.as_deref_mut() {
+                    if report_rows {
+                        rep.rows_read(rows.len(), failed, errors);
+                    }
+                    if !base_was_empty {
+                        known.extend(self.store.imported_fingerprints(rows.iter().map(|r| r.fingerprint).collect()).await?);
+                    }
+                }
                 let mut to_store = Vec::with_capacity(rows.len());
                 let mut merges = Vec::new();
                 for r in rows {
+                    if let Some(rep) = report.as_deref_mut() {
+                        if known.contains(&r.fingerprint) {
+                            rep.counts.already_imported += 1;
+                            batch.skipped += 1;
+                            continue;
+                        }
+                        if let Some(d) = dups.get(&r.row) {
+                            rep.counts.duplicates += 1;
+                            if rep.duplicates.len() < MAX_DUPLICATES_SHOWN {
+                                let decision = options.decision_for(r.row, d.exact);
+                                rep.duplicates.push(RowDuplicates { row: r.row, name: r.name.clone(), candidates: d.candidates.clone(), hidden: d.hidden, exact: d.exact, decision });
+                            }
+                        }
+                    }
                     let decision = match dups.get(&r.row) {
                         Some(d) => options.decision_for(r.row, d.exact),
                         None => RowDecision::Create,
@@ -543,6 +621,11 @@ impl App {
                 counts.merged += batch.merged;
                 counts.failed += batch.failed;
                 counts.skipped += batch.skipped + (offered - created) as i64;
+                if let Some(rep) = report.as_deref_mut() {
+                    // A row the store refused was imported before (its fingerprint is kept).
+                    rep.counts.would_create += created as u64;
+                    rep.counts.already_imported += (offered - created) as u64;
+                }
                 progress(&ImportProgress { counts, elapsed_secs: started.elapsed().as_secs_f64() });
             }
             match prepared? {
@@ -568,7 +651,10 @@ impl App {
         if canceled {
             return Ok(Some((ImportStatus::Canceled, format!("canceled after {} rows", counts.processed))));
         }
-        summary??;
+        let summary = summary??;
+        if let Some(r) = report {
+            r.summary = Some(summary);
+        }
         Ok(None)
     }
 
@@ -754,20 +840,69 @@ impl App {
         })
     }
 
-    /// Imports a file from start to end in this task (the CLI's `dangan import`): stage, analyze,
-    /// run. Returns the analysis and, unless `dry_run`, the finished job.
-    pub async fn import_file(&self, p: &Principal, path: &Path, options: &ImportOptions, dry_run: bool, progress: impl FnMut(&ImportProgress)) -> Result<(ImportAnalysis, Option<ImportJob>)> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let file = std::fs::File::open(path).map_err(|e| bad_file(format!("无法打开文件 {}：{e}", path.display()), format!("cannot open {}: {e}", path.display())))?;
-        let staged = self.stage_import_file(&name, file)?;
-        let analysis = self.analyze_import(p, &staged, options).await?;
-        if dry_run {
-            return Ok((analysis, None));
-        }
-        let mut run_options = options.clone();
-        run_options.mapping = Some(analysis.mapping.clone());
-        let job = self.run_import(p, analysis.import.id, &run_options, progress).await?;
-        Ok((analysis, Some(job)))
+    /// Imports a staged file without a dry run before it — where the options are given up front
+    /// and nobody reads an analysis before the run (`dangan import`): the file is read once
+    /// instead of twice. The answer holds what the dry run would have said (counts, the first
+    /// errors and duplicate candidates, the error report with every bad row), gathered as the
+    /// run read, and is kept like a dry run's (`import_analysis`). All-or-nothing still reads
+    /// the file twice: nothing may be written before every row is known to be good.
+    pub async fn import_in_one_pass(&self, p: &Principal, staged: &StagedFile, options: &ImportOptions, mut progress: impl FnMut(&ImportProgress)) -> Result<(ImportAnalysis, ImportJob)> {
+        self.authorize_general(p, Action::Create).await?;
+        let expected = {
+            let (path, kind) = (staged.path.clone(), staged.kind);
+            let opts = ReadOptions { template: options.template.clone(), ..Default::default() };
+            // An estimate (lines of a CSV, declared rows of a sheet) sizes the in-file key map,
+            // decides whether the run is a bulk load, and gives the progress bar its length.
+            tokio::task::spawn_blocking(move || std::fs::File::open(&path).ok().and_then(|f| dangan_io::row_count_hint(f, kind, &opts).ok().flatten()))
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        };
+        let job = self
+            .store
+            .create_import(
+                &NewImport {
+                    file_name: staged.file_name.clone(),
+                    file_sha256: staged.sha256.clone(),
+                    file_size: staged.size,
+                    format: format_name(staged.kind).into(),
+                    user_id: p.id,
+                    status: ImportStatus::Running,
+                    options: serde_json::to_value(options).unwrap_or_default(),
+                    counts: ImportCounts { total: expected as i64, ..Default::default() },
+                    message: String::new(),
+                    now: Utc::now(),
+                },
+                &self.event(p, AuditAction::ArchiveImport),
+            )
+            .await?;
+        let mut report = RunReport::default();
+        let finished = self.run_to_end(p, &job, staged, options, &mut progress, Some(&mut report)).await?;
+        let RunReport { mut counts, errors, duplicates, summary } = report;
+        let (headers, mapping, error_report) = match summary {
+            Some(s) => {
+                counts.rows = s.rows;
+                (s.headers, s.mapping, s.error_report)
+            }
+            // Canceled before the end: the rows read so far.
+            None => {
+                counts.rows = counts.valid + counts.invalid;
+                (Vec::new(), options.mapping.clone().unwrap_or(ColumnMapping { columns: Vec::new(), template: None, default_kind: None }), None)
+            }
+        };
+        let has_error_report = match &error_report {
+            Some(bytes) => {
+                std::fs::write(self.error_report_path(job.id), bytes).map_err(|e| AppError::Internal(format!("cannot write the error report: {e}")))?;
+                true
+            }
+            None => false,
+        };
+        let mapping_problems = mapping.problems().into_iter().map(|m| (m.message_zh, m.message_en)).collect();
+        let analysis = ImportAnalysis { import: finished.clone(), headers, mapping, mapping_problems, counts, errors, duplicates, has_error_report };
+        let path = self.imports_dir().join(format!("{}-analysis.json", job.id));
+        std::fs::write(&path, serde_json::to_vec(&analysis).unwrap_or_default()).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))?;
+        Ok((analysis, finished))
     }
 }
 

@@ -1,4 +1,6 @@
-//! `dangan import FILE`: dry run, then the import with a progress bar (rate and ETA).
+//! `dangan import FILE`: the import with a progress bar (rate and ETA), then what a dry run
+//! would have reported (bad rows, duplicate candidates) — one reading of the file; `--dry-run`
+//! checks and reports without importing.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -80,8 +82,13 @@ pub async fn run(g: &Global, args: ImportArgs) -> CliResult {
     let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let file = std::fs::File::open(&args.file).map_err(|e| format!("无法打开 cannot open {}: {e}", args.file.display()))?;
     let staged = app.stage_import_file(&name, file).map_err(|e| user_error(&e))?;
-    eprintln!("检查文件 Checking {} …", args.file.display());
-    let analysis = app.analyze_import(&principal, &staged, &options).await.map_err(|e| user_error(&e))?;
+    let (analysis, job) = if args.dry_run {
+        eprintln!("检查文件 Checking {} …", args.file.display());
+        (app.analyze_import(&principal, &staged, &options).await.map_err(|e| user_error(&e))?, None)
+    } else {
+        let (analysis, job) = import_with_progress(&app, &principal, &staged, &options).await?;
+        (analysis, Some(job))
+    };
     let c = &analysis.counts;
     println!("文件 File: {} ({} bytes, sha256 {})", staged.file_name, staged.size, &staged.sha256[..16]);
     println!("表头 Columns: {}", analysis.mapping.columns.iter().map(|b| format!("{}→{}", b.header, b.target.as_ref().map(|t| t.path()).unwrap_or_else(|| "?".into()))).collect::<Vec<_>>().join(", "));
@@ -89,14 +96,14 @@ pub async fn run(g: &Global, args: ImportArgs) -> CliResult {
         println!("  注意 {zh} ({en})");
     }
     println!(
-        "数据行 Rows: {}  有效 valid: {}  有错误 bad: {}  疑似重复 duplicates: {}  已导入过 imported before: {}  将新建 would create: {}  ({:.1} s)",
+        "数据行 Rows: {}  有效 valid: {}  有错误 bad: {}  疑似重复 duplicates: {}  已导入过 imported before: {}  {} {}",
         c.rows,
         c.valid,
         c.invalid,
         c.duplicates,
         c.already_imported,
+        if job.is_some() { "新建 created:" } else { "将新建 would create:" },
         c.would_create,
-        t.elapsed().as_secs_f64()
     );
     for e in analysis.errors.iter().take(20) {
         println!("  第{}行 row {} [{}] {} — {}", e.row, e.row, e.column, e.message_zh, e.message_en);
@@ -118,13 +125,10 @@ pub async fn run(g: &Global, args: ImportArgs) -> CliResult {
             println!("错误报告 error report: {} (修改后可重新导入 fix and re-import it)", path.display());
         }
     }
-    if args.dry_run {
-        println!("试运行，未导入任何数据 Dry run: nothing imported (import #{})", analysis.import.id);
+    let Some(job) = job else {
+        println!("试运行，未导入任何数据 Dry run: nothing imported (import #{}; {:.1} s)", analysis.import.id, t.elapsed().as_secs_f64());
         return Ok(());
-    }
-    let mut run_options = options.clone();
-    run_options.mapping = Some(analysis.mapping.clone());
-    let job = run_with_progress(&app, &principal, analysis.import.id, &run_options, c.rows).await?;
+    };
     let k = job.counts;
     println!(
         "导入 #{}：{} — 新建 created {}，合并 merged {}，跳过 skipped {}，错误 bad {}；{:.1} s（{:.0} 行/秒 rows/s）",
@@ -146,13 +150,15 @@ pub async fn run(g: &Global, args: ImportArgs) -> CliResult {
     }
 }
 
-async fn run_with_progress(app: &App, p: &Principal, id: i64, options: &ImportOptions, total: u64) -> CliResult<dangan_store::ImportJob> {
-    let pb = indicatif::ProgressBar::new(total);
+async fn import_with_progress(app: &App, p: &Principal, staged: &dangan_app::import::StagedFile, options: &ImportOptions) -> CliResult<(dangan_app::import::ImportAnalysis, dangan_store::ImportJob)> {
+    let pb = indicatif::ProgressBar::new(0);
     pb.set_style(
         indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} 行 rows ({per_sec}, ETA {eta}) {msg}").expect("valid template").progress_chars("=> "),
     );
     let result = app
-        .run_import(p, id, options, |pr| {
+        .import_in_one_pass(p, staged, options, |pr| {
+            // The length is the file's estimated rows (lines of a CSV, declared rows of a sheet).
+            pb.set_length(pr.counts.total.max(pr.counts.processed) as u64);
             pb.set_position(pr.counts.processed as u64);
             pb.set_message(format!("新建 {} 跳过 {} 错误 {}", pr.counts.imported, pr.counts.skipped, pr.counts.failed));
         })

@@ -186,6 +186,59 @@ async fn gbk_csv_all_or_nothing_and_unreadable_files() {
     }
 }
 
+/// `dangan import` reads the file once (`App::import_in_one_pass`): what it reports must be what
+/// the dry run reports for the same file on the same base — counts, bad rows, error report,
+/// rows imported before — and all-or-nothing still writes nothing when a row is bad.
+#[tokio::test]
+async fn one_pass_import_reports_what_the_dry_run_reports() {
+    use dangan_app::import::{ImportMode, ImportOptions};
+    for s in servers(0).await {
+        s.app.ensure_demo_company(Some(ADMIN_PASSWORD)).await.unwrap();
+        let token = s.token("xiaoshou1", ADMIN_PASSWORD).await;
+        let user = s.app.store.find_login("xiaoshou1").await.unwrap().unwrap().user;
+        let p = dangan_app::Principal::new(user, false);
+        let before = count(&s, &token, "").await;
+        let staged = s.app.stage_import_file("客户汇总表.xlsx", std::io::Cursor::new(fixture("summary_title_merged.xlsx"))).unwrap();
+        let options = ImportOptions::default();
+        let counts = |c: &dangan_app::import::AnalysisCounts| (c.rows, c.valid, c.invalid, c.duplicates, c.already_imported, c.would_create);
+        let rows_of = |a: &dangan_app::import::ImportAnalysis| a.errors.iter().map(|e| (e.row, e.column.clone(), e.message_zh.clone())).collect::<Vec<_>>();
+
+        let dry = s.app.analyze_import(&p, &staged, &options).await.unwrap();
+        let (one, job) = s.app.import_in_one_pass(&p, &staged, &options, |_| {}).await.unwrap();
+        assert_eq!(job.status, dangan_store::ImportStatus::Done, "{:?}", s.engine);
+        assert_eq!((job.counts.imported, job.counts.failed, job.counts.total), (5, 5, 10), "{:?}", job.counts);
+        assert_eq!(counts(&one.counts), counts(&dry.counts), "{:?}", s.engine);
+        assert_eq!(counts(&one.counts), (10, 5, 5, 0, 0, 5));
+        assert_eq!(rows_of(&one), rows_of(&dry));
+        assert_eq!(one.headers, dry.headers);
+        assert!(one.has_error_report);
+        let report = s.app.import_error_report(&p, job.id).await.unwrap();
+        let table = dangan_io::open_table(std::io::Cursor::new(report), dangan_io::FileKind::Xlsx, &Default::default()).unwrap();
+        assert_eq!(table.count(), 5, "every bad row is in the error report");
+        // Kept like a dry run's answer, for the import's page.
+        assert_eq!(counts(&s.app.import_analysis(&p, job.id).await.unwrap().counts), counts(&one.counts));
+        assert_eq!(count(&s, &token, "").await, before + 5);
+
+        // The same file again: the five good rows were imported before, as the dry run says.
+        let dry = s.app.analyze_import(&p, &staged, &options).await.unwrap();
+        let (one, job) = s.app.import_in_one_pass(&p, &staged, &options, |_| {}).await.unwrap();
+        assert_eq!(counts(&one.counts), counts(&dry.counts));
+        assert_eq!(counts(&one.counts), (10, 5, 5, 0, 5, 0));
+        assert_eq!((job.counts.imported, job.counts.skipped), (0, 5));
+        assert_eq!(count(&s, &token, "").await, before + 5);
+
+        // All or nothing, one bad row: nothing, and the bad row reported.
+        let staged = s.app.stage_import_file("customers.csv", std::io::Cursor::new(fixture("customers_gbk.csv"))).unwrap();
+        let strict = ImportOptions { mode: ImportMode::AllOrNothing, ..Default::default() };
+        let (one, job) = s.app.import_in_one_pass(&p, &staged, &strict, |_| {}).await.unwrap();
+        assert_eq!(job.status, dangan_store::ImportStatus::Rejected, "{job:?}");
+        assert_eq!((one.counts.rows, one.counts.valid, one.counts.invalid), (3, 2, 1));
+        assert_eq!(one.errors.len(), 1);
+        assert!(one.has_error_report);
+        assert_eq!(count(&s, &token, "").await, before + 5, "all or nothing: nothing");
+    }
+}
+
 #[tokio::test]
 async fn duplicates_skip_create_or_merge_per_row() {
     for s in servers(0).await {

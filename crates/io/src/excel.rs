@@ -141,6 +141,20 @@ pub fn xlsx_sheet_names<R: Read + Seek>(input: R) -> Result<Vec<String>, ReadErr
     catch_unwind(AssertUnwindSafe(|| Xlsx::new(input).map(|wb| wb.sheet_names()))).map_err(|p| ReadError::Excel(panic_message(p)))?.map_err(Into::into)
 }
 
+/// The last row number a worksheet declares (its `<dimension>`), without reading its cells; `None`
+/// when the sheet declares none. A hint for sizing and progress, not a count: blank and title rows
+/// are included, and a writer may declare a larger range than it filled.
+pub fn xlsx_declared_rows<R: Read + Seek>(input: R, sheet: Option<&str>) -> Result<Option<u64>, ReadError> {
+    catch_unwind(AssertUnwindSafe(|| -> Result<Option<u64>, ReadError> {
+        let mut wb: Xlsx<R> = Xlsx::new(input)?;
+        let name = pick_sheet(&wb.sheet_names(), sheet)?;
+        let cells = wb.worksheet_cells_reader(&name)?;
+        let d = cells.dimensions();
+        Ok((d.end.0 > 0 || d.end.1 > 0).then_some(d.end.0 as u64 + 1))
+    }))
+    .map_err(|p| ReadError::Excel(panic_message(p)))?
+}
+
 /// Streams the rows of a worksheet (the first one unless `sheet` names another).
 pub fn read_xlsx<R: Read + Seek + Send + 'static>(input: R, sheet: Option<&str>) -> Result<SheetRows, ReadError> {
     let mut wb: Xlsx<R> = catch_unwind(AssertUnwindSafe(|| Xlsx::new(input))).map_err(|p| ReadError::Excel(panic_message(p)))??;

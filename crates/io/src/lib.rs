@@ -14,4 +14,4 @@ pub use cell::{Cell, RawRow};
 pub use convert::{Converter, ImportRecord, RowError};
 pub use error::ReadError;
 pub use mapping::{ColumnBinding, ColumnMapping, ContactField, Field, Target};
-pub use table::{open_rows, open_table, FileKind, Header, ReadOptions, RowSource, Table};
+pub use table::{open_rows, open_table, row_count_hint, FileKind, Header, ReadOptions, RowSource, Table};

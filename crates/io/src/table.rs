@@ -72,6 +72,30 @@ pub fn open_rows<R: Read + Seek + Send + 'static>(input: R, kind: FileKind, opts
     })
 }
 
+/// About how many rows a file holds, cheaply, before it is read: the lines of a CSV (a quoted
+/// cell spanning lines counts more than once), the rows an xlsx sheet declares; `None` for `.xls`
+/// and vCards (read whole anyway, and small by format or in practice). For sizing and a progress
+/// bar's length only; the import counts the rows it reads.
+pub fn row_count_hint<R: Read + Seek>(mut input: R, kind: FileKind, opts: &ReadOptions) -> Result<Option<u64>, ReadError> {
+    match kind {
+        FileKind::Csv => {
+            let mut buf = vec![0u8; 1 << 20];
+            let (mut lines, mut last) = (0u64, b'\n');
+            loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                last = buf[n - 1];
+            }
+            Ok(Some(lines + u64::from(last != b'\n')))
+        }
+        FileKind::Xlsx => crate::excel::xlsx_declared_rows(input, opts.sheet.as_deref()),
+        FileKind::Xls | FileKind::VCard => Ok(None),
+    }
+}
+
 /// Opens a tabular file and finds its header: `open_rows` + `Table::new`.
 pub fn open_table<R: Read + Seek + Send + 'static>(input: R, kind: FileKind, opts: &ReadOptions) -> Result<Table, ReadError> {
     Table::new(open_rows(input, kind, opts)?, opts)

@@ -216,3 +216,22 @@ fn vcards_from_phones() {
     assert_eq!((c.mobile.as_deref(), c.wechat.as_deref(), c.birthday), (Some("13900001111"), Some("wangfang90"), Some(d(1990, 3, 7))));
     assert!(read_vcards(b"hello, not a card").is_err());
 }
+
+/// The estimate a one-pass import sizes itself by: a CSV's lines, the rows an xlsx sheet declares
+/// (at least the rows there are, title and header rows included), nothing for `.xls`.
+#[test]
+fn row_count_hints() {
+    use dangan_io::row_count_hint;
+    for name in ["customers_gbk.csv", "customers_utf8_bom.csv", "summary_title_merged.xlsx"] {
+        let kind = FileKind::sniff(&std::fs::read(fixture(name)).unwrap(), Some(name));
+        let hint = row_count_hint(File::open(fixture(name)).unwrap(), kind, &ReadOptions::default()).unwrap().expect("a hint");
+        let table = open_table(File::open(fixture(name)).unwrap(), kind, &ReadOptions::default()).unwrap();
+        let above = (table.preamble().len() + table.header_rows().len()) as u64;
+        let data = table.count() as u64;
+        assert!(hint >= data + above && hint <= data + above + 3, "{name}: hint {hint}, {data} data rows below {above}");
+    }
+    assert_eq!(row_count_hint(File::open(fixture("legacy.xls")).unwrap(), FileKind::Xls, &ReadOptions::default()).unwrap(), None);
+    // Without a final line break the last line counts too.
+    assert_eq!(row_count_hint(std::io::Cursor::new(b"a,b\n1,2\n3,4".to_vec()), FileKind::Csv, &ReadOptions::default()).unwrap(), Some(3));
+    assert_eq!(row_count_hint(std::io::Cursor::new(b"a,b\n1,2\n".to_vec()), FileKind::Csv, &ReadOptions::default()).unwrap(), Some(2));
+}
