@@ -106,6 +106,7 @@ async fn flow(c: &Client, s: &TestServer, shots: &Shots) {
         assert!(text(c, "#next-page").await.contains("下一页"));
         click_nav(c, "#next-page").await;
         assert!(here(c).await.contains("cursor="), "next page URL carries the cursor: {}", here(c).await);
+        assert_eq!(text(c, "#total").await, total, "page 2 shows the first page's count (carried, not counted again)");
         let second_first = text(c, "#archive-table tbody tr:first-child td:first-child").await;
         assert_ne!(second_first, first_no, "page 2 starts with a different archive");
         let rows2 = find_all(c, "#archive-table tbody tr").await.len() as u64;

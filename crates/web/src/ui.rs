@@ -402,6 +402,9 @@ struct RawListParams {
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
+    /// The first page's count, carried by the 下一页 link: later pages do not count again (at
+    /// 1M archives a filtered count reads 34–127 ms; the page's rows under 1 ms).
+    total: Option<String>,
 }
 
 pub(crate) fn opt_parse<T: std::str::FromStr>(s: &Option<String>) -> Option<T> {
@@ -424,7 +427,8 @@ async fn list_page(State(s): State<AppState>, u: UiUser, Query(raw): Query<RawLi
     };
     let sort = p.sort().unwrap_or(SortOrder::CreatedDesc);
     let limit = p.limit.unwrap_or(50);
-    let page = match s.app.list_archives(&u.user, p.filter(), sort, p.cursor.as_deref(), limit, true).await {
+    let carried_total = opt_parse::<i64>(&raw.total).filter(|t| *t >= 0 && p.cursor.as_deref().is_some_and(|c| !c.is_empty()));
+    let page = match s.app.list_archives(&u.user, p.filter(), sort, p.cursor.as_deref(), limit, carried_total.is_none()).await {
         Ok(page) => page,
         Err(e) => return error_page(u.tr, e),
     };
@@ -453,13 +457,14 @@ async fn list_page(State(s): State<AppState>, u: UiUser, Query(raw): Query<RawLi
             updated_at: fmt_time(a.updated_at),
         })
         .collect();
+    let total = page.total.or(carried_total).unwrap_or(0);
     let mut chrome = Chrome::of(&s, &u).await;
     chrome.search = p.q.clone().unwrap_or_default();
     let sort_value = p.sort.clone().unwrap_or_else(|| "created_desc".into());
     let page_view = ListPage {
         rows,
-        total: tr.f("list.total", "n", &group_thousands(page.total.unwrap_or(0))),
-        next_url: page.next_cursor.as_deref().map(|c| list_url(&p, Some(c))),
+        total: tr.f("list.total", "n", &group_thousands(total)),
+        next_url: page.next_cursor.as_deref().map(|c| format!("{}&total={total}", list_url(&p, Some(c)))),
         first_url: p.cursor.as_ref().filter(|c| !c.is_empty()).map(|_| list_url(&p, None)),
         export_url: list_url(&ListParams { limit: None, sort: None, ..p.clone() }, None).replacen("/archives?", "/export?format=xlsx&", 1),
         grades: choices(Grade::ALL, raw.grade.as_deref(), Grade::as_str, |g| g.label(lang)),
