@@ -336,7 +336,7 @@ impl App {
                 }
             }
             counts.valid += rows.len() as u64;
-            let known = self.store.imported_fingerprints(rows.iter().map(|r| r.fingerprint).collect()).await?;
+            let known = self.store.imported_fingerprints(rows.iter().map(|r| r.fingerprint).collect(), None).await?;
             let dups = self.batch_duplicates(p, &rows, &mut seen, true).await?;
             for r in &rows {
                 if known.contains(&r.fingerprint) {
@@ -456,14 +456,27 @@ impl App {
             let fresh = ImportCounts { total: job.counts.total, ..Default::default() };
             self.store.set_import_status(id, ImportStatus::Running, Some(fresh), "", Utc::now()).await?;
         }
-        self.run_to_end(p, &job, &staged, options, &mut progress, None).await
+        self.run_to_end(p, &job, &staged, options, &mut progress, None, false).await
     }
 
     /// Runs an import whose job is marked running, and ends the job; `report` gathers the dry
     /// run's answer on the way (a run without one before it).
-    async fn run_to_end(&self, p: &Principal, job: &ImportJob, staged: &StagedFile, options: &ImportOptions, progress: &mut impl FnMut(&ImportProgress), mut report: Option<&mut RunReport>) -> Result<ImportJob> {
+    /// `validated`: an all-or-nothing run whose file was just analyzed with no bad row (the one
+    /// pass) skips its own validation pass.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_to_end(
+        &self,
+        p: &Principal,
+        job: &ImportJob,
+        staged: &StagedFile,
+        options: &ImportOptions,
+        progress: &mut impl FnMut(&ImportProgress),
+        mut report: Option<&mut RunReport>,
+        validated: bool,
+    ) -> Result<ImportJob> {
         let id = job.id;
-        let outcome = self.run_import_inner(p, job, staged, options, progress, report.as_deref_mut()).await;
+        let mut bulk = false;
+        let outcome = self.run_import_inner(p, job, staged, options, progress, report.as_deref_mut(), validated, &mut bulk).await;
         if let Some(rows) = report.and_then(|r| r.summary.as_ref()).map(|s| s.rows as i64) {
             // The job was opened with an estimate of the rows (`row_count_hint`); now they are
             // counted. Not worth failing the import over: it would keep the estimate.
@@ -485,7 +498,7 @@ impl App {
             event.outcome = dangan_core::audit::Outcome::Failed;
         }
         let finished = self.store.finish_import(id, status, &message, &event).await;
-        if job.counts.total >= LARGE_IMPORT_ROWS || finished.as_ref().is_ok_and(|f| f.counts.processed >= LARGE_IMPORT_ROWS) {
+        if bulk || finished.as_ref().is_ok_and(|f| f.counts.processed >= LARGE_IMPORT_ROWS) {
             // Whatever the outcome: build the indexes a move-in deferred, give the writer back
             // its normal settings, and refresh the planner's statistics after this many new rows
             // (as after a demo load).
@@ -504,6 +517,8 @@ impl App {
         options: &ImportOptions,
         progress: &mut impl FnMut(&ImportProgress),
         mut report: Option<&mut RunReport>,
+        validated: bool,
+        bulk: &mut bool,
     ) -> Result<Option<(ImportStatus, String)>> {
         let started = Instant::now();
         let mut counts = job.counts;
@@ -512,7 +527,7 @@ impl App {
         counts.merged = 0;
         counts.skipped = 0;
         counts.failed = 0;
-        if options.mode == ImportMode::AllOrNothing {
+        if options.mode == ImportMode::AllOrNothing && !validated {
             // First pass: validation only. One bad row and nothing is written.
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
             let reader = self.spawn_reader(p, staged, options, false, report.is_some(), tx);
@@ -537,6 +552,8 @@ impl App {
         // upkeep, and looking up duplicates in the store is skipped — it could only find this
         // file's earlier rows, which the in-file key map (`seen`) finds, as the dry run did.
         let base_was_empty = job.counts.total >= LARGE_IMPORT_ROWS && self.store.begin_bulk_import().await?;
+        // Whatever happens next, the indexes this set aside are built again (`run_to_end`).
+        *bulk = base_was_empty;
         // Bad rows are reported from this pass unless the validation pass above did it.
         let report_rows = report.is_some() && options.mode == ImportMode::GoodRows;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
@@ -565,7 +582,9 @@ impl App {
                         rep.rows_read(rows.len(), failed, errors);
                     }
                     if !base_was_empty {
-                        known.extend(self.store.imported_fingerprints(rows.iter().map(|r| r.fingerprint).collect()).await?);
+                        // This run's own earlier rows are not "imported before" (an identical
+                        // row later in the file is a duplicate of that row, as in the dry run).
+                        known.extend(self.store.imported_fingerprints(rows.iter().map(|r| r.fingerprint).collect(), Some(job.id)).await?);
                     }
                 }
                 let mut to_store = Vec::with_capacity(rows.len());
@@ -622,9 +641,9 @@ impl App {
                 counts.failed += batch.failed;
                 counts.skipped += batch.skipped + (offered - created) as i64;
                 if let Some(rep) = report.as_deref_mut() {
-                    // A row the store refused was imported before (its fingerprint is kept).
+                    // What was created. A row offered and refused is a copy of an earlier row of
+                    // this file (rows imported before were not offered): a duplicate already.
                     rep.counts.would_create += created as u64;
-                    rep.counts.already_imported += (offered - created) as u64;
                 }
                 progress(&ImportProgress { counts, elapsed_secs: started.elapsed().as_secs_f64() });
             }
@@ -844,10 +863,32 @@ impl App {
     /// and nobody reads an analysis before the run (`dangan import`): the file is read once
     /// instead of twice. The answer holds what the dry run would have said (counts, the first
     /// errors and duplicate candidates, the error report with every bad row), gathered as the
-    /// run read, and is kept like a dry run's (`import_analysis`). All-or-nothing still reads
-    /// the file twice: nothing may be written before every row is known to be good.
+    /// run read, and is kept like a dry run's (`import_analysis`). Where the two can differ: a
+    /// row identical to an earlier row of the file and decided "create" is counted as created by
+    /// the dry run and refused by the store here (the run reports what it did); a stored
+    /// candidate may be an archive this run created from an earlier row. All-or-nothing reads
+    /// the file twice — the dry run, then the run — since nothing may be written before every
+    /// row is known to be good.
     pub async fn import_in_one_pass(&self, p: &Principal, staged: &StagedFile, options: &ImportOptions, mut progress: impl FnMut(&ImportProgress)) -> Result<(ImportAnalysis, ImportJob)> {
         self.authorize_general(p, Action::Create).await?;
+        if options.mode == ImportMode::AllOrNothing {
+            // Nothing may be written before every row is known to be good: the dry run first
+            // (its answer is the report), then the run without a validation pass of its own.
+            let mut analysis = self.analyze_import(p, staged, options).await?;
+            let id = analysis.import.id;
+            let finished = if analysis.counts.invalid > 0 {
+                let mut event = self.event(p, AuditAction::ArchiveImport);
+                event.outcome = dangan_core::audit::Outcome::Failed;
+                let message = format!("{} bad rows; nothing imported (all-or-nothing)", analysis.counts.invalid);
+                self.store.finish_import(id, ImportStatus::Rejected, &message, &event).await?
+            } else {
+                let job = self.store.set_import_status(id, ImportStatus::Running, None, "", Utc::now()).await?;
+                let run_options = ImportOptions { mapping: Some(analysis.mapping.clone()), ..options.clone() };
+                self.run_to_end(p, &job, staged, &run_options, &mut progress, None, true).await?
+            };
+            analysis.import = finished.clone();
+            return Ok((analysis, finished));
+        }
         let expected = {
             let (path, kind) = (staged.path.clone(), staged.kind);
             let opts = ReadOptions { template: options.template.clone(), ..Default::default() };
@@ -859,6 +900,9 @@ impl App {
                 .flatten()
                 .unwrap_or(0)
         };
+        // A sheet may declare far more rows than it holds (formatting applied down to row
+        // 1,048,576); no row of a real xlsx takes fewer than a few bytes compressed.
+        let expected = if staged.kind == FileKind::Xlsx { expected.min(staged.size.max(0) as u64 / 8) } else { expected };
         let job = self
             .store
             .create_import(
@@ -878,7 +922,9 @@ impl App {
             )
             .await?;
         let mut report = RunReport::default();
-        let finished = self.run_to_end(p, &job, staged, options, &mut progress, Some(&mut report)).await?;
+        // On an error (a database failure, a file damaged part-way) the rows imported until then
+        // stay imported, and the job says failed: the error is the answer.
+        let finished = self.run_to_end(p, &job, staged, options, &mut progress, Some(&mut report), false).await?;
         let RunReport { mut counts, errors, duplicates, summary } = report;
         let (headers, mapping, error_report) = match summary {
             Some(s) => {
@@ -898,7 +944,8 @@ impl App {
             }
             None => false,
         };
-        let mapping_problems = mapping.problems().into_iter().map(|m| (m.message_zh, m.message_en)).collect();
+        // Canceled before the end, the reader's mapping is not known: no warnings about it.
+        let mapping_problems = if headers.is_empty() { Vec::new() } else { mapping.problems().into_iter().map(|m| (m.message_zh, m.message_en)).collect() };
         let analysis = ImportAnalysis { import: finished.clone(), headers, mapping, mapping_problems, counts, errors, duplicates, has_error_report };
         let path = self.imports_dir().join(format!("{}-analysis.json", job.id));
         std::fs::write(&path, serde_json::to_vec(&analysis).unwrap_or_default()).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))?;

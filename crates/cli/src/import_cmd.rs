@@ -115,7 +115,7 @@ pub async fn run(g: &Global, args: ImportArgs) -> CliResult {
         let names: Vec<String> = d.candidates.iter().map(|c| format!("{} {}（{}）", c.archive_no, c.name, c.reason_zh)).collect();
         println!("  第{}行 {} 疑似重复 duplicate of: {}{}", d.row, d.name, names.join("; "), if d.hidden > 0 { format!(" +{} 无权查看 not visible", d.hidden) } else { String::new() });
     }
-    if let Some(path) = &args.save_mapping {
+    if let Some(path) = args.save_mapping.as_ref().filter(|_| !analysis.headers.is_empty()) {
         std::fs::write(path, serde_json::to_vec_pretty(&analysis.mapping)?)?;
         println!("列映射已保存 mapping saved: {}", path.display());
     }

@@ -227,15 +227,47 @@ async fn one_pass_import_reports_what_the_dry_run_reports() {
         assert_eq!((job.counts.imported, job.counts.skipped), (0, 5));
         assert_eq!(count(&s, &token, "").await, before + 5);
 
-        // All or nothing, one bad row: nothing, and the bad row reported.
+        // All or nothing, one bad row: nothing, and the bad row reported as the dry run does.
         let staged = s.app.stage_import_file("customers.csv", std::io::Cursor::new(fixture("customers_gbk.csv"))).unwrap();
         let strict = ImportOptions { mode: ImportMode::AllOrNothing, ..Default::default() };
+        let dry = s.app.analyze_import(&p, &staged, &strict).await.unwrap();
         let (one, job) = s.app.import_in_one_pass(&p, &staged, &strict, |_| {}).await.unwrap();
         assert_eq!(job.status, dangan_store::ImportStatus::Rejected, "{job:?}");
+        assert_eq!(counts(&one.counts), counts(&dry.counts));
         assert_eq!((one.counts.rows, one.counts.valid, one.counts.invalid), (3, 2, 1));
         assert_eq!(one.errors.len(), 1);
         assert!(one.has_error_report);
         assert_eq!(count(&s, &token, "").await, before + 5, "all or nothing: nothing");
+
+        // A row repeated three batches later: a duplicate of the file's own row, not a row
+        // "imported before" — although this run stored the first copy before reading the second.
+        let chars: Vec<char> = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土日月星山川河海江湖风云雷电春夏秋冬东南西北梅兰竹菊松柏桃李".chars().collect();
+        let mut names = Vec::new();
+        for a in &chars {
+            for b in &chars {
+                for c in &chars {
+                    if names.len() < 6_500 {
+                        names.push(format!("{a}{b}{c}贸易有限公司"));
+                    }
+                }
+            }
+        }
+        assert_eq!(names.len(), 6_500);
+        let mut csv = String::from("客户名称\n");
+        for n in &names {
+            csv.push_str(n);
+            csv.push('\n');
+        }
+        csv.push_str(&names[0]);
+        csv.push('\n');
+        let staged = s.app.stage_import_file("repeated.csv", std::io::Cursor::new(csv.into_bytes())).unwrap();
+        let (one, job) = s.app.import_in_one_pass(&p, &staged, &options, |_| {}).await.unwrap();
+        assert_eq!(job.status, dangan_store::ImportStatus::Done, "{job:?}");
+        assert_eq!(one.counts.already_imported, 0, "{:?}", s.engine);
+        assert!(one.duplicates.iter().any(|d| d.row == 6_502), "the repeated row is a duplicate: {:?}", one.duplicates.iter().map(|d| d.row).collect::<Vec<_>>());
+        assert_eq!(one.counts.would_create, 6_500, "created once");
+        assert_eq!(job.counts.imported, 6_500);
+        assert_eq!(count(&s, &token, "").await, before + 5 + 6_500);
     }
 }
 

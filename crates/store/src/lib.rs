@@ -827,8 +827,9 @@ pub trait Store: Send + Sync + 'static {
     async fn finish_import(&self, id: i64, status: ImportStatus, message: &str, audit: &AuditEvent) -> Result<ImportJob>;
     /// Asks a running import to stop after its current batch (any server may be running it).
     async fn request_import_cancel(&self, id: i64) -> Result<bool>;
-    /// Which of these fingerprints were imported before.
-    async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>) -> Result<Vec<Fingerprint>>;
+    /// Which of these fingerprints were imported before, by an import other than `except_import`
+    /// (a run asking about its own file: its own earlier rows are not "imported before").
+    async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>, except_import: Option<i64>) -> Result<Vec<Fingerprint>>;
     /// Creates the archives of one batch of an import, numbered like `bulk_load`, records each
     /// row's fingerprint and adds the batch to the job's counters, all in one transaction. Rows
     /// whose fingerprint is already recorded are skipped (counted as skipped), so running an

@@ -1598,15 +1598,15 @@ impl Store for SqliteStore {
         self.write(move |tx| Ok(tx.execute("UPDATE imports SET cancel_requested = 1 WHERE id = ?1 AND status IN ('running', 'analyzed')", [id])? > 0)).await
     }
 
-    async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>) -> Result<Vec<Fingerprint>> {
+    async fn imported_fingerprints(&self, fingerprints: Vec<Fingerprint>, except_import: Option<i64>) -> Result<Vec<Fingerprint>> {
         if fingerprints.is_empty() {
             return Ok(Vec::new());
         }
         self.read(move |c| {
-            let mut st = c.prepare_cached("SELECT 1 FROM import_rows WHERE fingerprint = ?1")?;
+            let mut st = c.prepare_cached("SELECT 1 FROM import_rows WHERE fingerprint = ?1 AND import_id IS NOT ?2")?;
             let mut out = Vec::new();
             for f in fingerprints {
-                if st.exists([&f[..]])? {
+                if st.exists(params![&f[..], except_import])? {
                     out.push(f);
                 }
             }
