@@ -362,36 +362,43 @@ impl App {
         counts.rows = summary.rows;
         let mut stored_options = options.clone();
         stored_options.mapping = Some(summary.mapping.clone());
-        let job = self
-            .store
-            .create_import(
-                &NewImport {
-                    file_name: staged.file_name.clone(),
-                    file_sha256: staged.sha256.clone(),
-                    file_size: staged.size,
-                    format: format_name(staged.kind).into(),
-                    user_id: p.id,
-                    status: ImportStatus::Analyzed,
-                    options: serde_json::to_value(&stored_options).unwrap_or_default(),
-                    counts: ImportCounts { total: counts.rows as i64, processed: 0, imported: 0, merged: 0, skipped: 0, failed: counts.invalid as i64 },
-                    message: String::new(),
-                    now: Utc::now(),
-                },
-                &self.event(p, AuditAction::ArchiveImport),
-            )
-            .await?;
-        let has_error_report = match &summary.error_report {
-            Some(bytes) => {
-                std::fs::write(self.error_report_path(job.id), bytes).map_err(|e| AppError::Internal(format!("cannot write the error report: {e}")))?;
-                true
-            }
-            None => false,
-        };
+        let counts_then = ImportCounts { total: counts.rows as i64, failed: counts.invalid as i64, ..Default::default() };
+        let job = self.record_import(p, staged, ImportStatus::Analyzed, &stored_options, counts_then).await?;
+        let has_error_report = self.keep_error_report(job.id, summary.error_report.as_deref())?;
         let mapping_problems = summary.mapping.problems().into_iter().map(|m| (m.message_zh, m.message_en)).collect();
         let analysis = ImportAnalysis { import: job, headers: summary.headers, mapping: summary.mapping, mapping_problems, counts, errors, duplicates, has_error_report };
-        let path = self.imports_dir().join(format!("{}-analysis.json", analysis.import.id));
-        std::fs::write(&path, serde_json::to_vec(&analysis).unwrap_or_default()).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))?;
+        self.keep_analysis(&analysis)?;
         Ok(analysis)
+    }
+
+    /// The import's record (audited `archive.import`): the file, who, the options, the counts so far.
+    async fn record_import(&self, p: &Principal, staged: &StagedFile, status: ImportStatus, options: &ImportOptions, counts: ImportCounts) -> Result<ImportJob> {
+        let new = NewImport {
+            file_name: staged.file_name.clone(),
+            file_sha256: staged.sha256.clone(),
+            file_size: staged.size,
+            format: format_name(staged.kind).into(),
+            user_id: p.id,
+            status,
+            options: serde_json::to_value(options).unwrap_or_default(),
+            counts,
+            message: String::new(),
+            now: Utc::now(),
+        };
+        Ok(self.store.create_import(&new, &self.event(p, AuditAction::ArchiveImport)).await?)
+    }
+
+    /// Keeps the error report of an import (the file's bad rows with an error column), if it had bad rows.
+    fn keep_error_report(&self, import_id: i64, report: Option<&[u8]>) -> Result<bool> {
+        let Some(bytes) = report else { return Ok(false) };
+        std::fs::write(self.error_report_path(import_id), bytes).map_err(|e| AppError::Internal(format!("cannot write the error report: {e}")))?;
+        Ok(true)
+    }
+
+    /// Keeps an analysis beside the staged file, for `import_analysis`.
+    fn keep_analysis(&self, analysis: &ImportAnalysis) -> Result<()> {
+        let path = self.imports_dir().join(format!("{}-analysis.json", analysis.import.id));
+        std::fs::write(&path, serde_json::to_vec(analysis).unwrap_or_default()).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))
     }
 
     /// The dry run's answer as it was given (kept beside the staged file), with the job as it is now.
@@ -509,6 +516,7 @@ impl App {
         Ok(finished)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_import_inner(
         &self,
         p: &Principal,
@@ -903,24 +911,7 @@ impl App {
         // A sheet may declare far more rows than it holds (formatting applied down to row
         // 1,048,576); no row of a real xlsx takes fewer than a few bytes compressed.
         let expected = if staged.kind == FileKind::Xlsx { expected.min(staged.size.max(0) as u64 / 8) } else { expected };
-        let job = self
-            .store
-            .create_import(
-                &NewImport {
-                    file_name: staged.file_name.clone(),
-                    file_sha256: staged.sha256.clone(),
-                    file_size: staged.size,
-                    format: format_name(staged.kind).into(),
-                    user_id: p.id,
-                    status: ImportStatus::Running,
-                    options: serde_json::to_value(options).unwrap_or_default(),
-                    counts: ImportCounts { total: expected as i64, ..Default::default() },
-                    message: String::new(),
-                    now: Utc::now(),
-                },
-                &self.event(p, AuditAction::ArchiveImport),
-            )
-            .await?;
+        let job = self.record_import(p, staged, ImportStatus::Running, options, ImportCounts { total: expected as i64, ..Default::default() }).await?;
         let mut report = RunReport::default();
         // On an error (a database failure, a file damaged part-way) the rows imported until then
         // stay imported, and the job says failed: the error is the answer.
@@ -937,18 +928,11 @@ impl App {
                 (Vec::new(), options.mapping.clone().unwrap_or(ColumnMapping { columns: Vec::new(), template: None, default_kind: None }), None)
             }
         };
-        let has_error_report = match &error_report {
-            Some(bytes) => {
-                std::fs::write(self.error_report_path(job.id), bytes).map_err(|e| AppError::Internal(format!("cannot write the error report: {e}")))?;
-                true
-            }
-            None => false,
-        };
+        let has_error_report = self.keep_error_report(job.id, error_report.as_deref())?;
         // Canceled before the end, the reader's mapping is not known: no warnings about it.
         let mapping_problems = if headers.is_empty() { Vec::new() } else { mapping.problems().into_iter().map(|m| (m.message_zh, m.message_en)).collect() };
         let analysis = ImportAnalysis { import: finished.clone(), headers, mapping, mapping_problems, counts, errors, duplicates, has_error_report };
-        let path = self.imports_dir().join(format!("{}-analysis.json", job.id));
-        std::fs::write(&path, serde_json::to_vec(&analysis).unwrap_or_default()).map_err(|e| AppError::Internal(format!("cannot write {}: {e}", path.display())))?;
+        self.keep_analysis(&analysis)?;
         Ok((analysis, finished))
     }
 }
