@@ -538,20 +538,14 @@ impl App {
         if options.mode == ImportMode::AllOrNothing && !validated {
             // First pass: validation only. One bad row and nothing is written.
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
-            let reader = self.spawn_reader(p, staged, options, false, report.is_some(), tx);
+            let reader = self.spawn_reader(p, staged, options, false, false, tx);
             let mut bad = 0u64;
-            while let Some(Batch::Rows { rows, failed, errors }) = rx.recv().await {
+            while let Some(Batch::Rows { failed, .. }) = rx.recv().await {
                 bad += failed;
-                if let Some(r) = report.as_deref_mut() {
-                    r.rows_read(rows.len(), failed, errors);
-                }
             }
-            let summary = reader.await.map_err(|e| AppError::Internal(e.to_string()))??;
+            reader.await.map_err(|e| AppError::Internal(e.to_string()))??;
             if bad > 0 {
-                if let Some(r) = report.as_deref_mut() {
-                    r.summary = Some(summary);
-                }
-                return Ok(Some((ImportStatus::Rejected, format!("{bad} bad rows; nothing imported (all-or-nothing)"))));
+                return Ok(Some((ImportStatus::Rejected, all_or_nothing_rejected(bad))));
             }
         }
         let scheme = self.settings.number_scheme.clone();
@@ -562,10 +556,8 @@ impl App {
         let base_was_empty = job.counts.total >= LARGE_IMPORT_ROWS && self.store.begin_bulk_import().await?;
         // Whatever happens next, the indexes this set aside are built again (`run_to_end`).
         *bulk = base_was_empty;
-        // Bad rows are reported from this pass unless the validation pass above did it.
-        let report_rows = report.is_some() && options.mode == ImportMode::GoodRows;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
-        let reader = self.spawn_reader(p, staged, options, true, report_rows, tx);
+        let reader = self.spawn_reader(p, staged, options, true, report.is_some(), tx);
         let mut seen = InFileKeys::for_rows(job.counts.total.max(0) as u64);
         let mut canceled = false;
         // Two batches in flight: while the store writes one (a single writer on SQLite), the next
@@ -586,9 +578,7 @@ impl App {
                 // duplicates (the store would refuse them anyway; here they are not offered).
                 let mut known = std::collections::HashSet::new();
                 if let Some(rep) = report.as_deref_mut() {
-                    if report_rows {
-                        rep.rows_read(rows.len(), failed, errors);
-                    }
+                    rep.rows_read(rows.len(), failed, errors);
                     if !base_was_empty {
                         // This run's own earlier rows are not "imported before" (an identical
                         // row later in the file is a duplicate of that row, as in the dry run).
@@ -598,24 +588,21 @@ impl App {
                 let mut to_store = Vec::with_capacity(rows.len());
                 let mut merges = Vec::new();
                 for r in rows {
+                    let found = dups.get(&r.row);
+                    let decision = found.map_or(RowDecision::Create, |d| options.decision_for(r.row, d.exact));
                     if let Some(rep) = report.as_deref_mut() {
                         if known.contains(&r.fingerprint) {
                             rep.counts.already_imported += 1;
                             batch.skipped += 1;
                             continue;
                         }
-                        if let Some(d) = dups.get(&r.row) {
+                        if let Some(d) = found {
                             rep.counts.duplicates += 1;
                             if rep.duplicates.len() < MAX_DUPLICATES_SHOWN {
-                                let decision = options.decision_for(r.row, d.exact);
                                 rep.duplicates.push(RowDuplicates { row: r.row, name: r.name.clone(), candidates: d.candidates.clone(), hidden: d.hidden, exact: d.exact, decision });
                             }
                         }
                     }
-                    let decision = match dups.get(&r.row) {
-                        Some(d) => options.decision_for(r.row, d.exact),
-                        None => RowDecision::Create,
-                    };
                     match decision {
                         RowDecision::Skip => batch.skipped += 1,
                         RowDecision::Merge { into } => merges.push((r, into)),
@@ -887,8 +874,7 @@ impl App {
             let finished = if analysis.counts.invalid > 0 {
                 let mut event = self.event(p, AuditAction::ArchiveImport);
                 event.outcome = dangan_core::audit::Outcome::Failed;
-                let message = format!("{} bad rows; nothing imported (all-or-nothing)", analysis.counts.invalid);
-                self.store.finish_import(id, ImportStatus::Rejected, &message, &event).await?
+                self.store.finish_import(id, ImportStatus::Rejected, &all_or_nothing_rejected(analysis.counts.invalid), &event).await?
             } else {
                 let job = self.store.set_import_status(id, ImportStatus::Running, None, "", Utc::now()).await?;
                 let run_options = ImportOptions { mapping: Some(analysis.mapping.clone()), ..options.clone() };
@@ -908,9 +894,6 @@ impl App {
                 .flatten()
                 .unwrap_or(0)
         };
-        // A sheet may declare far more rows than it holds (formatting applied down to row
-        // 1,048,576); no row of a real xlsx takes fewer than a few bytes compressed.
-        let expected = if staged.kind == FileKind::Xlsx { expected.min(staged.size.max(0) as u64 / 8) } else { expected };
         let job = self.record_import(p, staged, ImportStatus::Running, options, ImportCounts { total: expected as i64, ..Default::default() }).await?;
         let mut report = RunReport::default();
         // On an error (a database failure, a file damaged part-way) the rows imported until then
@@ -1037,6 +1020,11 @@ impl BatchSender {
         // The receiver stops listening when a run is canceled or fails: stop reading then.
         self.tx.blocking_send(batch).map_err(|_| AppError::BadRequest("import stopped".into()))
     }
+}
+
+/// Why an all-or-nothing import wrote nothing (the job's message).
+fn all_or_nothing_rejected(bad_rows: u64) -> String {
+    format!("{bad_rows} bad rows; nothing imported (all-or-nothing)")
 }
 
 fn format_name(kind: FileKind) -> &'static str {

@@ -73,7 +73,8 @@ pub fn open_rows<R: Read + Seek + Send + 'static>(input: R, kind: FileKind, opts
 }
 
 /// About how many rows a file holds, cheaply, before it is read: the lines of a CSV (a quoted
-/// cell spanning lines counts more than once), the rows an xlsx sheet declares; `None` for `.xls`
+/// cell spanning lines counts more than once), the rows an xlsx sheet declares (at most one per 8
+/// bytes of the file); `None` for `.xls`
 /// and vCards (read whole anyway, and small by format or in practice). For sizing and a progress
 /// bar's length only; the import counts the rows it reads.
 pub fn row_count_hint<R: Read + Seek>(mut input: R, kind: FileKind, opts: &ReadOptions) -> Result<Option<u64>, ReadError> {
@@ -91,7 +92,13 @@ pub fn row_count_hint<R: Read + Seek>(mut input: R, kind: FileKind, opts: &ReadO
             }
             Ok(Some(lines + u64::from(last != b'\n')))
         }
-        FileKind::Xlsx => crate::excel::xlsx_declared_rows(input, opts.sheet.as_deref()),
+        FileKind::Xlsx => {
+            // A sheet may declare far more rows than it holds (formatting applied down to row
+            // 1,048,576); no row of a real xlsx takes fewer than a few bytes compressed.
+            let size = input.seek(std::io::SeekFrom::End(0))?;
+            input.seek(std::io::SeekFrom::Start(0))?;
+            Ok(crate::excel::xlsx_declared_rows(input, opts.sheet.as_deref())?.map(|rows| rows.min(size / 8)))
+        }
         FileKind::Xls | FileKind::VCard => Ok(None),
     }
 }

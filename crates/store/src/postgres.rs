@@ -461,9 +461,6 @@ fn import_from_row(r: &Row) -> ImportJob {
     }
 }
 
-/// Copies archives with their contacts, entries and search terms, numbering each by its creation
-/// date (one number block reserved per period); returns (id, number) in order. Shared by demo
-/// loads and imports.
 /// For the rest of a transaction that writes many archives' text-index rows: GIN's pending list
 /// may grow to 16 MB before it is merged, and the merge sorts in 16 MB. The defaults (4 MB each)
 /// merge every few hundred archives, each merge a walk of the index: measured here with 100,000
@@ -476,6 +473,19 @@ fn import_from_row(r: &Row) -> ImportJob {
 /// its own values (only raised, never lowered; both settings are in kB).
 const BULK_TEXT_INDEX_SETTINGS: &str = "SELECT set_config(name, GREATEST(setting::bigint, 16384)::text || 'kB', true) FROM pg_settings WHERE name IN ('gin_pending_list_limit', 'work_mem')";
 
+/// Merges GIN's pending list of the text index into the index (after writes under
+/// `BULK_TEXT_INDEX_SETTINGS`), so searches do not read it and the next user's insert does not
+/// do the merge. Best effort: the writes are committed, and a failure (not the index's owner, a
+/// standby) only leaves the list for that later merge.
+async fn merge_text_index_pending_list(c: &impl GenericClient) {
+    if let Err(e) = c.execute("SELECT gin_clean_pending_list('search_docs_tsv'::regclass)", &[]).await {
+        tracing::warn!(error = %e, "cannot merge the text index's pending list");
+    }
+}
+
+/// Copies archives with their contacts, entries and search terms, numbering each by its creation
+/// date (one number block reserved per period); returns (id, number) in order. Shared by demo
+/// loads and imports.
 async fn copy_bulk(tx: &deadpool_postgres::Transaction<'_>, batch: &[&BulkArchive], scheme: &NumberScheme, dept_code: &str, actor: UserId) -> Result<Vec<(i64, String)>> {
     if batch.is_empty() {
         return Ok(Vec::new());
@@ -1373,9 +1383,7 @@ impl Store for PgStore {
         }
         tx.execute(sql::MARK_DERIVED, &[&SEARCH_TERMS_STATE]).await?;
         tx.commit().await?;
-        if let Err(e) = c.batch_execute("SELECT gin_clean_pending_list('search_docs_tsv'::regclass)").await {
-            tracing::warn!(error = %e, "cannot merge the text index's pending list");
-        }
+        merge_text_index_pending_list(&c).await;
         c.batch_execute("ANALYZE search_docs").await?;
         Ok(n)
     }
@@ -1541,12 +1549,8 @@ impl Store for PgStore {
         let job = row.as_ref().map(import_from_row).ok_or(StoreError::NotFound)?;
         append_chained(&tx, vec![audit.clone().with_detail(import_detail(&job))]).await?;
         tx.commit().await?;
-        // Merge the text index's pending list the import's batches left (`BULK_TEXT_INDEX_SETTINGS`)
-        // now, rather than in the next user's insert under the default limit. The import is
-        // finished either way: a failure here only leaves the list for that merge.
-        if let Err(e) = c.execute("SELECT gin_clean_pending_list('search_docs_tsv'::regclass)", &[]).await {
-            tracing::warn!(error = %e, "cannot merge the text index's pending list");
-        }
+        // What the import's batches left in the pending list (`BULK_TEXT_INDEX_SETTINGS`).
+        merge_text_index_pending_list(&c).await;
         Ok(job)
     }
 
