@@ -112,6 +112,9 @@ pub struct Settings {
     pub audit_reads: bool,
     /// Backups: directory, key, schedule, retention.
     pub backup: backup::BackupSettings,
+    /// How reminders are read for large books (not configuration: tests lower the figures to
+    /// take the large-book path on a small base).
+    pub reminder_reads: lifecycle::ReminderReads,
 }
 
 impl Settings {
@@ -130,6 +133,7 @@ impl Settings {
             crypto: Arc::new(crypto::FieldCrypto::from_key_hex(&crypto::FieldCrypto::generate_key_hex()).expect("generated key")),
             audit_reads: true,
             backup: backup::BackupSettings::new(data_dir_backups),
+            reminder_reads: Default::default(),
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct BenchArgs {
     /// Reuse the data loaded by an earlier run in --data-dir instead of loading anew.
     #[arg(long)]
     reuse: bool,
+    /// Rounds of the whole-request comparison (admin against salesperson, one request at a time).
+    #[arg(long, default_value_t = 2_000)]
+    rounds: usize,
 }
 
 fn rss_kib(pid: u32) -> (u64, u64) {
@@ -288,6 +291,23 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     rows.push(load("reminders, salesperson (mine)", &base, &sales_token, c, s, Target::Fixed("/api/v1/reminders".into()), use_wrk).await?);
     let manager_token: String = login("jingli1").await.map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
     rows.push(load("reminders, manager (dept)", &base, &manager_token, c, s, Target::Fixed("/api/v1/reminders?scope=department".into()), use_wrk).await?);
+    // Whole requests, one at a time: lists as the archivist (every archive is listed, so the
+    // query carries no scope) against the salesperson; a GET as the general manager (whose tier
+    // check allows the whole company) against the salesperson reading their own archives.
+    let archivist_token: String = login("dangan1").await.map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
+    let gm_token: String = login("zongjingli").await.map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
+    let first_page = || Target::Fixed("/api/v1/archives?limit=50".into());
+    let filtered = || Target::Fixed(format!("/api/v1/archives?limit=50&grade=A&province={}", urlencode("浙江省")));
+    let whole_requests = request_share(
+        &base,
+        args.rounds,
+        vec![
+            ("GET one archive", (&gm_token, any_of(&readable_gm)), (&sales_token, any_of(&readable_sales))),
+            ("list first page (50)", (&archivist_token, first_page()), (&sales_token, first_page())),
+            ("list grade=A, province (50)", (&archivist_token, filtered()), (&sales_token, filtered())),
+        ],
+    )
+    .await?;
     let (rss, hwm) = rss_kib(pid);
     let _ = child.kill().await;
     let _ = child.wait().await;
@@ -337,6 +357,14 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     println!("| {:<44} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} |", "operation", "bare p50", "bare p99", "auth p50", "auth p99", "p99 added");
     println!("|{}|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(11));
     for r in &share {
+        println!("{}", r.row());
+    }
+    println!();
+    println!("authorization's share of whole requests (HTTP, one connection, one request at a time, {} rounds alternating): \"bare\" = a list as the archivist (every archive listed: no scope in the query), a GET as the general manager; \"auth\" = the same as salesperson xiaoshou1 (tier check on their own archives; the scope in the list's WHERE clause); both with token check, masking, the audit record and JSON:", args.rounds);
+    println!();
+    println!("| {:<44} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} |", "request", "bare p50", "bare p99", "auth p50", "auth p99", "p99 added");
+    println!("|{}|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(11));
+    for r in &whole_requests {
         println!("{}", r.row());
     }
     println!();
@@ -531,6 +559,43 @@ async fn authorization_share(app: &dangan_app::App, user: &dangan_core::User, id
             }
             out.push(share);
         }
+    }
+    Ok(out)
+}
+
+/// Authorization's share of whole requests as a client sees them: for each `(label, (token,
+/// target) unrestricted, (token, target) scoped)`, one connection per side and one request at a
+/// time (no queueing behind other requests), the order swapped every round so neither side
+/// always runs on a cache the other warmed. A failed request is an error: a figure for a refusal
+/// would measure the wrong thing.
+async fn request_share(base: &str, rounds: usize, pairs: Vec<(&'static str, (&str, Target), (&str, Target))>) -> CliResult<Vec<Share>> {
+    let client = || reqwest::Client::builder().pool_max_idle_per_host(1).build();
+    let (bare_client, auth_client) = (client()?, client()?);
+    let mut r = rand::thread_rng();
+    let mut out = Vec::new();
+    for (label, bare, auth) in pairs {
+        let mut share = Share::new(label);
+        for i in 0..rounds {
+            let bare_first = i % 2 == 0;
+            for side in [bare_first, !bare_first] {
+                let (c, (token, target)) = if side { (&bare_client, &bare) } else { (&auth_client, &auth) };
+                let path = target.pick(&mut r);
+                let t = Instant::now();
+                let resp = c.get(format!("{base}{path}")).bearer_auth(token).send().await?;
+                let status = resp.status();
+                std::hint::black_box(resp.bytes().await?);
+                let ns = t.elapsed().as_nanos() as u64;
+                if !status.is_success() {
+                    return Err(format!("{label}: GET {path} answered {status}").into());
+                }
+                if side {
+                    share.bare.saturating_record(ns);
+                } else {
+                    share.auth.saturating_record(ns);
+                }
+            }
+        }
+        out.push(share);
     }
     Ok(out)
 }

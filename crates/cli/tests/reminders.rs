@@ -60,6 +60,8 @@ impl<'a> W<'a> {
         assert_eq!(r.json["total"].as_u64(), Some(items.len() as u64), "[{}] all of them fit", self.e());
         let counted: u64 = r.json["counts"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
         assert_eq!(counted, items.len() as u64, "[{}] counts per kind add up", self.e());
+        assert_eq!(r.json["total_at_least"], false, "[{}] a small book's counts are exact", self.e());
+        assert!(r.json["counts"].as_array().unwrap().iter().all(|c| c["at_least"] == false), "[{}] exact per kind", self.e());
         items
     }
     async fn audit_count(&self, action: &str) -> usize {
@@ -157,6 +159,39 @@ async fn reminders_reviews_and_the_calendar_feed() {
             }
         }
         assert_eq!(w.get("xiaoshou1", "/api/v1/reminders?kind=nonsense").await.status, 400, "[{e}]");
+
+        // A large book (the read path for owners and departments of over 20,000 archives, taken
+        // here for every book): the dates come from the date indexes a window at a time and the
+        // counts stop at a cap (2 here). The same reminders in the same order; each count is the
+        // exact one, or at least the cap and no more than the exact one, and says so.
+        let large = s.variant(|st| st.reminder_reads = dangan_app::lifecycle::ReminderReads { large_book: 0, count_cap: 2 }).await;
+        for (who, scope) in [("xiaoshou1", "mine"), ("jingli1", "department")] {
+            let exact = w.get(who, &format!("/api/v1/reminders?scope={scope}&limit=5000")).await;
+            let path = |limit: usize| format!("/api/v1/reminders?scope={scope}&limit={limit}");
+            let r = send(w.c.get(large.url(&path(5000))).bearer_auth(&w.tokens[who])).await;
+            assert_eq!(r.status, 200, "[{e}] {}", r.text());
+            assert_eq!(r.json["items"], exact.json["items"], "[{e}] {who}: the same reminders, in the same order");
+            let exact_counts: HashMap<String, u64> = exact.json["counts"].as_array().unwrap().iter().map(|c| (c["kind"].as_str().unwrap().to_string(), c["count"].as_u64().unwrap())).collect();
+            let mut capped_any = false;
+            for c in r.json["counts"].as_array().unwrap() {
+                let (kind, n, at_least) = (c["kind"].as_str().unwrap(), c["count"].as_u64().unwrap(), c["at_least"].as_bool().unwrap());
+                let exact_n = exact_counts[kind];
+                if at_least {
+                    capped_any = true;
+                    assert!(n >= 2 && n <= exact_n, "[{e}] {who} {kind}: at least {n}, exactly {exact_n}");
+                } else {
+                    assert_eq!(n, exact_n, "[{e}] {who} {kind}: an exact count");
+                }
+            }
+            assert!(capped_any, "[{e}] {who}: some count reached the cap of 2: {}", r.text());
+            assert_eq!(r.json["total_at_least"], true, "[{e}]");
+            let whole: Vec<Value> = exact.json["items"].as_array().unwrap().clone();
+            for limit in [1, 3, 7] {
+                let r = send(w.c.get(large.url(&path(limit))).bearer_auth(&w.tokens[who])).await;
+                assert_eq!(r.json["items"].as_array().unwrap().as_slice(), &whole[..limit.min(whole.len())], "[{e}] {who} limit {limit}: the head of the list");
+            }
+        }
+        drop(large);
 
         // The demo archives are old (created in the past, never reviewed): the owner's list has
         // review-due and stale ones, only their own.

@@ -698,6 +698,8 @@ pub trait Store: Send + Sync + 'static {
     /// One page (at most `limit` rows) in the query's order after its cursor.
     async fn list_archives(&self, query: &ArchiveQuery) -> Result<Vec<ArchiveSummary>>;
     async fn count_archives(&self, filter: &ArchiveFilter) -> Result<i64>;
+    /// `count_archives`, stopping at `cap`: how big a book is, without walking all of a large one.
+    async fn count_archives_upto(&self, filter: &ArchiveFilter, cap: i64) -> Result<i64>;
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>>;
 
     // --- parts of an archive ---
@@ -870,8 +872,8 @@ pub trait Store: Send + Sync + 'static {
     /// Archives in the filter whose last review (or creation) is before their grade's cutoff,
     /// soonest due first (last review − the grade's cutoff).
     async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<lifecycle::ReviewDue>>;
-    /// How many archives `review_due` would return without a limit.
-    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs) -> Result<i64>;
+    /// How many archives `review_due` would return without a limit; at most `cap` when given.
+    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, cap: Option<i64>) -> Result<i64>;
     /// Records a periodic review (定期审查) of an archive.
     async fn mark_reviewed(&self, id: ArchiveId, audit: &AuditEvent) -> Result<()>;
     /// Personal archives with an owner, open (not closed, lost or merged), whose last follow-up

@@ -23,6 +23,14 @@ pub struct DueDatesQuery {
     /// Which rows come first when there are more than `limit`.
     pub order: DueOrder,
     pub limit: u32,
+    /// Walk the windows' date index first, in its order, and test each date's archive against
+    /// the filter; for a large book (an owner's or department's archives are a good share of
+    /// the base), asked one window at a time, so that a page stops after about `limit` ÷ that
+    /// share dates. Otherwise a filter by owner or department walks those archives first.
+    pub from_dates: bool,
+    /// `count_due_dates` counts each window on its own and stops at this many (a walk that
+    /// reaches it ends there): a count equal to the cap means "at least".
+    pub count_cap: Option<i64>,
 }
 
 /// The order of `due_dates`: it is the order of the reminders the dates become, so that the

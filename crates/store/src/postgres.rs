@@ -959,6 +959,11 @@ impl Store for PgStore {
         Ok(self.query_built_one(&text, &params).await?.get(0))
     }
 
+    async fn count_archives_upto(&self, filter: &ArchiveFilter, cap: i64) -> Result<i64> {
+        let (text, params) = sql::count_upto_query(Dialect::Postgres, filter, cap);
+        Ok(self.query_built_one(&text, &params).await?.get(0))
+    }
+
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
         let c = self.pool.get().await?;
         Ok(c.query(
@@ -1682,8 +1687,8 @@ impl Store for PgStore {
     async fn count_due_dates(&self, q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> Result<Vec<crate::lifecycle::DueCount>> {
         dates::count_due_dates(self, q, day).await
     }
-    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> Result<i64> {
-        dates::count_review_due(self, filter, cutoffs).await
+    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, cap: Option<i64>) -> Result<i64> {
+        dates::count_review_due(self, filter, cutoffs, cap).await
     }
     async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::ReviewDue>> {
         dates::review_due(self, filter, cutoffs, limit).await

@@ -277,6 +277,13 @@ pub(crate) fn count_query(dialect: Dialect, f: &ArchiveFilter) -> (String, Vec<P
     (format!("SELECT COUNT(*) FROM archives{where_}"), params.list)
 }
 
+/// `count_query` that stops at `cap` rows (the walk ends there, however many there are).
+pub(crate) fn count_upto_query(dialect: Dialect, f: &ArchiveFilter, cap: i64) -> (String, Vec<Param>) {
+    let mut params = Params::new(dialect);
+    let where_ = filter_clause(f, &mut params, Vec::new());
+    (format!("SELECT COUNT(*) FROM (SELECT 1 FROM archives{where_} LIMIT {}) AS capped", cap.max(1)), params.list)
+}
+
 pub(crate) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
@@ -594,8 +601,12 @@ fn due_dates_from(q: &crate::lifecycle::DueDatesQuery, params: &mut Params) -> S
     // A reminder list is someone's archives (an owner, a department subtree): walk those archives
     // through their index and look up each one's dates, rather than every date in the window over
     // the whole base and then the owner (SQLite keeps a CROSS JOIN's order; PostgreSQL plans it
-    // as an inner join by its statistics). Without such a filter, start from the dates.
-    if q.filter.owner_id.is_some() || !q.filter.dept_ids.is_empty() {
+    // as an inner join by its statistics). Without such a filter, or when the caller knows the
+    // book is large and asks for one window at a time (`from_dates`), start from the dates: the
+    // window's index in its order, stopping at the limit.
+    if q.from_dates {
+        format!(" FROM archive_dates CROSS JOIN archives a{}", where_.replacen(" WHERE ", " WHERE a.id = archive_dates.archive_id AND ", 1))
+    } else if q.filter.owner_id.is_some() || !q.filter.dept_ids.is_empty() {
         format!(" FROM archives a CROSS JOIN archive_dates{}", where_.replacen(" WHERE ", " WHERE archive_dates.archive_id = a.id AND ", 1))
     } else {
         format!(" FROM archive_dates JOIN archives a ON a.id = archive_dates.archive_id{where_}")
@@ -609,6 +620,10 @@ pub(crate) fn due_dates_query(dialect: Dialect, q: &crate::lifecycle::DueDatesQu
     let limit = q.limit.clamp(1, 10_000);
     let columns = summary_columns_of("a");
     let order = match q.order {
+        // One window from its index: in the index's order (a birthday window never crosses the
+        // year's end, so month-day order is the anniversaries' order within it).
+        crate::lifecycle::DueOrder::OnDate if q.from_dates => "on_date, a.id".to_string(),
+        crate::lifecycle::DueOrder::NextAnniversaryFrom(_) if q.from_dates => "md, a.id".to_string(),
         crate::lifecycle::DueOrder::OnDate => "on_date, md, a.id".to_string(),
         // Month-days from today's on come first (this year), the ones before it after (next year).
         crate::lifecycle::DueOrder::NextAnniversaryFrom(today) => format!("CASE WHEN md >= {today} THEN md ELSE md + 10000 END, a.id"),
@@ -618,11 +633,49 @@ pub(crate) fn due_dates_query(dialect: Dialect, q: &crate::lifecycle::DueDatesQu
 
 /// Counts of `due_dates_query`'s rows (without its limit) per kind and whether before `day`.
 pub(crate) fn due_counts_query(dialect: Dialect, q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> (String, Vec<Param>) {
+    if let Some(cap) = q.count_cap {
+        return due_counts_capped_query(dialect, q, day, cap);
+    }
     let mut params = Params::new(dialect);
     let from = due_dates_from(q, &mut params);
     params.push(Param::Date(day));
     let d = params.len();
     (format!("SELECT date_kind, CASE WHEN on_date < ${d} THEN 1 ELSE 0 END AS before_day, COUNT(*){from} GROUP BY 1, 2"), params.list)
+}
+
+/// `due_counts_query` with every window counted on its own up to `cap` (each walk stops there).
+/// A date range is split at `day` first, so that "before" and "from" each get their own count
+/// (credit expired and expiring are one range).
+fn due_counts_capped_query(dialect: Dialect, q: &crate::lifecycle::DueDatesQuery, day: NaiveDate, cap: i64) -> (String, Vec<Param>) {
+    use crate::lifecycle::DueDatesQuery;
+    let mut params = Params::new(dialect);
+    let one = |q: &DueDatesQuery| DueDatesQuery { date_ranges: Vec::new(), month_day_ranges: Vec::new(), num_below: Vec::new(), count_cap: None, ..q.clone() };
+    let mut windows: Vec<DueDatesQuery> = Vec::new();
+    let before = day.pred_opt().unwrap_or(day);
+    for &(kind, from, to) in &q.date_ranges {
+        if from.is_none_or(|f| f < day) {
+            windows.push(DueDatesQuery { date_ranges: vec![(kind, from, to.min(before))], ..one(q) });
+        }
+        if to >= day {
+            windows.push(DueDatesQuery { date_ranges: vec![(kind, Some(from.map_or(day, |f| f.max(day))), to)], ..one(q) });
+        }
+    }
+    windows.extend(q.month_day_ranges.iter().map(|&w| DueDatesQuery { month_day_ranges: vec![w], ..one(q) }));
+    windows.extend(q.num_below.iter().map(|&w| DueDatesQuery { num_below: vec![w], ..one(q) }));
+    let mut parts = Vec::new();
+    for w in &windows {
+        let from = due_dates_from(w, &mut params);
+        params.push(Param::Date(day));
+        let d = params.len();
+        parts.push(format!(
+            "SELECT date_kind, before_day, COUNT(*) AS n FROM (SELECT date_kind, CASE WHEN on_date < ${d} THEN 1 ELSE 0 END AS before_day{from} LIMIT {}) AS w GROUP BY 1, 2",
+            cap.max(1)
+        ));
+    }
+    if parts.is_empty() {
+        return ("SELECT date_kind, 0, COUNT(*) FROM archive_dates WHERE 1 = 0 GROUP BY 1".to_string(), params.list);
+    }
+    (parts.join(" UNION ALL "), params.list)
 }
 
 /// The WHERE part of the review queries (archives in the filter whose last review, or creation, is
@@ -657,11 +710,14 @@ pub(crate) fn review_due_query(dialect: Dialect, filter: &ArchiveFilter, cutoffs
     (format!("SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) FROM archives{where_} ORDER BY COALESCE(reviewed_at, created_at) - {cutoff}, id LIMIT {limit}"), params.list)
 }
 
-/// Counts the rows of `review_due_query` (without its limit).
-pub(crate) fn review_due_count_query(dialect: Dialect, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> (String, Vec<Param>) {
+/// Counts the rows of `review_due_query` (without its limit), at most `cap` when given.
+pub(crate) fn review_due_count_query(dialect: Dialect, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, cap: Option<i64>) -> (String, Vec<Param>) {
     let mut params = Params::new(dialect);
     let (where_, _) = review_due_where(filter, cutoffs, &mut params);
-    (format!("SELECT COUNT(*) FROM archives{where_}"), params.list)
+    match cap {
+        Some(cap) => (format!("SELECT COUNT(*) FROM (SELECT 1 FROM archives{where_} LIMIT {}) AS capped", cap.max(1)), params.list),
+        None => (format!("SELECT COUNT(*) FROM archives{where_}"), params.list),
+    }
 }
 
 /// Personal, owned, open archives whose last follow-up (or creation day) is before their grade's cutoff.

@@ -991,6 +991,11 @@ impl Store for SqliteStore {
         self.read(move |c| Ok(c.prepare_cached(&sqlite_placeholders(&text))?.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)).await
     }
 
+    async fn count_archives_upto(&self, filter: &ArchiveFilter, cap: i64) -> Result<i64> {
+        let (text, params) = sql::count_upto_query(Dialect::Sqlite, filter, cap);
+        self.read(move |c| Ok(c.prepare_cached(&sqlite_placeholders(&text))?.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)).await
+    }
+
     async fn list_versions(&self, id: ArchiveId) -> Result<Vec<VersionRecord>> {
         self.read(move |c| {
             let mut st = c.prepare_cached("SELECT version, data, changed_by, changed_at, reason FROM archive_versions WHERE archive_id = ?1
@@ -1732,8 +1737,8 @@ impl Store for SqliteStore {
     async fn count_due_dates(&self, q: &crate::lifecycle::DueDatesQuery, day: NaiveDate) -> Result<Vec<crate::lifecycle::DueCount>> {
         dates::count_due_dates(self, q, day).await
     }
-    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs) -> Result<i64> {
-        dates::count_review_due(self, filter, cutoffs).await
+    async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, cap: Option<i64>) -> Result<i64> {
+        dates::count_review_due(self, filter, cutoffs, cap).await
     }
     async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::ReviewDue>> {
         dates::review_due(self, filter, cutoffs, limit).await

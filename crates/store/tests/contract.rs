@@ -1286,6 +1286,8 @@ async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
         num_below: vec![],
         order: DueOrder::OnDate,
         limit: 100,
+        from_dates: false,
+        count_cap: None,
     };
     let due = store.due_dates(&q).await.unwrap();
     let mut got: Vec<(i64, DateKind, Option<NaiveDate>, String)> = due.iter().map(|d| (d.archive.id, d.date.kind, d.date.on, d.date.label.clone())).collect();
@@ -1308,6 +1310,24 @@ async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
     expected.sort();
     assert_eq!(counts, expected, "[{e:?}]");
     assert!(store.count_due_dates(&none, day(2026, 4, 1)).await.unwrap().is_empty(), "[{e:?}] counts are scoped too");
+    // A large book's reads: an owner's dates from the date index, a window at a time, give the
+    // same dates; capped counts split a date range at the day, as the exact ones do.
+    let mine = ArchiveFilter { owner_id: Some(5), ..Default::default() };
+    let mut from_dates = Vec::new();
+    for w in q.date_ranges.iter().map(|r| DueDatesQuery { date_ranges: vec![*r], month_day_ranges: vec![], ..q.clone() }).chain(q.month_day_ranges.iter().map(|r| DueDatesQuery { date_ranges: vec![], month_day_ranges: vec![*r], ..q.clone() })) {
+        let w = DueDatesQuery { filter: mine.clone(), from_dates: true, ..w };
+        from_dates.extend(store.due_dates(&w).await.unwrap().iter().map(|d| (d.archive.id, d.date.kind, d.date.on, d.date.label.clone())));
+    }
+    from_dates.sort();
+    assert_eq!(from_dates, want, "[{e:?}] from the date index, a window at a time");
+    let capped = DueDatesQuery { filter: mine.clone(), from_dates: true, count_cap: Some(1), ..q.clone() };
+    let mut counts: Vec<(DateKind, bool, i64)> = store.count_due_dates(&capped, day(2026, 3, 31)).await.unwrap().into_iter().map(|c| (c.kind, c.before_day, c.count)).collect();
+    counts.sort();
+    let mut expected = vec![(DateKind::Birthday, true, 1), (DateKind::ContactBirthday, true, 1), (DateKind::CreditValidUntil, false, 1), (DateKind::PlannedVisit, true, 1)];
+    expected.sort();
+    assert_eq!(counts, expected, "[{e:?}] capped counts, credit valid from the day on");
+    assert_eq!(store.count_archives_upto(&mine, 1).await.unwrap(), 1, "[{e:?}] a count stops at its cap");
+    assert_eq!(store.count_archives_upto(&mine, 10).await.unwrap(), 2, "[{e:?}]");
     // Birthdays in next-anniversary order from a month-day: 4-20 before 4-12 when counting from 4-15.
     let birthdays = DueDatesQuery { date_ranges: vec![], order: DueOrder::NextAnniversaryFrom(415), limit: 1, ..q.clone() };
     let first = store.due_dates(&birthdays).await.unwrap();
@@ -1319,10 +1339,11 @@ async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
     let cutoffs = vec![(Some(Grade::D), at(100))];
     let ids = |v: Vec<dangan_store::lifecycle::ReviewDue>| v.into_iter().map(|r| r.archive.id).collect::<Vec<_>>();
     assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![x.id, y.id], "[{e:?}]");
-    assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs).await.unwrap(), 2, "[{e:?}]");
+    assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs, None).await.unwrap(), 2, "[{e:?}]");
+    assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs, Some(1)).await.unwrap(), 1, "[{e:?}] capped");
     store.mark_reviewed(x.id, &ev(5, at(200))).await.unwrap();
     assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![y.id], "[{e:?}] reviewed");
-    assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs).await.unwrap(), 1, "[{e:?}]");
+    assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs, None).await.unwrap(), 1, "[{e:?}]");
 
     // The pool's query: x was followed up on 2026-01-05, y never (created 2026-03-02).
     let overdue = store.follow_up_overdue(&vec![(Some(Grade::D), day(2026, 2, 1))], 10).await.unwrap();

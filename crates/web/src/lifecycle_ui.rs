@@ -201,10 +201,12 @@ struct RemindersPage {
     scope: &'static str,
     is_manager: bool,
     rows: Vec<ReminderRow>,
-    /// (kind code, label, count, the current filter)
-    counts: Vec<(&'static str, &'static str, usize, bool)>,
+    /// (kind code, label, count as shown — "1000+" when counting stopped at the cap — the current filter)
+    counts: Vec<(&'static str, &'static str, String, bool)>,
     kind: String,
     total: usize,
+    /// `total` as shown ("1000+" for a lower bound).
+    total_shown: String,
     shown: usize,
     calendar: Option<String>,
     has_calendar: bool,
@@ -226,8 +228,10 @@ async fn reminders_page(State(s): State<AppState>, u: UiUser, Query(q): Query<Ha
         Err(e) => return error_page(tr, e),
     };
     let today = dangan_app::lifecycle::today_in_china(Utc::now());
-    let counts: Vec<(&'static str, &'static str, usize, bool)> = page.counts.iter().map(|c| (c.kind.as_str(), c.kind.label(tr.lang), c.count, Some(c.kind) == kind)).collect();
+    let at_least = |n: usize, more: bool| if more { format!("{n}+") } else { n.to_string() };
+    let counts: Vec<(&'static str, &'static str, String, bool)> = page.counts.iter().map(|c| (c.kind.as_str(), c.kind.label(tr.lang), at_least(c.count, c.at_least), Some(c.kind) == kind)).collect();
     let (total, shown) = (page.total, page.items.len());
+    let total_shown = at_least(page.total, page.total_at_least);
     let list = page.items;
     let rows = list
         .into_iter()
@@ -258,6 +262,7 @@ async fn reminders_page(State(s): State<AppState>, u: UiUser, Query(q): Query<Ha
         counts,
         kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
         total,
+        total_shown,
         shown,
         calendar,
         has_calendar,

@@ -71,6 +71,17 @@ impl TestServer {
         Some(TestServer { base, app, engine: self.engine, data_dir, _tmp: tmp, _db: None, shutdown: Some(tx) })
     }
 
+    /// Another server over this server's store (the same database, key and sessions), with
+    /// settings adjusted: to compare a code path that depends on a setting with the default one.
+    pub async fn variant(&self, adjust: impl FnOnce(&mut Settings)) -> TestServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut settings = (*self.app.settings).clone();
+        adjust(&mut settings);
+        let app = App::new(self.app.store.clone(), settings);
+        let (base, tx) = serve(&app).await;
+        TestServer { base, app, engine: self.engine, data_dir: self.data_dir.clone(), _tmp: tmp, _db: None, shutdown: Some(tx) }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

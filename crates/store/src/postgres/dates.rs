@@ -144,8 +144,8 @@ pub(super) async fn count_due_dates(s: &PgStore, q: &DueDatesQuery, day: NaiveDa
         .collect()
 }
 
-pub(super) async fn count_review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs) -> Result<i64> {
-    let (text, params) = sql::review_due_count_query(Dialect::Postgres, filter, cutoffs);
+pub(super) async fn count_review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, cap: Option<i64>) -> Result<i64> {
+    let (text, params) = sql::review_due_count_query(Dialect::Postgres, filter, cutoffs, cap);
     Ok(s.query_built_one(&text, &params).await?.get(0))
 }
 

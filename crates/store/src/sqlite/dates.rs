@@ -98,8 +98,8 @@ pub(super) async fn count_due_dates(s: &SqliteStore, q: &DueDatesQuery, day: Nai
     .await
 }
 
-pub(super) async fn count_review_due(s: &SqliteStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs) -> Result<i64> {
-    let (text, params) = sql::review_due_count_query(Dialect::Sqlite, filter, cutoffs);
+pub(super) async fn count_review_due(s: &SqliteStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, cap: Option<i64>) -> Result<i64> {
+    let (text, params) = sql::review_due_count_query(Dialect::Sqlite, filter, cutoffs, cap);
     Ok(s.query_rows(text, params, |r| Ok(r.get::<_, i64>(0)?)).await?.into_iter().next().unwrap_or(0))
 }
 
