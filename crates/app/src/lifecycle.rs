@@ -254,7 +254,7 @@ impl App {
                 }
                 Ok::<_, AppError>(rows)
             },
-            async { Ok::<_, AppError>(if wants(ReminderKind::ReviewDue) { store.review_due(&filter, &cutoffs, limit).await? } else { Vec::new() }) },
+            async { Ok::<_, AppError>(if wants(ReminderKind::ReviewDue) { store.review_due(&filter, &cutoffs, limit, large).await? } else { Vec::new() }) },
             async { Ok::<_, AppError>(match &stale_q { Some(q) => store.list_archives(q).await?, None => Vec::new() }) },
         )?;
         // A count that reached the cap is a lower bound.

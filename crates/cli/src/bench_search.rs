@@ -293,6 +293,7 @@ pub async fn run(g: &Global, args: BenchSearchArgs) -> CliResult {
         .arg("serve")
         .env("DANGAN_DATA_DIR", &g.data_dir)
         .env("DANGAN_DATABASE_URL", &g.database_url)
+        .env("DANGAN_SQLITE_MMAP_MIB", g.sqlite_mmap_mib.to_string())
         .env("DANGAN_LISTEN", format!("127.0.0.1:{port}"))
         .env("DANGAN_LOG", "warn")
         .env("DANGAN_DEMO", "0")

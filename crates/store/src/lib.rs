@@ -870,8 +870,10 @@ pub trait Store: Send + Sync + 'static {
     /// How many dates `due_dates` would return without a limit, per kind and whether before `day`.
     async fn count_due_dates(&self, q: &lifecycle::DueDatesQuery, day: NaiveDate) -> Result<Vec<lifecycle::DueCount>>;
     /// Archives in the filter whose last review (or creation) is before their grade's cutoff,
-    /// soonest due first (last review − the grade's cutoff).
-    async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<lifecycle::ReviewDue>>;
+    /// soonest due first (last review − the grade's cutoff). `large_book`: the filter admits a
+    /// good share of the base, so walk each grade in review order and test the filter on the way
+    /// (a page reads about its rows ÷ that share) instead of the filter's archives and a sort.
+    async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, limit: u32, large_book: bool) -> Result<Vec<lifecycle::ReviewDue>>;
     /// How many archives `review_due` would return without a limit; at most `cap` when given.
     async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &lifecycle::GradeCutoffs, cap: Option<i64>) -> Result<i64>;
     /// Records a periodic review (定期审查) of an archive.
@@ -1146,14 +1148,28 @@ pub(crate) fn link_superseded(entries: &mut [TimelineEntry]) {
     }
 }
 
+/// How a store is opened beyond its URL (operators' settings; the defaults suit tests and tools).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    /// SQLite: bytes of the database file each reader connection maps (`PRAGMA mmap_size`, at
+    /// most `sqlite::MAX_READER_MMAP`); 0 (the default) reads through `read` into each
+    /// connection's own cache instead.
+    pub sqlite_mmap_bytes: u64,
+}
+
 /// Opens the store a database URL names: empty or `sqlite:PATH` → SQLite, `postgres://…` → PostgreSQL.
 pub async fn open(database_url: &str, default_sqlite_path: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
+    open_with(database_url, default_sqlite_path, OpenOptions::default()).await
+}
+
+/// `open` with the operator's options.
+pub async fn open_with(database_url: &str, default_sqlite_path: &std::path::Path, options: OpenOptions) -> Result<std::sync::Arc<dyn Store>> {
     let url = database_url.trim();
     if url.is_empty() {
-        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(default_sqlite_path)?));
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open_with(default_sqlite_path, options.sqlite_mmap_bytes)?));
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open_with(std::path::Path::new(path), options.sqlite_mmap_bytes)?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(std::sync::Arc::new(postgres::PgStore::connect(url).await?));

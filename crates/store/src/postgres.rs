@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../migrations/postgres/0017_destruction_purge.sql")),
     (18, include_str!("../migrations/postgres/0018_scope_covering.sql")),
     (20, include_str!("../migrations/postgres/0020_scope_updated.sql")),
+    (22, include_str!("../migrations/postgres/0022_review_due.sql")),
 ];
 /// Advisory lock key held while migrating, so servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x44414e47414e; // "DANGAN"
@@ -1690,8 +1691,8 @@ impl Store for PgStore {
     async fn count_review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, cap: Option<i64>) -> Result<i64> {
         dates::count_review_due(self, filter, cutoffs, cap).await
     }
-    async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32) -> Result<Vec<crate::lifecycle::ReviewDue>> {
-        dates::review_due(self, filter, cutoffs, limit).await
+    async fn review_due(&self, filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCutoffs, limit: u32, large_book: bool) -> Result<Vec<crate::lifecycle::ReviewDue>> {
+        dates::review_due(self, filter, cutoffs, limit, large_book).await
     }
     async fn mark_reviewed(&self, id: ArchiveId, audit: &AuditEvent) -> Result<()> {
         dates::mark_reviewed(self, id, audit).await

@@ -82,6 +82,7 @@ contract!(
     loans,
     policy_settings,
     lifecycle_dates_and_transfers,
+    review_due_walks,
     checklists,
     retention_and_destruction,
 );
@@ -1204,6 +1205,52 @@ async fn loans(store: Arc<dyn Store>) {
 }
 
 /// The audit event a write carries (the stores append it to the trail in the same transaction).
+/// Review due (定期审查): a large book's walk (each grade from its review-order index, merged) and a
+/// small book's (the filter's archives, sorted) give the model's order — due = creation minus the
+/// grade's cutoff, ties by id — for every limit, with and without a filter; closed archives and
+/// archives reviewed since their cutoff are not due.
+async fn review_due_walks(store: Arc<dyn Store>) {
+    let e = store.engine();
+    let grades = [Some(Grade::A), Some(Grade::B), Some(Grade::C), None, Some(Grade::D)];
+    let mut made = Vec::new();
+    for i in 0..30i64 {
+        let mut d = ArchiveData::new(CustomerKind::Person, format!("审查{i:02}"));
+        d.classification.grade = grades[i as usize % grades.len()];
+        d.owner_id = Some(5 + i % 2);
+        d.tier = Tier::Personal;
+        d.status = if i % 11 == 4 { ArchiveStatus::Closed } else { ArchiveStatus::Active };
+        // Pairs share a creation instant: ties are broken by id.
+        let created = at(10 * (i / 2));
+        let a = store.create_archive(&d, &numbering(day(2026, 3, 2)), &ev(5, created)).await.unwrap();
+        made.push((a.id, d.classification.grade, d.owner_id, d.status, created));
+    }
+    let reviewed = made[7].0;
+    store.mark_reviewed(reviewed, &ev(5, at(500))).await.unwrap();
+    let cutoffs = vec![(Some(Grade::A), at(120)), (Some(Grade::B), at(60)), (Some(Grade::C), at(150)), (Some(Grade::D), at(90)), (None, at(30))];
+    let mine = ArchiveFilter { owner_id: Some(5), ..Default::default() };
+    for filter in [ArchiveFilter::default(), mine.clone()] {
+        let mut model: Vec<(i64, i64)> = made
+            .iter()
+            .filter(|(id, _, owner, status, _)| *id != reviewed && !matches!(status, ArchiveStatus::Closed) && filter.owner_id.is_none_or(|o| Some(o) == *owner))
+            .filter_map(|(id, grade, _, _, created)| {
+                let cutoff = cutoffs.iter().find(|(g, _)| g == grade).unwrap().1;
+                (*created < cutoff).then(|| ((*created - cutoff).num_seconds(), *id))
+            })
+            .collect();
+        model.sort();
+        let want: Vec<i64> = model.iter().map(|m| m.1).collect();
+        assert!(want.len() >= 6, "[{e:?}] the fixture has reviews due: {want:?}");
+        for limit in 1..=want.len() as u32 + 1 {
+            for large_book in [false, true] {
+                let got: Vec<i64> = store.review_due(&filter, &cutoffs, limit, large_book).await.unwrap().into_iter().map(|r| r.archive.id).collect();
+                let expected: Vec<i64> = want.iter().copied().take(limit as usize).collect();
+                assert_eq!(got, expected, "[{e:?}] owner {:?}, limit {limit}, large book {large_book}", filter.owner_id);
+            }
+        }
+        assert_eq!(store.count_review_due(&filter, &cutoffs, None).await.unwrap(), want.len() as i64, "[{e:?}]");
+    }
+}
+
 fn ev(actor: i64, at: DateTime<Utc>) -> AuditEvent {
     let mut e = AuditEvent::new(AuditAction::ArchiveUpdate, at);
     e.user_id = Some(actor);
@@ -1338,11 +1385,11 @@ async fn lifecycle_dates_and_transfers(store: Arc<dyn Store>) {
     // Review: due before the review, not after it.
     let cutoffs = vec![(Some(Grade::D), at(100))];
     let ids = |v: Vec<dangan_store::lifecycle::ReviewDue>| v.into_iter().map(|r| r.archive.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![x.id, y.id], "[{e:?}]");
+    assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10, false).await.unwrap()), vec![x.id, y.id], "[{e:?}]");
     assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs, None).await.unwrap(), 2, "[{e:?}]");
     assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs, Some(1)).await.unwrap(), 1, "[{e:?}] capped");
     store.mark_reviewed(x.id, &ev(5, at(200))).await.unwrap();
-    assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10).await.unwrap()), vec![y.id], "[{e:?}] reviewed");
+    assert_eq!(ids(store.review_due(&ArchiveFilter::default(), &cutoffs, 10, false).await.unwrap()), vec![y.id], "[{e:?}] reviewed");
     assert_eq!(store.count_review_due(&ArchiveFilter::default(), &cutoffs, None).await.unwrap(), 1, "[{e:?}]");
 
     // The pool's query: x was followed up on 2026-01-05, y never (created 2026-03-02).

@@ -149,8 +149,8 @@ pub(super) async fn count_review_due(s: &PgStore, filter: &ArchiveFilter, cutoff
     Ok(s.query_built_one(&text, &params).await?.get(0))
 }
 
-pub(super) async fn review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32) -> Result<Vec<ReviewDue>> {
-    let (text, params) = sql::review_due_query(Dialect::Postgres, filter, cutoffs, limit);
+pub(super) async fn review_due(s: &PgStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32, large_book: bool) -> Result<Vec<ReviewDue>> {
+    let (text, params) = sql::review_due_query(Dialect::Postgres, filter, cutoffs, limit, large_book);
     s.query_built(&text, &params).await?.iter().map(|r| Ok(ReviewDue { archive: summary_from_row(r)?, since: r.get(17) })).collect()
 }
 

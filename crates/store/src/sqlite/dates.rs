@@ -103,8 +103,14 @@ pub(super) async fn count_review_due(s: &SqliteStore, filter: &ArchiveFilter, cu
     Ok(s.query_rows(text, params, |r| Ok(r.get::<_, i64>(0)?)).await?.into_iter().next().unwrap_or(0))
 }
 
-pub(super) async fn review_due(s: &SqliteStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32) -> Result<Vec<ReviewDue>> {
-    let (text, params) = sql::review_due_query(Dialect::Sqlite, filter, cutoffs, limit);
+pub(super) async fn review_due(s: &SqliteStore, filter: &ArchiveFilter, cutoffs: &GradeCutoffs, limit: u32, large_book: bool) -> Result<Vec<ReviewDue>> {
+    // The large book's query names its index (`INDEXED BY`). A move-in into an empty base sets the
+    // secondary indexes aside until it ends (`deferred_indexes`): the book's own walk answers then.
+    let large_book = large_book && {
+        let text = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'archives_review_due'".to_string();
+        s.query_rows(text, Vec::new(), |r| Ok(r.get::<_, i64>(0)?)).await?.first() == Some(&1)
+    };
+    let (text, params) = sql::review_due_query(Dialect::Sqlite, filter, cutoffs, limit, large_book);
     s.query_rows(text, params, |r| Ok(ReviewDue { archive: summary_from_row(r)?, since: from_micros(r.get(17)?) })).await
 }
 
