@@ -361,19 +361,11 @@ pub async fn run(g: &Global, args: BenchArgs) -> CliResult {
     println!();
     println!("authorization's share of the request (salesperson xiaoshou1, in process, the same work with and without the access decision, alternating):");
     println!();
-    println!("| {:<44} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} |", "operation", "bare p50", "bare p99", "auth p50", "auth p99", "p99 added");
-    println!("|{}|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(11));
-    for r in &share {
-        println!("{}", r.row());
-    }
+    Share::print_table("operation", &share);
     println!();
     println!("authorization's share of whole requests (HTTP, one connection, one request at a time, {} rounds alternating): \"bare\" = a list as the archivist (every archive listed: no scope in the query), a GET as the general manager; \"auth\" = the same as salesperson xiaoshou1 (tier check on their own archives; the scope in the list's WHERE clause); both with token check, masking, the audit record and JSON:", args.rounds);
     println!();
-    println!("| {:<44} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} |", "request", "bare p50", "bare p99", "auth p50", "auth p99", "p99 added");
-    println!("|{}|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(11));
-    for r in &whole_requests {
-        println!("{}", r.row());
-    }
+    Share::print_table("request", &whole_requests);
     println!();
     println!(
         "server RSS: {:.1} MiB idle after start, {:.1} MiB after the runs ({:.1} MiB the process's own memory, {:.1} MiB mapped file pages: the database read in place), peak {:.1} MiB",
@@ -505,6 +497,15 @@ struct Share {
 }
 
 impl Share {
+    /// The figures as a Markdown table, `what` heading the first column.
+    fn print_table(what: &str, rows: &[Share]) {
+        println!("| {:<44} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} |", what, "bare p50", "bare p99", "auth p50", "auth p99", "p99 added");
+        println!("|{}|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(11));
+        for r in rows {
+            println!("{}", r.row());
+        }
+    }
+
     fn new(label: &'static str) -> Self {
         let h = || Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
         Share { label, bare: h(), auth: h() }
