@@ -693,16 +693,23 @@ fn review_due_where(filter: &ArchiveFilter, cutoffs: &crate::lifecycle::GradeCut
     for (grade, cutoff) in cutoffs {
         params.push(Param::Time(*cutoff));
         let t = params.len();
-        let g = grade_condition(grade_term, *grade);
-        per_grade.push(format!("({g} AND COALESCE(reviewed_at, created_at) < ${t})"));
+        per_grade.push(due_in_grade(grade_term, *grade, t));
         cutoff_of.push(format!("WHEN {} THEN ${t}", grade_condition("grade", *grade)));
     }
     if per_grade.is_empty() {
         per_grade.push("1 = 0".into());
         cutoff_of.push("WHEN 1 = 0 THEN created_at".into());
     }
-    let where_ = filter_clause(filter, params, vec![format!("({})", per_grade.join(" OR ")), "status NOT IN ('closed', 'lost')".into()]);
+    let where_ = filter_clause(filter, params, vec![format!("({})", per_grade.join(" OR ")), UNDER_REVIEW.into()]);
     (where_, format!("CASE {} END", cutoff_of.join(" ")))
+}
+
+/// Closed and lost archives are not reviewed.
+const UNDER_REVIEW: &str = "status NOT IN ('closed', 'lost')";
+
+/// An archive of `grade` whose last review (or creation) is before the cutoff in parameter `t`.
+fn due_in_grade(grade_column: &str, grade: Option<dangan_core::Grade>, t: usize) -> String {
+    format!("({} AND COALESCE(reviewed_at, created_at) < ${t})", grade_condition(grade_column, grade))
 }
 
 fn grade_condition(column: &str, grade: Option<dangan_core::Grade>) -> String {
@@ -730,8 +737,7 @@ pub(crate) fn review_due_query(dialect: Dialect, filter: &ArchiveFilter, cutoffs
         for (i, (grade, cutoff)) in cutoffs.iter().enumerate() {
             params.push(Param::Time(*cutoff));
             let t = params.len();
-            let conds = vec![grade_condition("grade", *grade), format!("COALESCE(reviewed_at, created_at) < ${t}"), "status NOT IN ('closed', 'lost')".into()];
-            let where_ = filter_clause(filter, &mut params, conds);
+            let where_ = filter_clause(filter, &mut params, vec![due_in_grade("grade", *grade, t), UNDER_REVIEW.into()]);
             parts.push(format!(
                 "SELECT * FROM (SELECT {SUMMARY_COLUMNS}, COALESCE(reviewed_at, created_at) AS since, COALESCE(reviewed_at, created_at) - ${t} AS review_order FROM archives{indexed}{where_} ORDER BY COALESCE(reviewed_at, created_at), id LIMIT {limit}) AS grade{i}"
             ));
