@@ -210,12 +210,12 @@ fn several_scope_parts(filter: &ArchiveFilter, params: &mut Params, one_dept_per
 #[allow(clippy::too_many_arguments)]
 fn scoped_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, with_key: bool) -> String {
     let by_id = order.starts_with("id ");
+    let key = if with_key { ", id AS skey" } else { "" };
     if params.dialect == Dialect::Sqlite && by_id && parts_come_in_id_order(filter.scope.as_ref()) {
-        return merged_parts_page(filter, branches, conds, params, order, limit, if with_key { ", id AS skey" } else { "" });
+        return merged_parts_page(filter, branches, conds, params, order, limit, key);
     }
     let keys = if by_id { "id" } else { "id, updated_at" };
-    let columns = if with_key { format!("{SUMMARY_COLUMNS}, id AS skey") } else { SUMMARY_COLUMNS.to_string() };
-    scope_parts_page(filter, branches, conds, params, keys, order, limit, &columns)
+    scope_parts_page(filter, branches, conds, params, keys, order, limit, &format!("{SUMMARY_COLUMNS}{key}"))
 }
 
 /// The conditions every part of a scope shares (the filter, the page's cursor, the secrecy
