@@ -205,14 +205,18 @@ fn several_scope_parts(filter: &ArchiveFilter, params: &mut Params, one_dept_per
 }
 
 /// A page over a scope of several parts in `order` (one of `list_query`'s), with the summary
-/// columns and, `with_key`, the id as `skey` (a search page): merged as the parts come where the
-/// engine and the parts allow it (`merged_parts_page`), else `scope_parts_page`.
+/// columns and, `with_key`, the id as `skey` (a search page): in id order, merged as the parts
+/// come from their covering indexes (SQLite: `merged_parts_page`, when each part comes in id
+/// order; PostgreSQL: `covered_parts_page`), else `scope_parts_page`.
 #[allow(clippy::too_many_arguments)]
 fn scoped_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, with_key: bool) -> String {
     let by_id = order.starts_with("id ");
     let key = if with_key { ", id AS skey" } else { "" };
     if params.dialect == Dialect::Sqlite && by_id && parts_come_in_id_order(filter.scope.as_ref()) {
         return merged_parts_page(filter, branches, conds, params, order, limit, key);
+    }
+    if params.dialect == Dialect::Postgres && by_id {
+        return covered_parts_page(filter, branches, conds, params, order, limit, key);
     }
     let keys = if by_id { "id" } else { "id, updated_at" };
     scope_parts_page(filter, branches, conds, params, keys, order, limit, &format!("{SUMMARY_COLUMNS}{key}"))
@@ -270,6 +274,26 @@ fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<Str
     let parts: Vec<String> = branches.iter().map(|b| format!("SELECT {SUMMARY_COLUMNS}{extra_columns} FROM archives{shared} {b}")).collect();
     let direction = if order.ends_with("DESC") { "DESC" } else { "ASC" };
     format!("{} ORDER BY 1 {direction} LIMIT {limit}", parts.join(" UNION "))
+}
+
+/// PostgreSQL, a page in id order: each part's rows, not only its ids, from its scope index (an
+/// index-only scan: the indexes carry every summary column, migration 0023), merged in id order
+/// as they come (`Merge Append`, then `Unique` on the id: an archive in two parts comes once), so
+/// the page reads about its own rows from the indexes and no table rows except a granted
+/// archive's. The general form read each part's whole page of ids, hashed their union and looked
+/// the rows up by id: 51 visits to as many table pages for a salesperson, whose scope is one
+/// archive in six, where an unrestricted page's rows share a few. (PostgreSQL 15 plans a UNION,
+/// or a DISTINCT over all columns, as a hash of every part's rows, so the parts come as UNION ALL
+/// and the duplicates go by `DISTINCT ON (id)`.)
+#[allow(clippy::too_many_arguments)]
+fn covered_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, extra_columns: &str) -> String {
+    let shared = shared_part_conditions(filter, params, conds);
+    let parts: Vec<String> = branches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS}{extra_columns} FROM archives{shared} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
+        .collect();
+    format!("SELECT DISTINCT ON (id) * FROM ({}) AS visible ORDER BY {order} LIMIT {limit}", parts.join(" UNION ALL "))
 }
 
 pub(crate) fn count_query(dialect: Dialect, f: &ArchiveFilter) -> (String, Vec<Param>) {
