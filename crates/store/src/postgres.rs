@@ -1933,7 +1933,6 @@ impl Store for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dangan_core::policy::ListScope;
 
     /// A salesperson's list page in id order (their department's archives, their own, their
     /// grants) can come from the scope indexes alone, merged as the parts come: each tier part an
@@ -1947,17 +1946,9 @@ mod tests {
         let Some(db) = crate::testing::TestDb::create().await else { return };
         let store = PgStore::connect(&db.url).await.unwrap();
         store.migrate().await.unwrap();
-        let scope = ListScope {
-            dept_tier_depts: vec![3],
-            owner: Some(7),
-            grants_of: Some(dangan_core::policy::GrantHolder { user_id: 7, at: Utc::now() }),
-            ..ListScope::nothing()
-        };
-        let filtered = ArchiveFilter { grade: Some(dangan_core::Grade::A), province: Some("浙江省".into()), ..Default::default() };
         let c = store.pool.get().await.unwrap();
         c.batch_execute("SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off; SET enable_hashagg = off").await.unwrap();
-        for (filter, sort) in [(ArchiveFilter::default(), SortOrder::CreatedDesc), (filtered, SortOrder::CreatedDesc), (ArchiveFilter::default(), SortOrder::CreatedAsc)] {
-            let q = ArchiveQuery { filter: ArchiveFilter { scope: Some(scope.clone()), ..filter }, sort, after: None, limit: 51 };
+        for q in sql::salesperson_pages() {
             let (text, params) = sql::list_query(sql::Dialect::Postgres, &q);
             let b = boxed(&params);
             let plan: Vec<String> = c.query(&format!("EXPLAIN {text}"), &refs(&b)).await.unwrap().iter().map(|r| r.get::<_, String>(0)).collect();

@@ -244,13 +244,20 @@ fn shared_part_conditions(filter: &ArchiveFilter, params: &mut Params, conds: Ve
 /// visible row and sort them. `keys` are the columns `order` needs; `columns` what the page returns.
 #[allow(clippy::too_many_arguments)]
 fn scope_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, keys: &str, order: &str, limit: u32, columns: &str) -> String {
+    let parts = limited_parts(filter, branches, conds, params, keys, order, limit);
+    format!("SELECT {columns} FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY {order} LIMIT {limit}) ORDER BY {order}", parts.join(" UNION "))
+}
+
+/// Each part of a scope as a query of `columns` in `order`, at most `limit` rows, ready to be
+/// joined by a UNION.
+#[allow(clippy::too_many_arguments)]
+fn limited_parts(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, columns: &str, order: &str, limit: u32) -> Vec<String> {
     let shared = shared_part_conditions(filter, params, conds);
-    let parts: Vec<String> = branches
+    branches
         .iter()
         .enumerate()
-        .map(|(i, b)| format!("SELECT * FROM (SELECT {keys} FROM archives{shared} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
-        .collect();
-    format!("SELECT {columns} FROM archives WHERE id IN (SELECT id FROM ({}) AS visible ORDER BY {order} LIMIT {limit}) ORDER BY {order}", parts.join(" UNION "))
+        .map(|(i, b)| format!("SELECT * FROM (SELECT {columns} FROM archives{shared} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
+        .collect()
 }
 
 /// Whether every part of the scope can be walked in id order from its index: one department
@@ -267,7 +274,7 @@ fn parts_come_in_id_order(scope: Option<&ListScope>) -> bool {
 /// granted archive's: a salesperson's newest 50 would otherwise be 50 lookups on as many table
 /// pages, read again after every commit (an audited read is one), where an unrestricted page
 /// reads the 4-5 pages its rows share. The general form sorts each part's page and their union.
-/// (PostgreSQL plans a UNION as a whole: general form.) `extra_columns` follow the summary
+/// (PostgreSQL: `covered_parts_page`.) `extra_columns` follow the summary
 /// columns (`, id AS skey` for a search page).
 fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, extra_columns: &str) -> String {
     let shared = shared_part_conditions(filter, params, conds);
@@ -287,13 +294,25 @@ fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<Str
 /// and the duplicates go by `DISTINCT ON (id)`.)
 #[allow(clippy::too_many_arguments)]
 fn covered_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, extra_columns: &str) -> String {
-    let shared = shared_part_conditions(filter, params, conds);
-    let parts: Vec<String> = branches
-        .iter()
-        .enumerate()
-        .map(|(i, b)| format!("SELECT * FROM (SELECT {SUMMARY_COLUMNS}{extra_columns} FROM archives{shared} {b} ORDER BY {order} LIMIT {limit}) AS part{i}"))
-        .collect();
+    let parts = limited_parts(filter, branches, conds, params, &format!("{SUMMARY_COLUMNS}{extra_columns}"), order, limit);
     format!("SELECT DISTINCT ON (id) * FROM ({}) AS visible ORDER BY {order} LIMIT {limit}", parts.join(" UNION ALL "))
+}
+
+/// The list pages the plan tests check on each engine: a salesperson's scope (their department's
+/// archives, their own, their grants), first page, filtered (grade A, 浙江省) and ascending.
+#[cfg(test)]
+pub(crate) fn salesperson_pages() -> Vec<crate::ArchiveQuery> {
+    let scope = ListScope {
+        dept_tier_depts: vec![3],
+        owner: Some(7),
+        grants_of: Some(dangan_core::policy::GrantHolder { user_id: 7, at: chrono::Utc::now() }),
+        ..ListScope::nothing()
+    };
+    let filtered = ArchiveFilter { grade: Some(dangan_core::Grade::A), province: Some("浙江省".into()), ..Default::default() };
+    [(ArchiveFilter::default(), SortOrder::CreatedDesc), (filtered, SortOrder::CreatedDesc), (ArchiveFilter::default(), SortOrder::CreatedAsc)]
+        .into_iter()
+        .map(|(filter, sort)| crate::ArchiveQuery { filter: ArchiveFilter { scope: Some(scope.clone()), ..filter }, sort, after: None, limit: 51 })
+        .collect()
 }
 
 pub(crate) fn count_query(dialect: Dialect, f: &ArchiveFilter) -> (String, Vec<Param>) {

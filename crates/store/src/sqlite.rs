@@ -2065,16 +2065,8 @@ mod tests {
     #[tokio::test]
     async fn a_scoped_page_reads_its_rows_from_the_scope_indexes() {
         let (_dir, path, _store) = migrated_store().await;
-        let scope = ListScope {
-            dept_tier_depts: vec![3],
-            owner: Some(7),
-            grants_of: Some(dangan_core::policy::GrantHolder { user_id: 7, at: Utc::now() }),
-            ..ListScope::nothing()
-        };
-        let filtered = ArchiveFilter { grade: Some(dangan_core::Grade::A), province: Some("浙江省".into()), ..Default::default() };
         let c = Connection::open(&path).unwrap();
-        for (filter, sort) in [(ArchiveFilter::default(), SortOrder::CreatedDesc), (filtered, SortOrder::CreatedDesc), (ArchiveFilter::default(), SortOrder::CreatedAsc)] {
-            let q = ArchiveQuery { filter: ArchiveFilter { scope: Some(scope.clone()), ..filter }, sort, after: None, limit: 51 };
+        for q in sql::salesperson_pages() {
             let (text, params) = sql::list_query(Dialect::Sqlite, &q);
             let plan: Vec<String> = c
                 .prepare(&format!("EXPLAIN QUERY PLAN {}", sqlite_placeholders(&text)))
