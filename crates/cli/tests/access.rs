@@ -13,7 +13,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use common::{send, Engine, Resp, TestServer, PNG_1X1};
+use common::{send, Resp, TestServer, PNG_1X1};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{json, Value};
@@ -244,32 +244,6 @@ fn assert_refused(e: &str, r: &Resp, a: &Fixture, ctx: &str) {
 
 /// Ages every grant of `user_id` on `archive_id` so that it expired a few minutes ago, directly in
 /// the database (there is no API to shorten a grant, and waiting an hour is not an option).
-async fn expire_grants(s: &TestServer, user_id: i64, archive_id: i64) -> u64 {
-    let past = Utc::now() - Duration::minutes(5);
-    match s.engine {
-        Engine::Sqlite => {
-            let path = s.data_dir.join("dangan.db");
-            tokio::task::spawn_blocking(move || {
-                let c = rusqlite::Connection::open(&path).expect("open the SQLite database");
-                c.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
-                c.execute("UPDATE grants SET expires_at = ?1 WHERE user_id = ?2 AND archive_id = ?3", rusqlite::params![past.timestamp_micros(), user_id, archive_id])
-                    .expect("age the grant") as u64
-            })
-            .await
-            .expect("join")
-        }
-        Engine::Postgres => {
-            let url = s.database_url().expect("PostgreSQL server without a database URL");
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to the test database");
-            let task = tokio::spawn(conn);
-            let n = client.execute("UPDATE grants SET expires_at = $1 WHERE user_id = $2 AND archive_id = $3", &[&past, &user_id, &archive_id]).await.expect("age the grant");
-            drop(client);
-            let _ = task.await;
-            n
-        }
-    }
-}
-
 fn time(v: &Value) -> DateTime<Utc> {
     serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not a timestamp: {v}: {e}"))
 }
@@ -475,7 +449,7 @@ async fn request_approve_read_then_the_grant_expires() {
         assert!(w.grants("xiaoshou4").await.is_empty(), "[{e}] xiaoshou4 has no grants");
 
         // The grant expires (aged in the database; the server caches no grants).
-        assert_eq!(expire_grants(&s, w.uid("xiaoshou3"), a.id).await, 1, "[{e}] one grant row aged");
+        assert_eq!(common::expire_grants(&s, w.uid("xiaoshou3"), a.id).await, 1, "[{e}] one grant row aged");
         assert_needs_approval(&e, &w.read("xiaoshou3", &a).await, &a, "xiaoshou3 after the grant expired");
         assert_eq!(w.list_q("xiaoshou3", q).await, (BTreeSet::new(), 0), "[{e}] the archive left xiaoshou3's list");
         assert!(w.grants("xiaoshou3").await.is_empty(), "[{e}] expired grants are not listed");

@@ -500,4 +500,40 @@ async fn access_flow(c: &Client, s: &TestServer, shots: &Shots) {
     assert_eq!(path(c).await, format!("/archives/{id}"));
     assert!(text(c, "#archive-name").await.contains(&name));
     eprintln!("[{tag}] (5) grant ok: {left}");
+
+    // (6) The grant expires (moved into the past in the database): 陈磊 is refused again, and
+    // the archive page offers a new request, with nothing of the content.
+    let requester = s.token("xiaoshou3", ADMIN_PASSWORD).await;
+    let filed: Value = http.get(s.url(&format!("/api/v1/access-requests/{rid}"))).bearer_auth(&requester).send().await.expect("GET request").json().await.expect("request json");
+    let requester_id = filed["requester_id"].as_i64().expect("requester id");
+    assert_eq!(common::expire_grants(s, requester_id, id).await, 1, "one grant aged");
+    goto(c, &s.url(&format!("/archives/{id}"))).await;
+    assert_eq!(text(c, "#archive-no").await, archive_no, "the restricted page again");
+    assert!(exists(c, "#request-form").await && !exists(c, "#archive-name").await, "a new request form, no archive sections");
+    let source = c.source().await.expect("page source");
+    assert!(!source.contains(&name) && !source.contains(mobile), "an expired grant shows nothing of the archive");
+    shots.take(c, "06-grant-expired").await;
+
+    // (7) A second request, rejected by the manager with a comment: the requester sees the
+    // rejection and the reason, and the archive stays closed.
+    type_into(c, "#purpose", "补充核对合同条款").await;
+    click_nav(c, "#submit-request").await;
+    let second_path = path(c).await;
+    let second: i64 = second_path.strip_prefix("/access/requests/").and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("filing lands on the request page, not {second_path}"));
+    logout(c).await;
+    login_as(c, s, "jingli1", "王海涛").await;
+    goto(c, &s.url(&format!("/access/requests/{second}"))).await;
+    type_into(c, "#comment", "用途不明确，请补充合同编号").await;
+    click_nav(c, "#reject").await;
+    assert_eq!(text(c, "#request-status").await, "已驳回", "rejected on the request page");
+    logout(c).await;
+    login_as(c, s, "xiaoshou3", "陈磊").await;
+    goto(c, &s.url(&format!("/access/requests/{second}"))).await;
+    assert_eq!(text(c, "#request-status").await, "已驳回");
+    assert!(text(c, "#chain").await.contains("用途不明确，请补充合同编号"), "the requester sees the reason");
+    shots.take(c, "07-request-rejected").await;
+    goto(c, &s.url(&format!("/archives/{id}"))).await;
+    assert!(!exists(c, "#archive-name").await, "a rejection opens nothing");
+    assert!(!c.source().await.expect("page source").contains(&name), "nor leaks the name");
+    eprintln!("[{tag}] (6-7) expired grant refused; request #{second} rejected");
 }

@@ -182,3 +182,31 @@ pub const PNG_1X1: &[u8] = &[
     0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D,
     0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
+
+/// Moves a user's grants on an archive five minutes into the past, in the server's database (a
+/// grant lasts hours; the tests need it over now). Returns how many rows changed.
+pub async fn expire_grants(s: &TestServer, user_id: i64, archive_id: i64) -> u64 {
+    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+    match s.engine {
+        Engine::Sqlite => {
+            let path = s.data_dir.join("dangan.db");
+            tokio::task::spawn_blocking(move || {
+                let c = rusqlite::Connection::open(&path).expect("open the SQLite database");
+                c.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
+                c.execute("UPDATE grants SET expires_at = ?1 WHERE user_id = ?2 AND archive_id = ?3", rusqlite::params![past.timestamp_micros(), user_id, archive_id])
+                    .expect("age the grant") as u64
+            })
+            .await
+            .expect("join")
+        }
+        Engine::Postgres => {
+            let url = s.database_url().expect("PostgreSQL server without a database URL");
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to the test database");
+            let task = tokio::spawn(conn);
+            let n = client.execute("UPDATE grants SET expires_at = $1 WHERE user_id = $2 AND archive_id = $3", &[&past, &user_id, &archive_id]).await.expect("age the grant");
+            drop(client);
+            let _ = task.await;
+            n
+        }
+    }
+}
