@@ -73,11 +73,12 @@ const GIN_FIRST_BELOW: i64 = 5_000;
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
-        let mut cfg = deadpool_postgres::Config::new();
-        cfg.url = Some(url.to_string());
-        cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
-        let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
-        let generic_pool = generic_plan_pool(url)?;
+        let cfg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| bad_url(e.to_string()))?;
+        let mut generic = cfg.clone();
+        // The URL's own `options` are kept.
+        generic.options(format!("{} -c plan_cache_mode=force_generic_plan", cfg.get_options().unwrap_or_default()).trim_start());
+        let pool = pool_of(cfg, 16)?;
+        let generic_pool = pool_of(generic, 8)?;
         let store = PgStore { pool, generic_pool, url: url.to_string(), gin_first_below: GIN_FIRST_BELOW };
         store.ping().await?;
         Ok(store)
@@ -155,15 +156,14 @@ fn refs(b: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     b.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
-/// A pool whose connections run every prepared statement's generic plan (see `generic_pool`);
-/// the URL's own `options` are kept.
-fn generic_plan_pool(url: &str) -> Result<Pool> {
-    let bad = |e: String| StoreError::Db(format!("bad PostgreSQL URL: {e}"));
-    let mut cfg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| bad(e.to_string()))?;
-    let options = format!("{} -c plan_cache_mode=force_generic_plan", cfg.get_options().unwrap_or_default());
-    cfg.options(options.trim_start());
+fn bad_url(e: String) -> StoreError {
+    StoreError::Db(format!("bad PostgreSQL URL: {e}"))
+}
+
+/// A pool of at most `size` connections made on demand.
+fn pool_of(cfg: tokio_postgres::Config, size: usize) -> Result<Pool> {
     let manager = deadpool_postgres::Manager::from_config(cfg, NoTls, deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast });
-    Pool::builder(manager).max_size(8).runtime(Runtime::Tokio1).build().map_err(|e| bad(e.to_string()))
+    Pool::builder(manager).max_size(size).runtime(Runtime::Tokio1).build().map_err(|e| bad_url(e.to_string()))
 }
 
 impl PgStore {

@@ -250,7 +250,6 @@ fn scope_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<Stri
 
 /// Each part of a scope as a query of `columns` in `order`, at most `limit` rows, ready to be
 /// joined by a UNION.
-#[allow(clippy::too_many_arguments)]
 fn limited_parts(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, columns: &str, order: &str, limit: u32) -> Vec<String> {
     let shared = shared_part_conditions(filter, params, conds);
     branches
@@ -292,7 +291,6 @@ fn merged_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<Str
 /// archive in six, where an unrestricted page's rows share a few. (PostgreSQL 15 plans a UNION,
 /// or a DISTINCT over all columns, as a hash of every part's rows, so the parts come as UNION ALL
 /// and the duplicates go by `DISTINCT ON (id)`.)
-#[allow(clippy::too_many_arguments)]
 fn covered_parts_page(filter: &ArchiveFilter, branches: &[String], conds: Vec<String>, params: &mut Params, order: &str, limit: u32, extra_columns: &str) -> String {
     let parts = limited_parts(filter, branches, conds, params, &format!("{SUMMARY_COLUMNS}{extra_columns}"), order, limit);
     format!("{COVERED_PAGE_HEAD}{}) AS visible ORDER BY {order} LIMIT {limit}", parts.join(" UNION ALL "))
